@@ -5,9 +5,12 @@
     ├── SecretError                            a secret cannot be loaded (never carries the value)
     ├── ProtocolError(status)                  a peer broke HTTP/1.1; `status` is what it gets
     │   ├── BadRequest          400
+    │   ├── RequestTimeout      408
     │   ├── BodyTooLarge        413
     │   ├── UriTooLong          414
-    │   └── HeadersTooLarge     431
+    │   ├── ExpectationFailed   417
+    │   ├── HeadersTooLarge     431
+    │   └── VersionNotSupported 505
     ├── UpstreamError(kind)                    connect | timeout | tls | protocol | closed
     └── DnsError                               the DNS router cannot answer or start
 
@@ -62,6 +65,10 @@ class BadRequest(ProtocolError):
     status = 400
 
 
+class RequestTimeout(ProtocolError):
+    status = 408
+
+
 class BodyTooLarge(ProtocolError):
     status = 413
 
@@ -72,6 +79,14 @@ class UriTooLong(ProtocolError):
 
 class HeadersTooLarge(ProtocolError):
     status = 431
+
+
+class VersionNotSupported(ProtocolError):
+    status = 505
+
+
+class ExpectationFailed(ProtocolError):
+    status = 417
 
 
 UpstreamErrorKind = Literal["connect", "timeout", "tls", "protocol", "closed"]

@@ -148,6 +148,12 @@ class Listener(Model):
     default_action: Action = Action(fixed_response=FixedResponseAction())
     rules: list[ListenerRule] = []
 
+    @model_validator(mode="after")
+    def _tls_for_https(self) -> Listener:
+        if self.protocol == "https" and self.tls is None:
+            raise ValueError("an https listener needs tls: {certificate: FILE, key: FILE}")
+        return self
+
     @field_validator("rules")
     @classmethod
     def _unique_priorities(cls, rules: list[ListenerRule]) -> list[ListenerRule]:

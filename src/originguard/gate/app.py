@@ -1,0 +1,203 @@
+"""The gate as an HTTP app: match rules, answer denies from prebuilt bytes, forward the rest."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from originguard.config.gate import Action, GateConfig
+from originguard.errors import UpstreamError
+from originguard.gate.forwarding import declared_length, origin_form, stream_body, target_request_headers
+from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
+from originguard.gate.rules import CompiledListener, Match, match
+from originguard.gate.targets import TargetGroupState
+from originguard.http.client import Upstream, UpstreamPool
+from originguard.http.headers import strip_hop_by_hop
+from originguard.http.message import Request
+from originguard.http.writer import ResponseWriter
+from originguard.observe.access_log import AccessLog
+from originguard.observe.metrics import MetricSet
+
+log = logging.getLogger("originguard.gate")
+
+BAD_GATEWAY = b"502 Bad Gateway: the target did not answer\n"
+GATEWAY_TIMEOUT = b"504 Gateway Timeout: the target took too long\n"
+
+
+@dataclass
+class GateRuntime:
+    """State shared by all listeners of one gate process."""
+
+    config: GateConfig
+    groups: dict[str, TargetGroupState]
+    pool: UpstreamPool
+    access_log: AccessLog
+    metrics: MetricSet
+
+    def __post_init__(self) -> None:
+        self.requests = self.metrics.counters(
+            "originguard_gate_requests_total",
+            "Requests by listener, rule and status",
+            ("listener", "rule", "status"),
+        )
+        self.upstream_errors = self.metrics.counters(
+            "originguard_gate_upstream_errors_total", "Target failures by group and kind", ("group", "kind")
+        )
+        self.latency = self.metrics.histogram("originguard_gate_request_duration_seconds", "Request latency")
+        self.metrics.gauges(
+            "originguard_gate_target_healthy", "1 when a target is healthy", ("group", "target"), self._health
+        )
+
+    def _health(self) -> dict[tuple[str, ...], float]:
+        return {
+            (name, str(t.address)): 1.0 if t.healthy else 0.0
+            for name, g in self.groups.items()
+            for t in g.targets
+        }
+
+
+class GateListenerApp:
+    """Serves one listener; `listener` may be swapped on reload (new requests see the new rules)."""
+
+    def __init__(self, runtime: GateRuntime, listener: CompiledListener, name: str) -> None:
+        self.runtime = runtime
+        self.name = name
+        self.listener = listener
+        self._prebuilt: dict[int, PrebuiltResponse] = {}
+        self.set_listener(listener)
+
+    def set_listener(self, listener: CompiledListener) -> None:
+        prebuilt = {}
+        for action in [listener.default_action, *(r.action for r in listener.rules)]:
+            if action.fixed_response is not None:
+                prebuilt[id(action)] = prebuild_fixed(action.fixed_response)
+        self._prebuilt = prebuilt
+        self.listener = listener
+
+    # -- HttpApp -----------------------------------------------------------------------------
+
+    def respond_now(self, request: Request) -> bytes | None:
+        decision = match(self.listener, request)
+        if decision.kind == "forward":
+            request.context = decision
+            return None
+        wire, status = self._answer(request, decision)
+        self._log(request, status, len(wire), decision.rule, None)
+        return wire
+
+    async def handle(self, request: Request, response: ResponseWriter) -> None:
+        decision = request.context if isinstance(request.context, Match) else match(self.listener, request)
+        if decision.kind != "forward":
+            # A denied request with a body: answer without reading it, then close (never relay it).
+            response.close_after = True
+            wire, status = self._answer(request, decision, keep_alive=False)
+            response.send_prebuilt(status, wire)
+            self._log(request, status, len(wire), decision.rule, None)
+            return
+        await self._forward(request, response, decision)
+
+    def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
+        self.runtime.requests.inc((self.name, "rejected", str(status)))
+        self.runtime.access_log.write(
+            {
+                "listener": self.name,
+                "client": client_ip,
+                "status": status,
+                "rule": "rejected",
+                "reason": reason,
+            }
+        )
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def _answer(self, request: Request, decision: Match, keep_alive: bool | None = None) -> tuple[bytes, int]:
+        alive = request.keep_alive if keep_alive is None else keep_alive
+        head_only = request.method == b"HEAD"
+        prebuilt = self._prebuilt.get(id(decision.action))
+        if prebuilt is not None:
+            return prebuilt.wire(keep_alive=alive, head_only=head_only), prebuilt.status
+        redirect = decision.action.redirect
+        assert redirect is not None
+        location = redirect_location(
+            redirect,
+            scheme=request.scheme,
+            host=request.host,
+            port=request.server_port,
+            path=request.path,
+            query=request.query,
+        )
+        built = prebuild(redirect.status_code, [(b"Location", location)], b"")
+        return built.wire(keep_alive=alive, head_only=head_only), redirect.status_code
+
+    async def _forward(self, request: Request, response: ResponseWriter, decision: Match) -> None:
+        runtime = self.runtime
+        group = runtime.groups[_pick_group(decision.action)]
+        pick = group.pick()
+        if pick.failed_open:
+            log.warning("no healthy target in group %s: failing open to all targets", group.name)
+        target = pick.target
+        remove = self.listener.secret_headers if runtime.config.strip_matched_secret else frozenset()
+        headers = target_request_headers(request, remove)
+        body = stream_body(request.body) if request.body is not None else None
+        target.outstanding += 1
+        try:
+            upstream = await runtime.pool.request(
+                Upstream(target.address.host, target.address.port),
+                request.method,
+                origin_form(request),
+                headers,
+                body,
+                content_length=declared_length(request) if request.body is not None else None,
+                read_timeout=group.config.read_timeout,
+            )
+            reply_headers = strip_hop_by_hop(upstream.headers)
+            length = next((int(v) for n, v in reply_headers if n.lower() == b"content-length"), None)
+            reply_headers = [(n, v) for n, v in reply_headers if n.lower() != b"content-length"]
+            await response.start(upstream.status, reply_headers, length)
+            while chunk := await upstream.read():
+                await response.write(chunk)
+            await response.end()
+        except UpstreamError as exc:
+            runtime.upstream_errors.inc((group.name, exc.kind))
+            log.warning("target %s of group %s failed: %s", target.address, group.name, exc)
+            if response.started:
+                response.close_after = True  # a half-sent response can only be cut off
+                response.finished = True
+            else:
+                status, text = (504, GATEWAY_TIMEOUT) if exc.kind == "timeout" else (502, BAD_GATEWAY)
+                await response.send(status, [(b"Content-Type", b"text/plain")], text)
+        finally:
+            target.outstanding -= 1
+        self._log(request, response.status, response.bytes_sent, decision.rule, str(target.address))
+
+    def _log(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
+        runtime = self.runtime
+        runtime.requests.inc((self.name, rule, str(status)))
+        now = runtime.pool.loop.time()
+        runtime.latency.observe(now - request.started_at)
+        if runtime.access_log.enabled:
+            record: dict[str, Any] = {
+                "listener": self.name,
+                "client": request.client_ip,
+                "method": request.method.decode("latin-1"),
+                "host": request.host.decode("latin-1"),
+                "path": request.path.decode("latin-1"),
+                "status": status,
+                "bytes": size,
+                "duration_ms": round((now - request.started_at) * 1000, 3),
+                "rule": rule,
+                "target": target,
+                "tls_version": request.tls_version,
+            }
+            runtime.access_log.write(record)
+
+
+def _pick_group(action: Action) -> str:
+    forward = action.forward
+    assert forward is not None
+    if forward.target_group is not None:
+        return forward.target_group
+    groups = forward.target_groups or []
+    return random.choices([g.name for g in groups], weights=[g.weight for g in groups])[0]

@@ -1,0 +1,54 @@
+"""Target groups at run time (pure): health per target, balancing, outstanding requests.
+
+When no target is healthy the group fails open to all targets, as cloud balancers do: a broken
+health check must not take the whole site down by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from originguard.config.gate import TargetGroup
+from originguard.config.values import HostPort
+from originguard.gate.health import HealthState, TargetHealth
+
+
+@dataclass(slots=True, eq=False)
+class Target:
+    address: HostPort
+    health: TargetHealth = field(default_factory=TargetHealth)
+    outstanding: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        return self.health.state is HealthState.HEALTHY
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    target: Target
+    failed_open: bool
+
+
+class TargetGroupState:
+    """Targets of one group and the position of its round robin."""
+
+    def __init__(self, name: str, config: TargetGroup) -> None:
+        self.name = name
+        self.config = config
+        self.targets = [Target(address) for address in config.targets]
+        if config.health_check is None:
+            # Without checks every target counts as healthy (there is nothing to say otherwise).
+            for target in self.targets:
+                target.health = TargetHealth(HealthState.HEALTHY, reason="health checks disabled")
+        self._next = 0
+
+    def pick(self) -> Pick:
+        """The target for the next request by the group's algorithm."""
+        healthy = [t for t in self.targets if t.healthy]
+        candidates = healthy or self.targets
+        if self.config.algorithm == "least_outstanding":
+            fewest = min(t.outstanding for t in candidates)
+            candidates = [t for t in candidates if t.outstanding == fewest]
+        self._next = (self._next + 1) % (len(candidates) * len(self.targets) or 1)
+        return Pick(candidates[self._next % len(candidates)], failed_open=not healthy)

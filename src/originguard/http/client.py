@@ -1,0 +1,358 @@
+"""Pooled HTTP/1.1 client to upstreams (origins, targets): keep-alive, LIFO idle lists, timeouts.
+
+Upstream connections are plain `asyncio.BufferedProtocol`s reading into one reused buffer (uvloop's
+TLS path would otherwise allocate a 256 KiB buffer per read for an `asyncio.Protocol`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import httptools
+
+from originguard.errors import UpstreamError, UpstreamErrorKind
+
+Header = tuple[bytes, bytes]
+READ_BUFFER = 64 * 1024
+RESPONSE_HIGH_WATER = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where to connect: address, TLS (None = plain HTTP) and the name to verify."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None = None
+    server_name: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int, bool, str | None]:
+        return (self.host, self.port, self.tls is not None, self.server_name)
+
+
+class UpstreamResponse:
+    """A response head plus its body, streamed from the connection."""
+
+    def __init__(self, conn: UpstreamConnection, status: int, headers: list[Header]) -> None:
+        self.status = status
+        self.headers = headers
+        self._conn = conn
+
+    async def read(self) -> bytes:
+        """The next body chunk, or b"" at the end (the connection then goes back to its pool)."""
+        return await self._conn.read_body()
+
+    async def read_all(self, limit: int = 64 * 1024 * 1024) -> bytes:
+        """The whole body; over `limit` raises UpstreamError."""
+        parts: list[bytes] = []
+        size = 0
+        while chunk := await self.read():
+            size += len(chunk)
+            if size > limit:
+                self._conn.abort()
+                raise UpstreamError("protocol", f"response body over {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def discard(self) -> None:
+        """Drop the body unread; the connection cannot be reused."""
+        self._conn.abort()
+
+
+class UpstreamConnection(asyncio.BufferedProtocol):
+    """One keep-alive connection speaking to an upstream; one request at a time."""
+
+    def __init__(
+        self, pool: UpstreamPool, key: tuple[str, int, bool, str | None], read_timeout: float
+    ) -> None:
+        self.pool = pool
+        self.key = key
+        self.read_timeout = read_timeout
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray(READ_BUFFER)
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = 0.0
+        self.head_request = False
+        self._status = 0
+        self._headers: list[Header] = []
+        self._head: asyncio.Future[UpstreamResponse] | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._done = False
+        self._got_bytes = False
+        self._body_waiter: asyncio.Future[None] | None = None
+        self._error: UpstreamError | None = None
+        self._paused = False
+        self._keep_alive = True
+
+    # -- asyncio -----------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self.buffer)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._got_bytes = True
+        try:
+            self.parser.feed_data(self.buffer[:nbytes])
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamError("protocol", f"invalid response: {exc}"))
+            self.abort()
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        if not self._done:
+            kind: UpstreamErrorKind = "tls" if isinstance(exc, ssl.SSLError) else "closed"
+            self._fail(UpstreamError(kind, "upstream closed the connection before the response ended"))
+
+    # -- httptools ---------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._headers = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
+            return  # interim response (RFC 9110 §15.2): the final one follows
+        self._status = status
+        self._keep_alive = self.parser.should_keep_alive()
+        response = UpstreamResponse(self, status, self._headers)
+        if self._head is not None and not self._head.done():
+            self._head.set_result(response)
+        if self.head_request or status in (204, 304):
+            # No body follows (RFC 9112 §6.3); a fresh parser keeps the connection usable.
+            self.parser = httptools.HttpResponseParser(self)
+            self._finish()
+
+    def on_body(self, chunk: bytes) -> None:
+        if self._status and 100 <= self._status < 200:
+            return
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered > RESPONSE_HIGH_WATER and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if self._status and not self._done:
+            self._finish()
+
+    # -- request -----------------------------------------------------------------------------
+
+    async def send(
+        self, head: bytes, body: bytes | AsyncIterator[bytes] | None, chunked: bool
+    ) -> UpstreamResponse:
+        """Write a request and wait for the response head (read timeout applies)."""
+        assert self.transport is not None
+        self._reset()
+        self._head = self.loop.create_future()
+        if isinstance(body, bytes) or body is None:
+            self.transport.write(head + (body or b""))
+        else:
+            self.transport.write(head)
+            async for chunk in body:
+                if chunk:
+                    self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            if chunked:
+                self.transport.write(b"0\r\n\r\n")
+        try:
+            return await asyncio.wait_for(self._head, self.read_timeout)
+        except TimeoutError:
+            self.abort()
+            raise UpstreamError("timeout", f"no response within {self.read_timeout:g}s") from None
+
+    async def read_body(self) -> bytes:
+        while not self._chunks:
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                self._release()
+                return b""
+            self._body_waiter = self.loop.create_future()
+            try:
+                await asyncio.wait_for(self._body_waiter, self.read_timeout)
+            except TimeoutError:
+                self.abort()
+                raise UpstreamError("timeout", f"response body stalled for {self.read_timeout:g}s") from None
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
+        if self._paused and self._buffered < RESPONSE_HIGH_WATER and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return chunk
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        self.pool.forget(self)
+
+    @property
+    def got_response_bytes(self) -> bool:
+        return self._got_bytes
+
+    def _reset(self) -> None:
+        self._status = 0
+        self._chunks.clear()
+        self._buffered = 0
+        self._done = False
+        self._got_bytes = False
+        self._error = None
+
+    def _finish(self) -> None:
+        self._done = True
+        self._wake()
+
+    def _fail(self, error: UpstreamError) -> None:
+        self._error = error
+        if self._head is not None and not self._head.done():
+            self._head.set_exception(error)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._body_waiter is not None and not self._body_waiter.done():
+            self._body_waiter.set_result(None)
+
+    def _release(self) -> None:
+        if self._keep_alive and not self.closed:
+            self.pool.give_back(self)
+        else:
+            self.abort()
+
+
+class UpstreamPool:
+    """Keep-alive connections per upstream; the most recently used idle one is reused first (LIFO:
+    warm connections stay warm, cold ones age out)."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        idle_timeout: float = 50.0,
+        max_idle: int = 64,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.idle_timeout = idle_timeout
+        self.max_idle = max_idle
+        self._idle: dict[tuple[str, int, bool, str | None], list[UpstreamConnection]] = {}
+        self.loop = asyncio.get_running_loop()
+
+    async def request(
+        self,
+        upstream: Upstream,
+        method: bytes,
+        target: bytes,
+        headers: Sequence[Header],
+        body: bytes | AsyncIterator[bytes] | None = None,
+        *,
+        content_length: int | None = None,
+        read_timeout: float | None = None,
+    ) -> UpstreamResponse:
+        """Send one request; a reused connection that died idle is retried once for replayable requests."""
+        chunked = body is not None and not isinstance(body, bytes) and content_length is None
+        framing: list[Header] = []
+        if isinstance(body, bytes) and (body or method in (b"POST", b"PUT", b"PATCH")):
+            framing.append((b"Content-Length", b"%d" % len(body)))
+        elif content_length is not None:
+            framing.append((b"Content-Length", b"%d" % content_length))
+        elif chunked:
+            framing.append((b"Transfer-Encoding", b"chunked"))
+        lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+        lines.extend(b"%s: %s\r\n" % h for h in (*headers, *framing))
+        lines.append(b"\r\n")
+        head = b"".join(lines)
+        replayable = body is None or isinstance(body, bytes)
+        while True:
+            conn, reused = await self._connection(upstream, read_timeout)
+            conn.head_request = method == b"HEAD"
+            try:
+                return await conn.send(head, body, chunked)
+            except UpstreamError as exc:
+                # RFC 9112 §9.3.1: a request on a reused connection that closed before any
+                # response byte may be retried when it can be replayed; the server never saw it.
+                if reused and replayable and exc.kind == "closed" and not conn.got_response_bytes:
+                    continue
+                raise
+            except BaseException:
+                conn.abort()  # the request body failed half-way: the upstream must not see the rest
+                raise
+
+    async def _connection(
+        self, upstream: Upstream, read_timeout: float | None
+    ) -> tuple[UpstreamConnection, bool]:
+        idle = self._idle.get(upstream.key)
+        now = self.loop.time()
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and now - conn.idle_since < self.idle_timeout:
+                conn.read_timeout = read_timeout or self.read_timeout
+                return conn, True
+            conn.abort()
+        conn = await self._connect(upstream, read_timeout or self.read_timeout)
+        return conn, False
+
+    async def _connect(self, upstream: Upstream, read_timeout: float) -> UpstreamConnection:
+        def factory() -> UpstreamConnection:
+            return UpstreamConnection(self, upstream.key, read_timeout)
+
+        try:
+            _, protocol = await asyncio.wait_for(
+                self.loop.create_connection(
+                    factory,
+                    upstream.host,
+                    upstream.port,
+                    ssl=upstream.tls,
+                    server_hostname=(upstream.server_name or upstream.host) if upstream.tls else None,
+                ),
+                self.connect_timeout,
+            )
+        except TimeoutError:
+            raise UpstreamError("timeout", f"connect to {upstream.host}:{upstream.port} timed out") from None
+        except ssl.SSLError as exc:
+            raise UpstreamError(
+                "tls", f"TLS with {upstream.host}:{upstream.port} failed: {exc.reason}"
+            ) from None
+        except OSError as exc:
+            raise UpstreamError(
+                "connect", f"connect to {upstream.host}:{upstream.port}: {exc.strerror}"
+            ) from None
+        return protocol
+
+    def give_back(self, conn: UpstreamConnection) -> None:
+        idle = self._idle.setdefault(conn.key, [])
+        if len(idle) >= self.max_idle:
+            conn.abort()
+            return
+        conn.idle_since = self.loop.time()
+        idle.append(conn)
+
+    def forget(self, conn: UpstreamConnection) -> None:
+        idle = self._idle.get(conn.key)
+        if idle and conn in idle:
+            idle.remove(conn)
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.abort()
+        self._idle.clear()

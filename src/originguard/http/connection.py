@@ -1,0 +1,310 @@
+"""One HTTP/1.1 server connection: strict parsing, pipelining in order, timeouts, back-pressure.
+
+The parser callbacks do the fast path themselves: a request without a body is offered to
+`app.respond_now`, and when that returns bytes (a cache hit, a gate deny) they are written at once,
+with no coroutine. Everything else runs `app.handle` as one task per request, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
+from originguard.http.message import BODY_HIGH_WATER, Body, Request
+from originguard.http.request_checks import check_head
+from originguard.http.wire import error_response
+from originguard.http.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from originguard.http.server import HttpServer
+
+log = logging.getLogger("originguard.http")
+
+IDLE, HEAD, BODY = 0, 1, 2
+PIPELINE_DEPTH = 16  # queued requests beyond this pause reading instead of growing memory
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class HttpConnection(asyncio.Protocol):
+    """asyncio protocol for one client connection."""
+
+    def __init__(self, server: HttpServer, scheme: str) -> None:
+        self.server = server
+        self.app = server.app
+        self.limits = server.limits
+        self.loop = server.loop
+        self.scheme = scheme
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.state = IDLE
+        self.deadline = self.loop.time() + self.limits.header_timeout
+        self.queue: deque[Request] = deque()
+        self.busy = False
+        self.closed = False
+        self.rejected: ProtocolError | None = None
+        self.rejected_request: Request | None = None
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.reading_paused = False
+        self.client_ip = ""
+        self.client_port = 0
+        self.server_port = 0
+        self.tls_version: str | None = None
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_bytes = 0
+        self._parsing: Request | None = None
+
+    # -- asyncio callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.client_ip, self.client_port = str(peer[0]), int(peer[1])
+        sock = transport.get_extra_info("sockname") or ("", 0)
+        self.server_port = int(sock[1])
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.tls_version = ssl_object.version() if ssl_object is not None else None
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self._parsing is not None and self._parsing.body is not None:
+            self._parsing.body.fail(ConnectionResetError("client closed the connection"))
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_exception(ConnectionResetError("client closed the connection"))
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.rejected is not None or self.closed:
+            return
+        if self.state == IDLE:
+            self.state = HEAD
+            self.deadline = self.loop.time() + self.limits.header_timeout
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # We do not tunnel (no WebSocket/CONNECT): answer the request, then close.
+            if self.queue:
+                self.queue[-1].keep_alive = False
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            self._reject(cause if isinstance(cause, ProtocolError) else BadRequest(str(cause)))
+        except httptools.HttpParserError as exc:
+            self._reject(BadRequest(f"malformed request: {exc}"))
+
+    # -- httptools callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.state = HEAD
+        self._url = b""
+        self._headers = []
+        self._head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > self.limits.max_uri_bytes:
+            raise UriTooLong(f"request target over {self.limits.max_uri_bytes} bytes")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > self.limits.max_header_bytes:
+            raise HeadersTooLarge(f"header section over {self.limits.max_header_bytes} bytes")
+        self._headers.append((name, value))
+        if len(self._headers) > self.limits.max_header_count:
+            raise HeadersTooLarge(f"more than {self.limits.max_header_count} header fields")
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        head = check_head(
+            method=parser.get_method(),
+            target=self._url,
+            version=parser.get_http_version(),
+            headers=self._headers,
+            max_body=self.limits.max_body_bytes,
+        )
+        request = Request(
+            method=head.method,
+            target=self._url,
+            path=head.path,
+            query=head.query,
+            version=head.version,
+            headers=self._headers,
+            host=head.host,
+            keep_alive=parser.should_keep_alive() and not self.server.draining,
+            client_ip=self.client_ip,
+            client_port=self.client_port,
+            scheme=self.scheme,
+            server_port=self.server_port,
+            tls_version=self.tls_version,
+            expect_continue=head.expect_continue,
+            started_at=self.loop.time(),
+        )
+        if head.has_body:
+            request.body = Body(
+                self.limits.max_body_bytes, self._resume_body, self._send_continue_for(request)
+            )
+            self.state = BODY
+            self.deadline = self.loop.time() + self.limits.body_timeout
+        self._parsing = request
+        self.queue.append(request)
+        if len(self.queue) == 1:
+            self._start(request)
+        elif len(self.queue) > PIPELINE_DEPTH:
+            self._pause_reading()
+
+    def on_body(self, chunk: bytes) -> None:
+        request = self._parsing
+        assert request is not None and request.body is not None
+        request.body.feed(chunk)
+        self.deadline = self.loop.time() + self.limits.body_timeout
+        if request.body.buffered > BODY_HIGH_WATER:
+            self._pause_reading()
+
+    def on_message_complete(self) -> None:
+        request = self._parsing
+        if request is not None and request.body is not None:
+            request.body.finish()
+        self._parsing = None
+        self.state = IDLE
+        self.deadline = (
+            math.inf if self.busy or self.queue else self.loop.time() + self.limits.keepalive_timeout
+        )
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _start(self, request: Request) -> None:
+        if request.body is None:
+            answer = self.app.respond_now(request)
+            if answer is not None:
+                self.write(answer)
+                self._request_done(request, answered=True)
+                return
+        self.busy = True
+        self.loop.create_task(self._run(request))
+
+    async def _run(self, request: Request) -> None:
+        writer = ResponseWriter(self, request)
+        try:
+            await self.app.handle(request, writer)
+            if not writer.finished:
+                raise RuntimeError("handler returned without finishing its response")
+        except ProtocolError as exc:
+            if not writer.started:
+                writer.close_after = True
+                await writer.send(exc.status, [(b"Content-Type", b"text/plain")], exc.reason.encode() + b"\n")
+        except (ConnectionError, asyncio.CancelledError):
+            writer.close_after = True
+        except Exception:
+            log.exception("handler failed for %s %s", request.method.decode(), request.path.decode("latin-1"))
+            writer.close_after = True
+            if not writer.started:
+                await writer.send(500, [(b"Content-Type", b"text/plain")], b"Internal Server Error\n")
+        finally:
+            self.busy = False
+            self._request_done(request, answered=writer.started, close=writer.close_after)
+
+    def _request_done(self, request: Request, *, answered: bool, close: bool = False) -> None:
+        self.queue.popleft()
+        if self.closed:
+            return
+        body_left = request.body is not None and not request.body.complete
+        if self.rejected is not None:
+            if self.rejected_request is not request or not answered:
+                self.write(error_response(self.rejected.status, self.rejected.reason))
+            self.close()
+        elif close or body_left or not request.keep_alive or self.server.draining:
+            self.close()  # unread body bytes would be parsed as the next request: never reuse
+        elif self.queue:
+            if self.reading_paused and len(self.queue) <= PIPELINE_DEPTH:
+                self._resume_reading()
+            self._start(self.queue[0])
+        elif self.state == IDLE:
+            self.deadline = self.loop.time() + self.limits.keepalive_timeout
+
+    def _reject(self, error: ProtocolError) -> None:
+        """A request broke the rules: answer with its status once earlier responses are out, close."""
+        self.rejected = error
+        self.rejected_request = self._parsing
+        self._pause_reading()
+        self.server.on_rejected(self, error)
+        if self._parsing is not None and self._parsing.body is not None:
+            self._parsing.body.fail(error)
+        if not self.busy and not self.queue:
+            self.write(error_response(error.status, error.reason))
+            self.close()
+
+    # -- I/O helpers -------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self.closed:
+            raise ConnectionResetError("client closed the connection")
+        if self.write_paused:
+            self.drain_waiter = self.loop.create_future()
+            await self.drain_waiter
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+    def on_deadline(self) -> None:
+        """Called by the server's clock when `deadline` passed: slowloris, stalled body, idle."""
+        if self.state in (HEAD, BODY) and self.rejected is None:
+            self.rejected = RequestTimeout("request timed out")
+            self.server.on_rejected(self, self.rejected)
+            if self._parsing is not None and self._parsing.body is not None:
+                self._parsing.body.fail(TimeoutError("request body stalled"))
+            if not self.busy:
+                self.write(error_response(408, "request timed out"))
+        self.close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: idle connections close now, busy ones after their current response."""
+        if not self.busy and not self.queue and self.state == IDLE:
+            self.close()
+
+    def _send_continue_for(self, request: Request) -> Callable[[], None]:
+        def send_continue() -> None:
+            if request.expect_continue and not self.closed:
+                self.write(CONTINUE)
+
+        return send_continue
+
+    def _pause_reading(self) -> None:
+        if not self.reading_paused and self.transport is not None and not self.closed:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_body(self) -> None:
+        if self.reading_paused and self.rejected is None and len(self.queue) <= PIPELINE_DEPTH:
+            self._resume_reading()
+
+    def _resume_reading(self) -> None:
+        if self.reading_paused and self.transport is not None and not self.closed:
+            self.reading_paused = False
+            self.transport.resume_reading()

@@ -1,0 +1,61 @@
+"""Header rules shared by the server and the proxy paths: hop-by-hop removal and lookups.
+
+RFC 9110 §7.6.1: a proxy removes Connection, the fields Connection lists, and the classic
+hop-by-hop fields. A viewer must not be able to make us drop a header that security depends on
+(the secret origin header, X-Forwarded-*), so `protected` names survive a `Connection:` listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+Header = tuple[bytes, bytes]
+
+HOP_BY_HOP: Final = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+
+
+def connection_tokens(headers: Iterable[Header]) -> set[bytes]:
+    """Lower-cased field names listed in every Connection header."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return tokens
+
+
+def strip_hop_by_hop(headers: Sequence[Header], protected: frozenset[bytes] = frozenset()) -> list[Header]:
+    """Drop hop-by-hop fields and the ones Connection names, except `protected` (lower-case) names."""
+    listed = connection_tokens(headers) - protected
+    drop = HOP_BY_HOP | listed
+    return [(n, v) for n, v in headers if n.lower() not in drop]
+
+
+def without(headers: Iterable[Header], names: frozenset[bytes]) -> list[Header]:
+    """Headers minus every field whose lower-cased name is in `names`."""
+    return [(n, v) for n, v in headers if n.lower() not in names]
+
+
+def values_of(headers: Iterable[Header], name: bytes) -> list[bytes]:
+    """All values of one field (`name` lower-case), in order."""
+    return [v for n, v in headers if n.lower() == name]
+
+
+def first_value(headers: Iterable[Header], name: bytes) -> bytes | None:
+    """The first value of one field (`name` lower-case), or None."""
+    for n, v in headers:
+        if n.lower() == name:
+            return v
+    return None

@@ -1,0 +1,183 @@
+"""HTTP server: listeners, the clock that enforces timeouts, TLS sniffing, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+
+from originguard.config.gate import HttpLimits
+from originguard.config.values import HostPort
+from originguard.errors import ProtocolError
+from originguard.http.connection import HttpConnection
+from originguard.http.message import Request
+from originguard.http.wire import DATE, error_response
+from originguard.http.writer import ResponseWriter
+
+log = logging.getLogger("originguard.http")
+
+TLS_HANDSHAKE_RECORD = 0x16
+PLAIN_HTTP_TO_TLS = error_response(400, "The plain HTTP request was sent to an HTTPS port")
+
+
+class HttpApp(Protocol):
+    """What a server serves: a fast synchronous answer where possible, else a coroutine."""
+
+    def respond_now(self, request: Request) -> bytes | None:
+        """Whole response bytes for a body-less request, or None to run `handle`."""
+
+    async def handle(self, request: Request, response: ResponseWriter) -> None:
+        """Answer one request (may read its body and stream the response)."""
+
+    def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
+        """A request was refused by the parser or a limit (for the access log and metrics)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_header_bytes: int = 16 * 1024
+    max_header_count: int = 100
+    max_uri_bytes: int = 8 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 60.0
+    body_timeout: float = 30.0
+
+    @classmethod
+    def from_config(cls, limits: HttpLimits) -> Limits:
+        return cls(**limits.model_dump())
+
+
+class HttpServer:
+    """Serves one app on any number of listeners (plain or TLS)."""
+
+    def __init__(self, app: HttpApp, limits: Limits, *, tick: float = 1.0) -> None:
+        self.app = app
+        self.limits = limits
+        self.loop = asyncio.get_running_loop()
+        self.connections: set[HttpConnection] = set()
+        self.draining = False
+        self._servers: list[asyncio.AbstractServer] = []
+        self._accept_tasks: list[asyncio.Task[None]] = []
+        self._sockets: list[socket.socket] = []
+        self._tick = tick
+        self._clock = self.loop.create_task(self._run_clock())
+
+    async def listen(
+        self, address: HostPort, *, tls: ssl.SSLContext | None = None, reuse_port: bool = False
+    ) -> HostPort:
+        """Start a listener; returns the bound address (port 0 picks a free port)."""
+        sock = _listening_socket(address, reuse_port=reuse_port)
+        bound = sock.getsockname()
+        if tls is None:
+            server = await self.loop.create_server(
+                lambda: HttpConnection(self, "http"), sock=sock, backlog=1024
+            )
+            self._servers.append(server)
+        else:
+            self._sockets.append(sock)
+            self._accept_tasks.append(self.loop.create_task(self._accept_tls(sock, tls)))
+        return HostPort(bound[0], bound[1])
+
+    def on_rejected(self, conn: HttpConnection, error: ProtocolError) -> None:
+        self.app.on_rejected(conn.client_ip, error.status, error.reason)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop accepting, let in-flight requests finish (up to `grace` seconds), then close."""
+        self.draining = True
+        for server in self._servers:
+            server.close()
+        for task in self._accept_tasks:
+            task.cancel()
+        for sock in self._sockets:
+            sock.close()
+        for conn in list(self.connections):
+            conn.shutdown()
+        deadline = self.loop.time() + grace
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.abort()
+        self._clock.cancel()
+
+    async def _run_clock(self) -> None:
+        # One timer for all connections: a deadline check per second costs less than a
+        # call_later per request, and timeouts need no finer resolution.
+        while True:
+            await asyncio.sleep(self._tick)
+            DATE.refresh()
+            now = self.loop.time()
+            for conn in [c for c in self.connections if c.deadline < now]:
+                conn.on_deadline()
+
+    async def _accept_tls(self, sock: socket.socket, tls: ssl.SSLContext) -> None:
+        sock.setblocking(False)
+        while True:
+            try:
+                client, _ = await self.loop.sock_accept(sock)
+            except OSError:
+                if sock.fileno() < 0:
+                    return
+                await asyncio.sleep(0.01)  # EMFILE and friends: back off rather than spin
+                continue
+            self.loop.create_task(self._sniff_then_tls(client, tls))
+
+    async def _sniff_then_tls(self, client: socket.socket, tls: ssl.SSLContext) -> None:
+        """Peek at the first byte: plain HTTP on the TLS port gets a 400, as nginx does."""
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        readable: asyncio.Future[None] = self.loop.create_future()
+
+        def on_readable() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        self.loop.add_reader(client.fileno(), on_readable)
+        try:
+            await asyncio.wait_for(readable, self.limits.header_timeout)
+            first = client.recv(1, socket.MSG_PEEK)
+        except (TimeoutError, OSError):
+            first = b""
+        finally:
+            self.loop.remove_reader(client.fileno())
+        if not first or self.draining:
+            client.close()
+            return
+        if first[0] != TLS_HANDSHAKE_RECORD:
+            with contextlib.suppress(OSError):
+                client.send(PLAIN_HTTP_TO_TLS)
+            self.app.on_rejected(_peer_ip(client), 400, "plain HTTP sent to the HTTPS port")
+            client.close()
+            return
+        try:
+            await self.loop.connect_accepted_socket(
+                lambda: HttpConnection(self, "https"),
+                client,
+                ssl=tls,
+                ssl_handshake_timeout=self.limits.header_timeout,
+            )
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            log.debug("TLS handshake failed: %s", exc)
+            client.close()
+
+
+def _listening_socket(address: HostPort, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((address.host, address.port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _peer_ip(client: socket.socket) -> str:
+    try:
+        return str(client.getpeername()[0])
+    except OSError:
+        return ""

@@ -1,0 +1,36 @@
+"""TLS contexts: TLS 1.2+ only, modern AEAD ciphers, ALPN http/1.1 (never h2: we speak HTTP/1.1)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Final
+
+from originguard.errors import ConfigError
+
+# ECDHE with AEAD only for TLS 1.2; TLS 1.3 suites are fixed by OpenSSL and all modern.
+MODERN_CIPHERS: Final = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+def server_context(certificate: Path, key: Path, *, source: str = "", key_path: str = "") -> ssl.SSLContext:
+    """A server context for a listener; a missing or bad file is a ConfigError naming it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(MODERN_CIPHERS)
+    context.set_alpn_protocols(["http/1.1"])
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        context.load_cert_chain(certificate, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            source, key_path, f"cannot load certificate {certificate} / key {key}: {exc}"
+        ) from None
+    return context
+
+
+def client_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """A verifying client context: the configured CA bundle, else the system store."""
+    context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    return context

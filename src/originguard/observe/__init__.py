@@ -1,0 +1,1 @@
+"""Observability: JSON-lines access logs and Prometheus metrics."""

@@ -1,0 +1,40 @@
+"""Process plumbing shared by every component: event loop choice, signals, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def install_uvloop() -> None:
+    """Use uvloop when present (the measured engine); plain asyncio otherwise."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def setup_logging(level: int = logging.WARNING) -> None:
+    """Diagnostics to stderr, one line each (access logs are separate JSON lines)."""
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+
+
+async def run_until_signalled(on_reload: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
+    """Wait for SIGTERM or SIGINT; run `on_reload` on each SIGHUP meanwhile."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    if on_reload is not None:
+        reload = on_reload
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
+    await stop.wait()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.remove_signal_handler(sig)

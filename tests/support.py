@@ -1,0 +1,167 @@
+"""Test support: servers on a background event loop, raw sockets, response parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvloop
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """A uvloop event loop in a thread: servers run there, tests talk to them over sockets."""
+
+    def __init__(self) -> None:
+        self.loop = uvloop.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@dataclass
+class Response:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    raw: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def client_tls(ca: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca))
+    return context
+
+
+def connect(
+    port: int,
+    *,
+    tls: ssl.SSLContext | None = None,
+    server_name: str = "gate.originguard.test",
+    timeout: float = 5.0,
+) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if tls is not None:
+        return tls.wrap_socket(sock, server_hostname=server_name)
+    return sock
+
+
+def read_response(sock: socket.socket, *, head_only: bool = False) -> Response:
+    """Read exactly one response (Content-Length, chunked, or until close)."""
+    data = _PUSHED.pop(id(sock), b"")
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a full head: {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    _, status, *reason = lines[0].split(" ", 2)
+    headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+    response = Response(int(status), reason[0] if reason else "", headers, b"", b"")  # type: ignore[arg-type]
+    if head_only or response.status in (204, 304) or 100 <= response.status < 200:
+        response.raw = head + b"\r\n\r\n"
+        sock_buffer_push(sock, rest)
+        return response
+    length = response.header("content-length")
+    if length is not None:
+        while len(rest) < int(length):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        response.body, extra = rest[: int(length)], rest[int(length) :]
+        sock_buffer_push(sock, extra)
+    elif (response.header("transfer-encoding") or "").lower() == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += sock.recv(65536)
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                rest += sock.recv(65536)
+            body += rest[:size]
+            rest = rest[size + 2 :]
+            if size == 0:
+                break
+        response.body = body
+        sock_buffer_push(sock, rest)
+    else:
+        while chunk := sock.recv(65536):
+            rest += chunk
+        response.body = rest
+    response.raw = head + b"\r\n\r\n" + response.body
+    return response
+
+
+_PUSHED: dict[int, bytes] = {}
+
+
+def sock_buffer_push(sock: socket.socket, data: bytes) -> None:
+    """Pipelined responses may arrive together; keep the surplus for the next read."""
+    if data:
+        _PUSHED[id(sock)] = _PUSHED.get(id(sock), b"") + data
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything until the peer closes (bounded by the socket timeout)."""
+    data = _PUSHED.pop(id(sock), b"")
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data
+
+
+def exchange(port: int, raw: bytes, *, tls: ssl.SSLContext | None = None, timeout: float = 5.0) -> bytes:
+    """Send raw bytes, return every byte the server sends until it closes."""
+    with connect(port, tls=tls, timeout=timeout) as sock:
+        sock.sendall(raw)
+        return read_all(sock)
+
+
+def request(port: int, raw: bytes, *, tls: ssl.SSLContext | None = None) -> Response:
+    """Send raw bytes on a fresh connection and read one response."""
+    with connect(port, tls=tls) as sock:
+        sock.sendall(raw)
+        return read_response(sock)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Poll until `predicate()` is true (never a fixed sleep for readiness)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def port_closed(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
