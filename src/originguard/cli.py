@@ -40,6 +40,53 @@ def check(config: ConfigOption) -> None:
     typer.echo(f"{config}: config is valid")
 
 
+@app.command()
+def gate(config: ConfigOption) -> None:
+    """Run the origin gate of a config (HTTPS listeners, rules, target groups)."""
+    from originguard.config import load_config
+    from originguard.gate.process import run_gate
+    from originguard.runtime import setup_logging
+
+    setup_logging()
+    try:
+        run_gate(load_config(config))
+    except OriginguardError as exc:
+        fail(exc)
+
+
+@app.command()
+def certs(
+    directory: Annotated[Path, typer.Option("--dir", help="where to keep the CA and certificates")] = Path(
+        ".originguard/certs"
+    ),
+) -> None:
+    """Create (or reuse) the development CA and the edge and gate certificates."""
+    from originguard.certs import ensure_dev_pki
+    from originguard.config.default import DEV_CERT_NAMES
+
+    made = ensure_dev_pki(directory, DEV_CERT_NAMES)
+    for name, files in made.items():
+        typer.echo(f"{name}: {files.certificate} (key {files.key}, mode 0600)")
+
+
+@app.command("demo-app")
+def demo_app(
+    listen: Annotated[str, typer.Option(help="host:port to serve on")] = "127.0.0.1:9000",
+    secret_header: Annotated[list[str] | None, typer.Option(help="header names to show as ***")] = None,
+) -> None:
+    """Run the demo app that shows the headers it received (secret headers masked)."""
+    masked = secret_header or ["X-Origin-Verify"]
+    from originguard.config.values import parse_host_port
+    from originguard.demo_app import serve_demo_app
+
+    try:
+        address = parse_host_port(listen)
+    except ValueError as exc:
+        typer.echo(f"error: --listen: {exc}", err=True)
+        raise typer.Exit(2) from None
+    serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+
+
 @secret_app.command("new")
 def secret_new(
     path: Annotated[Path, typer.Argument(help="file to write (mode 0600)")],

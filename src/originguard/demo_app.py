@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
+from originguard.config.values import HostPort
 from originguard.http.message import Request
+from originguard.http.server import HttpServer, Limits
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
+from originguard.runtime import install_uvloop, run_until_signalled
 
 HEALTHY = render_response(200, [(b"Content-Type", b"text/plain")], b"ok\n", keep_alive=True)
 
@@ -52,3 +57,16 @@ class DemoApp:
             [(b"Content-Type", b"application/json"), (b"Cache-Control", b"max-age=60")],
             orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n",
         )
+
+
+def serve_demo_app(address: HostPort, secret_headers: frozenset[bytes]) -> None:
+    """Serve the demo app until SIGTERM/SIGINT."""
+    install_uvloop()
+
+    async def main() -> None:
+        server = HttpServer(DemoApp(secret_headers), Limits())
+        await server.listen(address)
+        await run_until_signalled()
+        await server.shutdown()
+
+    asyncio.run(main())

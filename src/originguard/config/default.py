@@ -6,6 +6,12 @@ from typing import Final
 
 STATE_DIR: Final = ".originguard"
 
+# Certificates of the development CA: names the edges and the gate are reached by.
+DEV_CERT_NAMES: Final = {
+    "edge": ["www.cdn.example.test", "cdn.example.test", "localhost", "127.0.0.1"],
+    "gate": ["gate.originguard.test", "localhost", "127.0.0.1"],
+}
+
 DEFAULT_CONFIG_YAML: Final = """
 secrets:
   origin-verify: {file: .originguard/secrets/origin-verify}

@@ -118,6 +118,7 @@ def test_chunked_body_with_expect_continue_is_streamed_to_the_app(gate: GateSetu
 
 
 def test_denied_post_is_answered_without_reading_the_body(gate: GateSetup) -> None:
-    head = b"POST /x HTTP/1.1\r\nHost: gate.originguard.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    head = b"POST /x HTTP/1.1\r\nHost: gate.originguard.test\r\nContent-Length: 5\r\n"
+    head += b"Expect: 100-continue\r\n\r\n"
     raw = exchange(gate.port, head, tls=gate.tls)
     assert raw.startswith(b"HTTP/1.1 403 ") and b"100 Continue" not in raw

@@ -1,0 +1,104 @@
+"""Strict request-head checks (pure) and hop-by-hop header rules."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, ProtocolError, VersionNotSupported
+from originguard.http.headers import strip_hop_by_hop
+from originguard.http.request_checks import check_head
+
+HOST = [(b"Host", b"a.example")]
+
+
+def head(
+    target: bytes = b"/",
+    version: str = "1.1",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    method: bytes = b"GET",
+) -> object:
+    return check_head(
+        method=method,
+        target=target,
+        version=version,
+        headers=HOST if headers is None else headers,
+        max_body=1000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"headers": []}, BadRequest),  # RFC 9112 §3.2: Host is required on HTTP/1.1
+        ({"headers": [*HOST, (b"host", b"b")]}, BadRequest),
+        ({"headers": [*HOST, (b"Transfer-Encoding", b"gzip, chunked")]}, BadRequest),
+        (
+            {"headers": [*HOST, (b"Transfer-Encoding", b"chunked"), (b"Transfer-Encoding", b"chunked")]},
+            BadRequest,
+        ),
+        ({"version": "1.0", "headers": [(b"Transfer-Encoding", b"chunked")]}, BadRequest),  # RFC 9112 §6.1
+        ({"headers": [*HOST, (b"Content-Length", b"1001")]}, BodyTooLarge),
+        ({"headers": [*HOST, (b"Expect", b"200-ok")]}, ExpectationFailed),
+        ({"target": b"http://b.example/"}, BadRequest),  # absolute-form must agree with Host
+        ({"target": b"http://user@a.example/"}, BadRequest),
+        ({"target": b"//a.example/x"}, BadRequest),
+        ({"target": b"*"}, BadRequest),  # asterisk-form only for OPTIONS
+        ({"target": b"a.example:443", "method": b"CONNECT"}, BadRequest),
+        ({"version": "0.9"}, BadRequest),
+        ({"version": "2.0"}, VersionNotSupported),
+    ],
+)
+def test_ambiguous_or_invalid_heads_are_refused(
+    kwargs: dict[str, object], error: type[ProtocolError]
+) -> None:
+    with pytest.raises(error):
+        head(**kwargs)  # type: ignore[arg-type]
+
+
+def test_valid_heads_are_split_into_path_query_and_host() -> None:
+    parsed = check_head(method=b"GET", target=b"/a/b?x=1&y=2", version="1.1", headers=HOST, max_body=10)
+    assert (parsed.path, parsed.query, parsed.host, parsed.has_body) == (
+        b"/a/b",
+        b"x=1&y=2",
+        b"a.example",
+        False,
+    )
+    absolute = check_head(
+        method=b"GET", target=b"http://A.example/p?q", version="1.1", headers=HOST, max_body=10
+    )
+    assert (absolute.path, absolute.query) == (b"/p", b"q")
+    chunked = check_head(
+        method=b"POST",
+        target=b"/",
+        version="1.1",
+        headers=[*HOST, (b"Transfer-Encoding", b" Chunked ")],
+        max_body=10,
+    )
+    assert chunked.has_body
+    options = check_head(method=b"OPTIONS", target=b"*", version="1.1", headers=HOST, max_body=10)
+    assert options.path == b"*"
+    http10 = check_head(method=b"GET", target=b"/", version="1.0", headers=[], max_body=10)
+    assert http10.host == b""
+
+
+def test_hop_by_hop_fields_and_connection_listed_fields_are_removed_except_protected() -> None:
+    headers = [
+        (b"Connection", b"keep-alive, X-Origin-Verify, X-Drop"),
+        (b"Keep-Alive", b"timeout=5"),
+        (b"TE", b"trailers"),
+        (b"Upgrade", b"h2c"),
+        (b"Proxy-Authorization", b"x"),
+        (b"X-Origin-Verify", b"secret"),
+        (b"X-Drop", b"1"),
+        (b"X-Keep", b"1"),
+    ]
+    kept = strip_hop_by_hop(headers, protected=frozenset({b"x-origin-verify"}))
+    assert kept == [(b"X-Origin-Verify", b"secret"), (b"X-Keep", b"1")]
+
+
+@given(st.lists(st.tuples(st.sampled_from([b"Connection", b"X-A", b"TE", b"x-b"]), st.binary(max_size=20))))
+def test_stripping_never_keeps_a_hop_by_hop_field(headers: list[tuple[bytes, bytes]]) -> None:
+    kept = strip_hop_by_hop(headers)
+    assert not any(name.lower() in (b"connection", b"te") for name, _ in kept)
