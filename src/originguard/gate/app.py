@@ -37,6 +37,7 @@ class GateRuntime:
     metrics: MetricSet
 
     def __post_init__(self) -> None:
+        self.fail_open_logged: dict[str, float] = {}
         self.requests = self.metrics.counters(
             "originguard_gate_requests_total",
             "Requests by listener, rule and status",
@@ -135,7 +136,9 @@ class GateListenerApp:
         runtime = self.runtime
         group = runtime.groups[_pick_group(decision.action)]
         pick = group.pick()
-        if pick.failed_open:
+        if pick.failed_open and runtime.pool.loop.time() >= runtime.fail_open_logged.get(group.name, 0.0):
+            # Once a minute per group: a log line per request would itself become the outage.
+            runtime.fail_open_logged[group.name] = runtime.pool.loop.time() + 60.0
             log.warning("no healthy target in group %s: failing open to all targets", group.name)
         target = pick.target
         remove = self.listener.secret_headers if runtime.config.strip_matched_secret else frozenset()

@@ -21,6 +21,7 @@ class ResponseWriter:
     """Writes one response: whole (`send`) or streamed (`start`, `write`..., `end`)."""
 
     __slots__ = (
+        "_pending_head",
         "bytes_sent",
         "chunked",
         "close_after",
@@ -42,6 +43,7 @@ class ResponseWriter:
         self.status = 0
         self.bytes_sent = 0
         self.head_only = request.method == b"HEAD"
+        self._pending_head = b""
 
     @property
     def keep_alive(self) -> bool:
@@ -81,27 +83,32 @@ class ResponseWriter:
             self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
         self._begin(status)
         head = render_head(status, all_headers, keep_alive=self.keep_alive)
-        self.conn.write(head)
         self.bytes_sent += len(head)
         if self.head_only or status in NO_BODY_STATUSES:
             self.head_only = True
-        await self.conn.drain()
+            self.conn.write(head)
+            await self.conn.drain()
+        else:
+            self._pending_head = head  # one write with the first body chunk: one syscall, one TLS record
 
     async def write(self, data: bytes) -> None:
         """Send a piece of the body (respecting the client's read speed)."""
         if not data or self.head_only:
             return
-        if self.chunked:
-            self.conn.write(b"%x\r\n%s\r\n" % (len(data), data))
-        else:
-            self.conn.write(data)
+        framed = b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data
+        if self._pending_head:
+            framed = self._pending_head + framed
+            self._pending_head = b""
+        self.conn.write(framed)
         self.bytes_sent += len(data)
         await self.conn.drain()
 
     async def end(self) -> None:
         """Finish a streamed response."""
-        if self.chunked:
-            self.conn.write(b"0\r\n\r\n")
+        tail = b"0\r\n\r\n" if self.chunked else b""
+        if self._pending_head or tail:
+            self.conn.write(self._pending_head + tail)
+            self._pending_head = b""
         self.finished = True
 
     def _begin(self, status: int) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: our components against nginx in the same run, on one pinned core each."""
