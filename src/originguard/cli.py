@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from originguard.errors import ConfigErrors, OriginguardError
+
+if TYPE_CHECKING:
+    from originguard.audit import Report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 secret_app = typer.Typer(no_args_is_help=True, help="Create and rotate the secret origin header value.")
@@ -28,16 +31,71 @@ def fail(error: OriginguardError, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def show_report(report: Report, as_json: bool) -> NoReturn:
+    """Print a findings report and exit 0 (no failure) or 1."""
+    typer.echo(report.to_json() if as_json else report.render_table())
+    raise typer.Exit(0 if report.ok else 1)
+
+
 @app.command()
-def check(config: ConfigOption) -> None:
-    """Validate a config file and print every error with file, key path and fix."""
+def check(
+    config: Annotated[
+        list[Path], typer.Option("-c", "--config", help="config file(s); several = environments")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Audit configs statically: the four origin-protection checks plus extras (exit 1 on a failure)."""
+    from originguard.audit import check_configs
     from originguard.config import load_config
 
     try:
-        load_config(config)
+        loaded = [load_config(path) for path in config]
+        report = check_configs(loaded)
     except OriginguardError as exc:
         fail(exc)
-    typer.echo(f"{config}: config is valid")
+    show_report(report, as_json)
+
+
+@app.command()
+def audit(
+    files: Annotated[
+        list[Path], typer.Argument(help="exported CloudFront / ELBv2 / WAFv2 / Ingress / Route 53 files")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Audit real cloud exports offline with the same checks (exit 1 on a failure)."""
+    from originguard.audit import audit_paths
+
+    try:
+        report = audit_paths(files)
+    except OriginguardError as exc:
+        fail(exc)
+    show_report(report, as_json)
+
+
+@app.command()
+def export(
+    target: Annotated[str, typer.Argument(help="k8s (Ingress annotations) or cloudfront (origin snippet)")],
+    config: ConfigOption,
+    reveal_secret: Annotated[
+        bool, typer.Option(help="inline the secret value instead of a placeholder")
+    ] = False,
+) -> None:
+    """Print the cloud config that implements the same origin protection."""
+    from originguard.audit import export_cloudfront, export_k8s
+    from originguard.config import load_config
+
+    exporters = {"k8s": export_k8s, "cloudfront": export_cloudfront}
+    if target not in exporters:
+        typer.echo(f"error: export target must be one of {sorted(exporters)}", err=True)
+        raise typer.Exit(2)
+    try:
+        typer.echo(exporters[target](load_config(config, load_secrets=reveal_secret), reveal=reveal_secret))
+    except OriginguardError as exc:
+        fail(exc)
 
 
 @app.command()

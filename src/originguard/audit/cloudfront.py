@@ -1,0 +1,274 @@
+"""Audit one CloudFront distribution config (get-distribution-config or get-distribution output)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from originguard.audit.facts import EdgeHeader, Facts, OriginPort, SecretSighting
+from originguard.audit.secret_strength import ALB_MAX_VALUE_CHARS, assess_secret, sha256_hex
+from originguard.audit.shape import JsonObject, Reader
+
+# Ascending strength; the reference asks for at least TLSv1.2_2021 towards viewers.
+VIEWER_TLS_VERSIONS: Final = (
+    "SSLv3",
+    "TLSv1",
+    "TLSv1_2016",
+    "TLSv1.1_2016",
+    "TLSv1.2_2018",
+    "TLSv1.2_2019",
+    "TLSv1.2_2021",
+    "TLSv1.2_2025",
+    "TLSv1.3_2025",
+)
+MIN_VIEWER_TLS: Final = "TLSv1.2_2021"
+
+
+def is_cloudfront(doc: object) -> bool:
+    """True for either export form of a distribution."""
+    if not isinstance(doc, dict):
+        return False
+    inner = doc.get("Distribution")
+    return "DistributionConfig" in doc or (isinstance(inner, dict) and "DistributionConfig" in inner)
+
+
+def audit_cloudfront(reader: Reader, doc: JsonObject) -> Facts:
+    """Checks 1 (origin protocol), origin headers, viewer protocol, TLS and WAF of one distribution."""
+    facts = Facts(kinds={"cloudfront"})
+    if "DistributionConfig" in doc:
+        base, config = "DistributionConfig", reader.field_obj(doc, "DistributionConfig", "")
+        scope = f"{reader.file}"
+    else:
+        dist = reader.field_obj(doc, "Distribution", "")
+        base = "Distribution.DistributionConfig"
+        config = reader.field_obj(dist, "DistributionConfig", "Distribution", required=True)
+        scope = f"{reader.file}#{reader.text(dist, 'Id', 'Distribution') or 'distribution'}"
+    behaviors = _behaviors(reader, config, base)
+    for where, policy, _ in behaviors:
+        _viewer_protocol(facts, reader.file, where, policy)
+    reached = _reached_origins(reader, config, base, behaviors)
+    for index, origin in enumerate(reader.items(config, "Origins", base)):
+        origin_id = reader.text(origin, "Id", f"{base}.Origins.Items[{index}]")
+        where = f"{base}.Origins.Items[{index}]({origin_id})"
+        if origin_id not in reached:
+            facts.add("origin-https-only", "info", reader.file, where, "no behaviour reaches this origin")
+            continue
+        _origin(facts, reader, origin, where, scope, reached[origin_id])
+    _web_acl(facts, reader.file, reader.text(config, "WebACLId", base), f"{base}.WebACLId")
+    _viewer_tls(
+        facts, reader, reader.field_obj(config, "ViewerCertificate", base), f"{base}.ViewerCertificate"
+    )
+    return facts
+
+
+def _behaviors(reader: Reader, config: JsonObject, base: str) -> list[tuple[str, str, str]]:
+    """(key path, ViewerProtocolPolicy, TargetOriginId) of the default and every path behaviour."""
+    default = reader.field_obj(config, "DefaultCacheBehavior", base, required=True)
+    where = f"{base}.DefaultCacheBehavior"
+    found = [
+        (
+            where,
+            reader.text(default, "ViewerProtocolPolicy", where),
+            reader.text(default, "TargetOriginId", where),
+        )
+    ]
+    for i, behavior in enumerate(reader.items(config, "CacheBehaviors", base)):
+        where = f"{base}.CacheBehaviors.Items[{i}]({reader.text(behavior, 'PathPattern', base)})"
+        found.append(
+            (
+                where,
+                reader.text(behavior, "ViewerProtocolPolicy", where),
+                reader.text(behavior, "TargetOriginId", where),
+            )
+        )
+    return found
+
+
+def _reached_origins(
+    reader: Reader, config: JsonObject, base: str, behaviors: list[tuple[str, str, str]]
+) -> dict[str, list[str]]:
+    """Origin Id → viewer policies of the behaviours that reach it, resolving origin groups."""
+    groups: dict[str, list[str]] = {}
+    for i, group in enumerate(reader.items(config, "OriginGroups", base)):
+        where = f"{base}.OriginGroups.Items[{i}]"
+        members = reader.items(group, "Members", where)
+        groups[reader.text(group, "Id", where)] = [reader.text(m, "OriginId", where) for m in members]
+    reached: dict[str, list[str]] = {}
+    for _, policy, target in behaviors:
+        for origin_id in groups.get(target, [target]):
+            reached.setdefault(origin_id, []).append(policy)
+    return reached
+
+
+def _viewer_protocol(facts: Facts, file: str, where: str, policy: str) -> None:
+    field = f"{where}.ViewerProtocolPolicy"
+    if policy in ("redirect-to-https", "https-only"):
+        facts.add("viewer-protocol", "pass", file, field, f"viewers are held to HTTPS ({policy})")
+    else:
+        facts.add(
+            "viewer-protocol",
+            "fail",
+            file,
+            field,
+            f"ViewerProtocolPolicy is {policy or 'missing'}: viewers may use plain HTTP",
+            "set ViewerProtocolPolicy to redirect-to-https (or https-only)",
+        )
+
+
+def _origin(
+    facts: Facts, reader: Reader, origin: JsonObject, where: str, scope: str, policies: list[str]
+) -> None:
+    """One origin reached by at least one behaviour."""
+    file = reader.file
+    if "S3OriginConfig" in origin:
+        facts.add(
+            "origin-https-only", "info", file, where, "an S3 origin: protect it with origin access control"
+        )
+        return
+    if "VpcOriginConfig" in origin:
+        facts.add(
+            "origin-https-only",
+            "info",
+            file,
+            f"{where}.VpcOriginConfig",
+            "a VPC origin (private ALB, the strongest setup); its protocol policy is in the VPC origin, "
+            "not in this export",
+        )
+    else:
+        custom = reader.field_obj(origin, "CustomOriginConfig", where, required=True)
+        _origin_protocol(
+            facts,
+            file,
+            f"{where}.CustomOriginConfig",
+            reader.text(custom, "OriginProtocolPolicy", where),
+            policies,
+        )
+        _origin_tls(facts, reader, custom, f"{where}.CustomOriginConfig")
+        port = reader.text(custom, "HTTPSPort", where, "443")
+        if port.isdigit():
+            facts.origin_ports.append(OriginPort(int(port), file, f"{where}.CustomOriginConfig.HTTPSPort"))
+    headers = reader.items(origin, "CustomHeaders", where)
+    if not headers:
+        facts.add(
+            "origin-header",
+            "fail",
+            file,
+            f"{where}.CustomHeaders",
+            "the origin gets no custom header: nothing lets it tell CloudFront from a direct viewer",
+            "add a CustomHeaders item (for example X-Origin-Verify) with a random 40-character value",
+        )
+    for i, header in enumerate(headers):
+        field = f"{where}.CustomHeaders.Items[{i}]"
+        name = reader.text(header, "HeaderName", field)
+        value = reader.text(header, "HeaderValue", field)
+        field = f"{field}({name}).HeaderValue"
+        digest = sha256_hex(value)
+        facts.edge_headers.append(EdgeHeader(name, digest, sha256_hex(value.lower()), file, field, scope))
+        facts.sightings.append(
+            SecretSighting(digest, assess_secret(value, name), len(value), name, file, field, "edge", scope)
+        )
+        if len(value) > ALB_MAX_VALUE_CHARS:
+            facts.add(
+                "origin-header",
+                "warn",
+                file,
+                field,
+                f"the value has {len(value)} characters; an ALB condition value holds at most 128",
+                "use a 40-character random value (originguard secret new)",
+            )
+
+
+def _origin_protocol(facts: Facts, file: str, where: str, policy: str, viewer_policies: list[str]) -> None:
+    field = f"{where}.OriginProtocolPolicy"
+    fix = "set OriginProtocolPolicy to https-only"
+    if policy == "https-only":
+        facts.add("origin-https-only", "pass", file, field, "CloudFront reaches the origin over HTTPS only")
+    elif policy == "http-only":
+        facts.add(
+            "origin-https-only", "fail", file, field, "http-only sends the secret header in clear text", fix
+        )
+    elif policy == "match-viewer" and "allow-all" in viewer_policies:
+        facts.add(
+            "origin-https-only",
+            "fail",
+            file,
+            field,
+            "match-viewer with an allow-all behaviour: HTTP viewers make the secret travel in clear text",
+            fix,
+        )
+    else:
+        facts.add(
+            "origin-https-only",
+            "warn",
+            file,
+            field,
+            f"OriginProtocolPolicy is {policy or 'missing'}: HTTPS to the origin depends on the viewer",
+            fix,
+        )
+
+
+def _origin_tls(facts: Facts, reader: Reader, custom: JsonObject, where: str) -> None:
+    field = f"{where}.OriginSslProtocols"
+    versions = reader.strings(reader.field_obj(custom, "OriginSslProtocols", where), "Items", field)
+    if versions == ["TLSv1.2"]:
+        facts.add("tls-minimum", "pass", reader.file, field, "CloudFront speaks only TLSv1.2 to the origin")
+    else:
+        facts.add(
+            "tls-minimum",
+            "warn",
+            reader.file,
+            field,
+            f"origin TLS versions are {versions or 'unset'}, not exactly TLSv1.2",
+            'set OriginSslProtocols to {"Quantity": 1, "Items": ["TLSv1.2"]}',
+        )
+
+
+def _web_acl(facts: Facts, file: str, acl: str, field: str) -> None:
+    fix = "attach a WAFv2 web ACL created with --scope CLOUDFRONT in us-east-1"
+    if acl.startswith("arn:aws:wafv2:") and ":global/webacl/" in acl:
+        facts.add("waf-attached", "pass", file, field, "a WAFv2 web ACL is attached")
+    elif not acl:
+        facts.add("waf-attached", "warn", file, field, "no web ACL is attached to the distribution", fix)
+    elif acl.startswith("arn:"):
+        facts.add(
+            "waf-attached", "warn", file, field, "WebACLId is not a global (CLOUDFRONT scope) WAFv2 ARN", fix
+        )
+    else:
+        facts.add(
+            "waf-attached",
+            "warn",
+            file,
+            field,
+            "WebACLId is a WAF Classic id (retired); migrate to WAFv2",
+            fix,
+        )
+
+
+def _viewer_tls(facts: Facts, reader: Reader, cert: JsonObject, where: str) -> None:
+    field = f"{where}.MinimumProtocolVersion"
+    fix = f"use an ACM certificate with MinimumProtocolVersion {MIN_VIEWER_TLS} or later"
+    if cert.get("CloudFrontDefaultCertificate") is True:
+        facts.add(
+            "tls-minimum", "warn", reader.file, where, "the default certificate forces TLSv1 for viewers", fix
+        )
+        return
+    version = reader.text(cert, "MinimumProtocolVersion", where)
+    if version not in VIEWER_TLS_VERSIONS:
+        facts.add(
+            "tls-minimum",
+            "info",
+            reader.file,
+            field,
+            f"unknown viewer TLS policy {version or '(unset)'}",
+            fix,
+        )
+    elif VIEWER_TLS_VERSIONS.index(version) < VIEWER_TLS_VERSIONS.index(MIN_VIEWER_TLS):
+        facts.add(
+            "tls-minimum",
+            "warn",
+            reader.file,
+            field,
+            f"viewers may use {version}, below {MIN_VIEWER_TLS}",
+            fix,
+        )
+    else:
+        facts.add("tls-minimum", "pass", reader.file, field, f"viewer TLS minimum is {version}")

@@ -1,0 +1,72 @@
+"""`check` over our own config: the four checks and the extras, each with a reason and a fix."""
+
+from __future__ import annotations
+
+import os
+
+from originguard.audit import check_configs
+from originguard.config import LoadedConfig
+
+from .audit_helpers import found
+
+
+def test_secure_config_passes_every_check(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["secure"]])
+    assert report.ok
+    assert not [f for f in report.findings if f.severity != "pass"]
+    checks = {f.check for f in report.findings}
+    expected = {"origin-https-only", "no-http-listener", "header-condition", "default-fixed-response"}
+    assert (
+        expected | {"secret-strength", "secret-file-mode", "waf-attached", "viewer-protocol", "health-check"}
+        <= checks
+    )
+
+
+def test_insecure_config_fails_the_four_checks(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["insecure"]])
+    assert found(
+        report, "origin-https-only", "fail", "distribution.origins[0](gate).protocol_policy"
+    )  # match-viewer
+    assert found(report, "origin-https-only", "fail", "distribution.origins[1](plain).protocol_policy")
+    assert found(report, "no-http-listener", "fail", "gate.listeners[0](0.0.0.0:80).protocol")
+    assert found(report, "default-fixed-response", "fail", "gate.listeners[0](0.0.0.0:80).default_action")
+    assert found(report, "default-fixed-response", "warn", "gate.listeners[1](0.0.0.0:443).default_action")
+    [bypass] = found(report, "header-condition", "fail", "rules[0](priority 1)")
+    assert "bypass" in bypass.message and bypass.fix
+
+
+def test_literal_header_value_and_wrong_secret_fail(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["insecure"]])
+    assert found(report, "header-condition", "fail", "rules[1](priority 2).conditions[0].http_header")
+    assert found(report, "secret-match", "fail", "rules[2](priority 3).conditions[0].http_header")
+    assert not found(report, "header-condition", "fail", "rules[3](priority 4)")  # a redirect, not a forward
+
+
+def test_extras_on_the_insecure_config(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["insecure"]])
+    assert found(report, "viewer-protocol", "fail", "distribution.default_behavior")
+    assert found(report, "waf-attached", "fail", "distribution.web_acl")
+    assert found(report, "health-check", "warn", "gate.target_groups.app")
+    assert found(report, "origin-header", "fail", "distribution.origins[1](plain).custom_headers")
+    strength = found(report, "secret-strength", "fail", "secrets.origin-verify")
+    assert len(strength) == 3  # a word, a word, the header name
+    assert found(report, "secret-strength", "warn", "secrets.origin-verify")  # 3 accepted values
+
+
+def test_redirect_only_http_listener_is_a_warning(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["redirect-only"]])
+    assert found(report, "no-http-listener", "warn", "gate.listeners[0](0.0.0.0:80).protocol")
+    assert report.ok
+
+
+def test_same_secret_in_two_environments_fails(ours: dict[str, LoadedConfig]) -> None:
+    report = check_configs([ours["secure"], ours["dev"]])
+    assert len(found(report, "secret-reuse", "fail")) == 2
+    assert not found(check_configs([ours["secure"], ours["redirect-only"]]), "secret-reuse", "fail")
+
+
+def test_secret_file_readable_by_others_fails(ours: dict[str, LoadedConfig]) -> None:
+    secure = ours["secure"]
+    os.chmod(secure.resolve_path("secrets/prod-verify"), 0o644)
+    [finding] = found(check_configs([secure]), "secret-file-mode", "fail")
+    assert "chmod 600" in finding.fix
