@@ -113,6 +113,20 @@ def gate(config: ConfigOption) -> None:
 
 
 @app.command()
+def dns(config: ConfigOption) -> None:
+    """Run the DNS router of a config (authoritative for its zone, UDP and TCP)."""
+    from originguard.config import load_config
+    from originguard.dns.process import run_dns
+    from originguard.runtime import setup_logging
+
+    setup_logging()
+    try:
+        run_dns(load_config(config))
+    except OriginguardError as exc:
+        fail(exc)
+
+
+@app.command()
 def certs(
     directory: Annotated[Path, typer.Option("--dir", help="where to keep the CA and certificates")] = Path(
         ".originguard/certs"

@@ -21,7 +21,8 @@ dns:
   records:
     - name: www
       policy: latency
-      health_check: {protocol: https, path: /healthz, interval: 2s}
+      health_check: {protocol: https, path: /healthz, interval: 2s,
+                     ca_bundle: .originguard/certs/ca.crt, server_name: www.cdn.example.test}
       targets: [{edge: edge-sg}, {edge: edge-eu}]
 edges:
   - {name: edge-sg, region: ap-southeast-1, http: 127.0.0.1:8080, https: 127.0.0.1:8443,
@@ -53,6 +54,7 @@ waf:
           statement: {rate_based: {limit: 2000, window: 5m}}
 gate:
   admin: 127.0.0.1:9901
+  http_probe_port: 9080
   listeners:
     - port: 127.0.0.1:9443
       protocol: https

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from originguard.config.models import Config
+from originguard.config.models import Config, cross_references
 from originguard.errors import ConfigError, ConfigErrors, SecretError
 from originguard.secrets import SecretValues, load_secret_env, load_secret_file
 
@@ -56,6 +56,9 @@ def load_config_text(text: str, source: str, base_dir: Path, *, load_secrets: bo
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigErrors([_to_config_error(source, err) for err in exc.errors()]) from None
+    problems = cross_references(config)
+    if problems:
+        raise ConfigErrors([ConfigError(source, path, problem) for path, problem in problems])
     secrets = _load_secrets(config, source, base_dir) if load_secrets else {}
     return LoadedConfig(config=config, secrets=secrets, source=source, base_dir=base_dir)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
-
-from originguard.config.dns import DnsConfig
+from originguard.config.dns import DnsConfig, check_dns_references
 from originguard.config.edge import DistributionConfig, EdgeNode
 from originguard.config.gate import GateConfig
 from originguard.config.values import Model, SecretRef, SecretSource
@@ -26,27 +24,35 @@ class Config(Model):
     gate: GateConfig | None = None
     cluster: ClusterConfig | None = None
 
-    @model_validator(mode="after")
-    def _references_resolve(self) -> Config:
-        for path, ref in iter_secret_refs(self):
-            if ref.secret not in self.secrets:
-                raise ValueError(
-                    f"{path}: secret {ref.secret!r} is not defined under secrets: "
-                    f"(defined: {sorted(self.secrets) or 'none'})"
+
+def cross_references(config: Config) -> list[tuple[str, str]]:
+    """Problems between sections, as (key path, problem): names that refer to nothing."""
+    problems: list[tuple[str, str]] = []
+    for path, ref in iter_secret_refs(config):
+        if ref.secret not in config.secrets:
+            defined = sorted(config.secrets) or "none"
+            problems.append(
+                (path, f"secret {ref.secret!r} is not defined under secrets: (defined: {defined})")
+            )
+    if config.distribution is not None:
+        origin_ids = sorted(o.id for o in config.distribution.origins)
+        behaviors = [("distribution.default_behavior", config.distribution.default_behavior)]
+        behaviors += [
+            (f"distribution.behaviors[{i}]", b) for i, b in enumerate(config.distribution.behaviors)
+        ]
+        for path, behavior in behaviors:
+            if behavior.origin not in origin_ids:
+                problems.append(
+                    (f"{path}.origin", f"origin {behavior.origin!r} is not among origins {origin_ids}")
                 )
-        if self.distribution is not None:
-            origin_ids = {o.id for o in self.distribution.origins}
-            behaviors = [self.distribution.default_behavior, *self.distribution.behaviors]
-            for behavior in behaviors:
-                if behavior.origin not in origin_ids:
-                    raise ValueError(
-                        f"distribution: behavior for {behavior.path!r} names origin {behavior.origin!r}, "
-                        f"which is not among origins {sorted(origin_ids)}"
-                    )
-        names = [e.name for e in self.edges]
-        if len(names) != len(set(names)):
-            raise ValueError(f"edges: names must be unique (got {names})")
-        return self
+    seen: set[str] = set()
+    for index, edge in enumerate(config.edges):
+        if edge.name in seen:
+            problems.append((f"edges[{index}].name", f"edge name {edge.name!r} is used twice"))
+        seen.add(edge.name)
+    if config.dns is not None:
+        problems += check_dns_references(config.dns, config.edges)
+    return problems
 
 
 def iter_secret_refs(config: Config) -> list[tuple[str, SecretRef]]:

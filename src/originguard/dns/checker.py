@@ -1,0 +1,103 @@
+"""Active health checks of record targets (asyncio shell over the `health` state machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Sequence
+
+from originguard.dns import health
+from originguard.dns.records import CheckSpec
+
+log = logging.getLogger("originguard.dns.health")
+
+MAX_STATUS_LINE = 1024
+
+
+class HealthMonitor:
+    """Runs every check spec on its interval; `serving[key]` is True unless a check of the key fails."""
+
+    def __init__(
+        self, specs: Sequence[CheckSpec], on_change: Callable[[str, bool], None] | None = None
+    ) -> None:
+        self.specs = tuple(specs)
+        self.states = {spec: health.HealthState() for spec in self.specs}
+        self.serving: dict[str, bool] = {}
+        self._on_change = on_change
+        self._tasks: list[asyncio.Task[None]] = []
+        self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {}
+
+    def start(self) -> None:
+        """Start one checking task per spec (the first probe runs at once)."""
+        for spec in self.specs:
+            self._tasks.append(asyncio.create_task(self._run(spec), name=f"dns-health-{spec.key}"))
+
+    async def aclose(self) -> None:
+        """Stop every check."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _run(self, spec: CheckSpec) -> None:
+        thresholds = health.Thresholds(spec.check.healthy, spec.check.unhealthy)
+        while True:
+            ok, detail = await self.probe(spec)
+            transition = health.step(self.states[spec], "pass" if ok else "fail", thresholds, detail)
+            self.states[spec] = transition.state
+            if transition.changed:
+                log.warning("dns target %s (%s:%d) %s", spec.key, spec.host, spec.port, transition.reason)
+            self._publish(spec.key)
+            await asyncio.sleep(spec.check.interval)
+
+    def _publish(self, key: str) -> None:
+        serving = all(state.serving for spec, state in self.states.items() if spec.key == key)
+        if self.serving.get(key) != serving:
+            self.serving[key] = serving
+            if self._on_change is not None:
+                self._on_change(key, serving)
+
+    async def probe(self, spec: CheckSpec) -> tuple[bool, str]:
+        """One check: TCP connect, or HTTP(S) GET expecting 200-399; (passed, detail)."""
+        try:
+            return await asyncio.wait_for(self._probe(spec), spec.check.timeout)
+        except TimeoutError:
+            return False, f"timeout after {spec.check.timeout:g}s"
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, ValueError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+
+    async def _probe(self, spec: CheckSpec) -> tuple[bool, str]:
+        check = spec.check
+        context = self._context(spec) if check.protocol == "https" else None
+        server_name = (check.server_name or spec.host) if context is not None else None
+        reader, writer = await asyncio.open_connection(spec.host, spec.port, ssl=context,
+                                                       server_hostname=server_name)  # fmt: skip
+        try:
+            if check.protocol == "tcp":
+                return True, "connected"
+            host = check.server_name or spec.host
+            writer.write(f"GET {check.path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: originguard-dns\r\n"
+                         "Connection: close\r\n\r\n".encode())  # fmt: skip
+            line = await reader.readuntil(b"\r\n")
+            parts = line[:MAX_STATUS_LINE].split(b" ", 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+                return False, f"not an HTTP status line: {line[:60]!r}"
+            status = int(parts[1])
+            return 200 <= status < 400, f"HTTP {status}"
+        finally:
+            writer.close()
+            # The peer may reset after answering; the result is already known.
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+
+    def _context(self, spec: CheckSpec) -> ssl.SSLContext:
+        key = (spec.ca_file, spec.check.server_name is not None)
+        context = self._contexts.get(key)
+        if context is None:
+            # Verify as a browser would: a health check that accepts any certificate would mark a
+            # hijacked edge healthy. The dev CA comes in through `ca_bundle`.
+            context = ssl.create_default_context(cafile=spec.ca_file)
+            self._contexts[key] = context
+        return context
