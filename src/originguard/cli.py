@@ -99,6 +99,23 @@ def export(
 
 
 @app.command()
+def up(
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="config file (default: embedded)")
+    ] = None,
+) -> None:
+    """Run the whole stack (DNS router, edges, gate, demo app) as supervised processes."""
+    from originguard.runtime import setup_logging
+    from originguard.stack.run import run_stack
+
+    setup_logging()
+    try:
+        run_stack(config)
+    except OriginguardError as exc:
+        fail(exc)
+
+
+@app.command()
 def gate(config: ConfigOption) -> None:
     """Run the origin gate of a config (HTTPS listeners, rules, target groups)."""
     from originguard.config import load_config

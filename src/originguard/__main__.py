@@ -1,0 +1,5 @@
+"""`python -m originguard` runs the CLI (the supervisor starts its children this way)."""
+
+from originguard.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""`originguard up`: every component of a config as supervised child processes."""

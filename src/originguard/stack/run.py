@@ -1,0 +1,97 @@
+"""`originguard up [-c FILE]`: prepare state, start every component, print how to prove the promise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from originguard.certs import ensure_dev_pki
+from originguard.config import LoadedConfig, load_config
+from originguard.config.default import DEFAULT_CONFIG_YAML, DEV_CERT_NAMES, STATE_DIR
+from originguard.config.values import HostPort
+from originguard.errors import OriginguardError
+from originguard.runtime import install_uvloop
+from originguard.secrets import generate_secret_value, write_secret_file
+from originguard.stack.plan import plan_children, status_lines
+from originguard.stack.supervisor import Supervisor
+
+log = logging.getLogger("originguard.up")
+
+DEMO_APP = HostPort("127.0.0.1", 9000)
+READY_TIMEOUT = 30.0
+
+
+def prepare_default(state_dir: Path) -> Path:
+    """Create the dev CA, certificates and secret on first run (kept later); write the default config."""
+    ensure_dev_pki(state_dir / "certs", DEV_CERT_NAMES)
+    secret = state_dir / "secrets" / "origin-verify"
+    if not secret.exists():
+        write_secret_file(secret, [generate_secret_value()])
+    path = state_dir / "originguard.yaml"
+    # Absolute paths, so children and SIGHUP reloads read the same files whatever their cwd.
+    text = DEFAULT_CONFIG_YAML.replace(".originguard/", str(state_dir.resolve()) + "/")
+    path.write_text("# The embedded default of `originguard up` (rewritten on every start).\n" + text)
+    return path
+
+
+def run_stack(config: Path | None) -> None:
+    """Validate, start, supervise until SIGINT/SIGTERM; SIGHUP re-validates then reloads every child."""
+    if config is None:
+        config = prepare_default(Path(STATE_DIR))
+        demo: HostPort | None = DEMO_APP
+    else:
+        demo = None
+    loaded = load_config(config)  # a bad config stops here, before any child starts
+    install_uvloop()
+    asyncio.run(_supervise(loaded, config, demo))
+
+
+async def _supervise(loaded: LoadedConfig, config: Path, demo: HostPort | None) -> None:
+    specs = plan_children(loaded.config, str(config.resolve()), demo_app=demo)
+    supervisor = Supervisor(specs, Path(STATE_DIR) / "run", executable=[sys.executable, "-m", "originguard"])
+    await supervisor.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+
+    def reload() -> None:
+        try:
+            load_config(config)
+        except OriginguardError as exc:
+            log.error("reload refused, every component keeps its config: %s", exc)
+            return
+        supervisor.signal_all(signal.SIGHUP)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    ready = await _wait_ready([s.ready_port for s in specs if s.ready_port is not None], stop)
+    if ready:
+        print("\n".join(status_lines(loaded.config)), flush=True)
+    else:
+        log.error("not every component became ready within %.0fs; see the errors above", READY_TIMEOUT)
+    await stop.wait()
+    await supervisor.stop()
+
+
+async def _wait_ready(ports: list[HostPort], stop: asyncio.Event) -> bool:
+    deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
+    pending = list(ports)
+    while pending and not stop.is_set():
+        pending = [p for p in pending if not _accepts(p)]
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return not pending
+
+
+def _accepts(address: HostPort) -> bool:
+    # The DNS router's readiness is its TCP listener on the same port as UDP.
+    try:
+        socket.create_connection((address.host, address.port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
