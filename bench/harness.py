@@ -52,7 +52,7 @@ def process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a pinned process, wait for its port, stop it afterwards."""
     # stderr goes to a file: an unread pipe fills up and blocks the process under test.
-    errors = tempfile.TemporaryFile()
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process below
     proc = subprocess.Popen(
         pinned(core, argv), stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})}
     )
@@ -64,6 +64,7 @@ def process(
         errors.seek(0)
         raise RuntimeError(f"{argv[0]} did not start: {errors.read().decode(errors='replace')}") from None
     finally:
+        errors.close()
         proc.terminate()
         try:
             proc.wait(10)

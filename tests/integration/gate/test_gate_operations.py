@@ -16,14 +16,28 @@ from originguard.gate.process import start_gate
 from originguard.http.client import UpstreamPool
 from originguard.secrets import write_secret_file
 from tests.integration.gate.conftest import GateSetup, start_apps, write_gate_config
-from tests.support import LoopThread, client_tls, connect, exchange, read_all, read_response, request, wait_for
+from tests.support import (
+    LoopThread,
+    client_tls,
+    connect,
+    exchange,
+    read_all,
+    read_response,
+    request,
+    wait_for,
+)
+
+OVERSIZED_TAIL = b"\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n"
+NEW_VALUE = "n3wvalue0rotated0k3y0abcdefghijklmnopqrs"
 
 
 def admitted(secret: str, path: str = "/x") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: gate.originguard.test\r\nX-Origin-Verify: {secret}\r\n\r\n".encode()
 
 
-def test_killed_target_is_taken_out_gets_no_requests_and_comes_back(gate: GateSetup, loop_thread: LoopThread) -> None:
+def test_killed_target_is_taken_out_gets_no_requests_and_comes_back(
+    gate: GateSetup, loop_thread: LoopThread
+) -> None:
     group = gate.handle.runtime.groups["app"]
     wait_for(lambda: all(t.healthy for t in group.targets))
     down_app, down_server = gate.apps[0], gate.app_servers[0]
@@ -60,7 +74,10 @@ def test_target_refusing_connections_gives_502_and_a_hanging_target_504(
     closed_port = closed.getsockname()[1]
     closed.close()  # nothing listens here any more
     tls = client_tls(pki["ca"].certificate)
-    for target, status in ((HostPort("127.0.0.1", closed_port), 502), (HostPort(*hanging.getsockname()), 504)):
+    for target, status in (
+        (HostPort("127.0.0.1", closed_port), 502),
+        (HostPort(*hanging.getsockname()), 504),
+    ):
         config = write_gate_config(tmp_path, pki, secret_file[0], [target], health="null")
         handle = loop_thread.run(start_gate(load_config(config)))
         try:
@@ -127,11 +144,11 @@ def test_graceful_shutdown_finishes_in_flight_requests_and_stops_accepting(gate:
 def test_reload_applies_new_rules_and_rotated_secret_values(gate: GateSetup, loop_thread: LoopThread) -> None:
     wait_for(lambda: all(t.healthy for t in gate.handle.runtime.groups["app"].targets))
     secret_path = Path(load_config(gate.config_path).config.secrets["origin-verify"].file or "")
-    write_secret_file(secret_path, [gate.secret, "n3wvalue0rotated0k3y0abcdefghijklmnopqrs"])
+    write_secret_file(secret_path, [gate.secret, NEW_VALUE])
     loop_thread.run(gate.handle.reload(load_config(gate.config_path)))
     assert request(gate.port, admitted(gate.secret), tls=gate.tls).status == 200
-    assert request(gate.port, admitted("n3wvalue0rotated0k3y0abcdefghijklmnopqrs"), tls=gate.tls).status == 200
-    write_secret_file(secret_path, ["n3wvalue0rotated0k3y0abcdefghijklmnopqrs"])
+    assert request(gate.port, admitted(NEW_VALUE), tls=gate.tls).status == 200
+    write_secret_file(secret_path, [NEW_VALUE])
     loop_thread.run(gate.handle.reload(load_config(gate.config_path)))
     assert request(gate.port, admitted(gate.secret), tls=gate.tls).status == 403
 
@@ -144,8 +161,11 @@ def test_secret_appears_in_no_log_line_error_body_or_metric(gate: GateSetup, loo
         request(gate.port, admitted(gate.secret.upper()), tls=gate.tls).raw,
         exchange(gate.port, admitted(gate.secret).replace(b"GET", b"G@T"), tls=gate.tls),
         exchange(gate.port, admitted(gate.secret)),  # plain HTTP to the TLS port
-        exchange(gate.port, admitted(gate.secret).replace(b"\r\n\r\n", b"\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n"),
-                 tls=gate.tls),
+        exchange(
+            gate.port,
+            admitted(gate.secret).replace(b"\r\n\r\n", b"\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n"),
+            tls=gate.tls,
+        ),
     ]
     gate.handle.runtime.access_log.flush()
     admin = gate.handle.admin
