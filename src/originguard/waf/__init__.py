@@ -1,0 +1,42 @@
+"""The WAF: web ACL rules compiled once into matchers and evaluated per request, sans-IO.
+
+    acl = compile_acl(config.waf.web_acls["main"])
+    verdict = evaluate(acl, WafRequest(...), now, rate_state)
+    if verdict.blocked: answer verdict.response
+
+Nothing here reads a clock, a socket or a logger; the edge passes `now` and keeps the `RateState`,
+`WafStats` and `SampledRequests` objects and exports them.
+"""
+
+from __future__ import annotations
+
+from originguard.waf.aws_import import import_web_acl
+from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule, compile_acl
+from originguard.waf.evaluate import Action, Verdict, evaluate
+from originguard.waf.geo import GeoTable, load_geo_table
+from originguard.waf.rate import RateState
+from originguard.waf.request import Match, WafRequest
+from originguard.waf.sqli import detect_sqli
+from originguard.waf.stats import SampledRequests, WafStats, block_log_record
+from originguard.waf.xss import detect_xss
+
+__all__ = [
+    "Action",
+    "BlockReply",
+    "CompiledAcl",
+    "CompiledRule",
+    "GeoTable",
+    "Match",
+    "RateState",
+    "SampledRequests",
+    "Verdict",
+    "WafRequest",
+    "WafStats",
+    "block_log_record",
+    "compile_acl",
+    "detect_sqli",
+    "detect_xss",
+    "evaluate",
+    "import_web_acl",
+    "load_geo_table",
+]

@@ -1,0 +1,101 @@
+"""Compile a web ACL config once into frozen rules of ready matchers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from originguard.config.waf import BlockResponse, ManagedStatement, WafRule, WebAclConfig
+from originguard.waf.fields import SlotFn, SlotTable
+from originguard.waf.geo import GeoTable, load_geo_table
+from originguard.waf.managed import core_rules
+from originguard.waf.statements import Matcher, StatementCompiler
+
+
+@dataclass(frozen=True, slots=True)
+class BlockReply:
+    """The response a blocked request gets, prebuilt: status, headers, body bytes."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule ready to run; a managed group becomes one of these per member rule (`outer:inner`)."""
+
+    name: str
+    action: Literal["allow", "block", "count"]
+    labels: tuple[str, ...]
+    matcher: Matcher
+    response: BlockReply
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAcl:
+    """A web ACL compiled for evaluation: rules in priority order and the per-request slot functions."""
+
+    rules: tuple[CompiledRule, ...]
+    default_action: Literal["allow", "block"]
+    default_response: BlockReply
+    slots: tuple[SlotFn, ...]
+    body_limit: int  # bytes of body the edge should hand over (body_inspection_kib)
+
+    @property
+    def rule_names(self) -> tuple[str, ...]:
+        """Every compiled rule name, for stats and admin views."""
+        return tuple(rule.name for rule in self.rules)
+
+
+_BUNDLED: list[GeoTable] = []
+
+
+def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> CompiledAcl:
+    """Compile `config` (regexes, search strings, CIDR sets, transforms) into a `CompiledAcl`."""
+    if geo_table is None:
+        if not _BUNDLED:
+            _BUNDLED.append(load_geo_table())
+        geo_table = _BUNDLED[0]
+    slots = SlotTable()
+    compiler = StatementCompiler(slots, geo_table)
+    default_response = block_reply(config.block_response)
+    rules: list[CompiledRule] = []
+    for rule in sorted(config.rules, key=lambda r: r.priority):
+        response = block_reply(rule.response) if rule.response is not None else default_response
+        if isinstance(rule.statement, ManagedStatement):
+            rules.extend(_expand_managed(rule, rule.statement, compiler, response))
+            continue
+        matcher = compiler.compile(rule.statement, rule.name)
+        rules.append(CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response))
+    return CompiledAcl(
+        rules=tuple(rules),
+        default_action=config.default_action,
+        default_response=default_response,
+        slots=tuple(slots.fns),
+        body_limit=config.body_inspection_kib * 1024,
+    )
+
+
+def block_reply(response: BlockResponse) -> BlockReply:
+    """Prebuild a block response; content-type defaults to text/plain."""
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    headers.setdefault("content-type", "text/plain; charset=utf-8")
+    return BlockReply(response.status, tuple(headers.items()), response.body.encode("utf-8"))
+
+
+def _expand_managed(
+    rule: WafRule, statement: ManagedStatement, compiler: StatementCompiler, response: BlockReply
+) -> list[CompiledRule]:
+    group = statement.managed
+    expanded: list[CompiledRule] = []
+    for inner, inner_statement in core_rules():
+        if inner in group.excluded:
+            continue
+        # The rule's own `count` counts the whole group (the cloud WAF's OverrideAction Count).
+        action = "count" if rule.action == "count" else group.overrides.get(inner, "block")
+        name = f"{rule.name}:{inner}"
+        matcher = compiler.compile(inner_statement, name)
+        labels = (f"{group.name}:{inner}", *rule.labels)
+        expanded.append(CompiledRule(name, action, labels, matcher, response))
+    return expanded

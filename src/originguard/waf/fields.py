@@ -1,0 +1,135 @@
+"""Per-request lazy cache of fields, transformed fields and detector results, shared by every rule.
+
+At compile time each distinct (field, transforms) pair, detector run or client-address source gets a
+slot number; at evaluation a `RequestView` fills a slot the first time a rule asks for it. So ten rules
+on the url-decoded query decode it once, and a request no rule inspects the body of never parses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, Final
+
+from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField
+from originguard.waf.rate import RateState
+from originguard.waf.request import (
+    FieldValues,
+    WafRequest,
+    body_parts,
+    body_text,
+    cookie_values,
+    json_strings,
+    query_pairs,
+    query_parts,
+)
+
+SlotFn = Callable[["RequestView"], Any]
+LabelFn = Callable[[WafRequest, int], str]
+_UNSET: Final = object()
+BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"})
+
+
+class RequestView:
+    """One request under evaluation: its slots, labels so far, the clock and the rate state."""
+
+    __slots__ = ("_cache", "_fns", "labels", "now", "rate", "request")
+
+    def __init__(self, request: WafRequest, fns: tuple[SlotFn, ...], now: float, rate: RateState) -> None:
+        self.request = request
+        self.now = now
+        self.rate = rate
+        self.labels: set[str] = set()
+        self._fns = fns
+        self._cache: list[Any] = [_UNSET] * len(fns)
+
+    def get(self, slot: int) -> Any:
+        """The value of `slot`, computed on first use."""
+        value = self._cache[slot]
+        if value is _UNSET:
+            value = self._cache[slot] = self._fns[slot](self)
+        return value
+
+
+class SlotTable:
+    """Compile-time registry that gives equal computations the same slot."""
+
+    def __init__(self) -> None:
+        self.fns: list[SlotFn] = []
+        self._index: dict[Hashable, int] = {}
+
+    def slot(self, key: Hashable, make: Callable[[], SlotFn]) -> int:
+        """The slot of `key`, registering `make()` the first time."""
+        found = self._index.get(key)
+        if found is None:
+            found = self._index[key] = len(self.fns)
+            self.fns.append(make())
+        return found
+
+
+def field_key(field: FieldToMatch) -> Hashable:
+    """A hashable name of a field to match (models are hashable, but this reads better in slot keys)."""
+    if isinstance(field, HeaderField):
+        return ("header", field.header)
+    if isinstance(field, QueryArgField):
+        return ("query_arg", field.query_arg.lower())
+    return field
+
+
+def extractor(field: FieldToMatch, *, for_detector: bool) -> Callable[[WafRequest], FieldValues]:
+    """How to read `field` from a request; detectors read query and body split into arguments."""
+    if isinstance(field, HeaderField):
+        name = field.header
+        return lambda r: r.header_values(name)
+    if isinstance(field, QueryArgField):
+        wanted = field.query_arg.lower()
+        return lambda r: tuple(v for n, v in query_pairs(r.query) if n.lower() == wanted)
+    if field == "query" and for_detector:
+        return lambda r: query_parts(r.query)
+    if field == "body" and for_detector:
+        return body_parts
+    return _SIMPLE[field]
+
+
+def labeller(field: FieldToMatch) -> LabelFn:
+    """How a match on element `index` of `field` is named in verdicts and logs."""
+    if isinstance(field, HeaderField):
+        label = f"header:{field.header}"
+        return lambda _r, _i: label
+    if isinstance(field, QueryArgField):
+        label = f"query_arg:{field.query_arg}"
+        return lambda _r, _i: label
+    if field == "all_headers":
+        # The exact header, so that a log can tell a secret header's value and redact it.
+        return lambda r, i: f"header:{r.headers[i][0]}" if i < len(r.headers) else "all_headers"
+    name = str(field)
+    return lambda _r, _i: name
+
+
+def _body(request: WafRequest) -> FieldValues:
+    return (body_text(request),) if request.body else ()
+
+
+def _json(keys: bool, values: bool) -> Callable[[WafRequest], FieldValues]:
+    def extract(request: WafRequest) -> FieldValues:
+        if not request.body:
+            return ()
+        found = json_strings(request, keys=keys, values=values)
+        # A body that is not JSON is inspected as plain text (the cloud WAF's EVALUATE_AS_STRING).
+        return found if found is not None else (body_text(request),)
+
+    return extract
+
+
+_SIMPLE: Final[dict[str, Callable[[WafRequest], FieldValues]]] = {
+    "method": lambda r: (r.method,),
+    "path": lambda r: (r.path,),
+    "query": lambda r: (r.query,),
+    "all_query_args": lambda r: tuple(v for _, v in query_pairs(r.query)),
+    "all_headers": lambda r: tuple(v for _, v in r.headers),
+    "header_names": lambda r: tuple(n for n, _ in r.headers),
+    "cookies": cookie_values,
+    "body": _body,
+    "json_body": _json(True, True),
+    "json_keys": _json(True, False),
+    "json_values": _json(False, True),
+}

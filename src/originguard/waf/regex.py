@@ -1,0 +1,115 @@
+"""RE2 searches with a literal prefilter, for regex_match statements.
+
+A call into google-re2 costs ~1-2 µs whatever the input (measured: 2.1 µs through `search`, 0.9 µs
+through the compiled program's `Match`), which is most of a rule. Like RE2's own prefilter, we compute
+at compile time a set of literals one of which every match must contain (`^/wp-(?:admin|login)` needs
+`/wp-`); a value without any of them cannot match, and a substring test costs ~50 ns. Matching itself
+is always RE2's: linear time, no backtracking.
+"""
+
+from __future__ import annotations
+
+import re as pylre
+import re._constants as sre_constants  # type: ignore[import-not-found]  # no stubs; stable since 3.11
+import re._parser as sre_parse  # type: ignore[import-not-found]
+from collections.abc import Callable
+from typing import Any, Final
+
+import re2
+
+Literals = frozenset[str]
+_MAX_CLASS: Final = 8  # a small class like [;|&] still makes a useful set of one-char literals
+
+
+def compile_search(pattern: str) -> Callable[[str], bool]:
+    """A predicate: does `pattern` (RE2 syntax) match anywhere in the value."""
+    options = re2.Options()
+    options.never_capture = True  # we only need yes/no; captures cost time
+    program = re2.compile(pattern, options)
+    raw = getattr(program, "_regexp", None)
+    if raw is not None and hasattr(raw, "Match"):
+        match, anchor, null = raw.Match, raw.Anchor.UNANCHORED, (-1, -1)
+
+        def search(value: str) -> bool:
+            data = value.encode("utf-8", "surrogatepass")
+            return bool(match(anchor, data, 0, len(data))[0] != null)
+
+    else:  # pragma: no cover - a future re2 without the private fast path
+
+        def search(value: str) -> bool:
+            return program.search(value) is not None
+
+    required = required_literals(pattern)
+    if not required:
+        return search
+    if len(required) == 1 and "(?i" not in pattern:
+        needle = next(iter(required))
+        return lambda value: needle in value and search(value)
+    # Python's re on an alternation of plain literals: one C-level scan, no backtracking to speak of.
+    flags = pylre.IGNORECASE if "(?i" in pattern else 0
+    any_needle = pylre.compile("|".join(pylre.escape(n) for n in sorted(required, key=len)), flags).search
+    return lambda value: any_needle(value) is not None and search(value)
+
+
+def required_literals(pattern: str) -> Literals | None:
+    """Literals one of which any match must contain (lower-cased if `(?i`), or None when unknown."""
+    if "[:" in pattern or "\\p" in pattern or "\\P" in pattern or "\\Q" in pattern:
+        return None  # RE2 syntax Python's parser reads differently: give no prefilter rather than a wrong one
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re_error(), ValueError, OverflowError, RecursionError):
+        return None
+    found = _sequence(list(parsed))
+    if not found or min(len(s) for s in found) == 0:
+        return None
+    return frozenset(s.lower() for s in found) if "(?i" in pattern else found
+
+
+def re_error() -> type[Exception]:
+    """The exception Python's regex parser raises."""
+    return pylre.error
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> Literals | None:
+    """Best requirement of a concatenation: literal runs and required sub-parts, most selective wins."""
+    candidates: list[Literals] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        flush()
+        need = _element(op, arg)
+        if need:
+            candidates.append(need)
+    flush()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: min(len(x) for x in s))
+
+
+def _element(op: Any, arg: Any) -> Literals | None:
+    if op is sre_constants.SUBPATTERN:
+        return _sequence(list(arg[-1]))
+    if op is sre_constants.BRANCH:
+        union: set[str] = set()
+        for branch in arg[1]:
+            need = _sequence(list(branch))
+            if not need:
+                return None  # one branch needs nothing, so the alternation needs nothing
+            union |= need
+        return frozenset(union)
+    if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+        low, _high, body = arg
+        return _sequence(list(body)) if low >= 1 else None
+    if op is sre_constants.IN:
+        chars = [chr(a) for o, a in arg if o is sre_constants.LITERAL]
+        if len(chars) == len(arg) and 0 < len(chars) <= _MAX_CLASS:
+            return frozenset(chars)
+    return None

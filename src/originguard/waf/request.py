@@ -1,0 +1,125 @@
+"""What the WAF inspects (`WafRequest`) and how it pulls fields out of it.
+
+Every field is a tuple of strings (a header may repeat, a query has many arguments); a statement matches
+when any element matches, and `Match.index` says which one, so a log can name the exact header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from originguard.waf.transforms import url_decode
+
+
+@dataclass(frozen=True, slots=True)
+class WafRequest:
+    """One viewer request as the edge saw it: raw (undecoded) path and query, lower-case header names."""
+
+    method: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    client_ip: str
+    body: bytes = b""
+    body_truncated: bool = False
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        """All values of header `name` (lower-case), in order."""
+        return tuple(v for n, v in self.headers if n == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a statement matched: field label (`query`, `header:user-agent`), value seen, and why."""
+
+    field: str
+    value: str
+    detail: str = ""
+
+
+FieldValues = tuple[str, ...]
+_EMPTY: Final[FieldValues] = ()
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """`a=1&b=2` as raw (name, value) pairs; the name is decoded for lookup, the value is left raw."""
+    pairs: list[tuple[str, str]] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append((url_decode(name), value))
+    return pairs
+
+
+def query_parts(query: str) -> FieldValues:
+    """Every raw argument name and value: detectors judge each alone, as the application will."""
+    out: list[str] = []
+    for part in query.split("&"):
+        if part:
+            name, sep, value = part.partition("=")
+            out.append(name)
+            if sep:
+                out.append(value)
+    return tuple(out)
+
+
+def cookie_values(request: WafRequest) -> FieldValues:
+    """The values of every cookie in every Cookie header (RFC 6265 §5.4 `name=value; ...`)."""
+    out: list[str] = []
+    for header in request.header_values("cookie"):
+        for crumb in header.split(";"):
+            _, _, value = crumb.strip().partition("=")
+            out.append(value)
+    return tuple(out)
+
+
+def body_text(request: WafRequest) -> str:
+    """The (possibly truncated) body as text; bytes that are not UTF-8 map one-to-one via latin-1."""
+    try:
+        return request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return request.body.decode("latin-1")
+
+
+def body_parts(request: WafRequest) -> FieldValues:
+    """The body for detectors: form bodies split into arguments, JSON into strings, else the whole text."""
+    if not request.body:
+        return _EMPTY
+    content_type = next(iter(request.header_values("content-type")), "").lower()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return query_parts(body_text(request))
+    if "json" in content_type:
+        parsed = json_strings(request, keys=True, values=True)
+        if parsed is not None:
+            return parsed
+    return (body_text(request),)
+
+
+def json_strings(request: WafRequest, *, keys: bool, values: bool) -> FieldValues | None:
+    """Keys and/or scalar values of a JSON body as strings; None when the body is not JSON."""
+    try:
+        document = orjson.loads(request.body)
+    except orjson.JSONDecodeError:
+        return None
+    return tuple(_walk_json(document, keys=keys, values=values))
+
+
+def _walk_json(node: Any, *, keys: bool, values: bool) -> Iterator[str]:
+    # An explicit stack, not recursion: a hostile body may nest deeper than Python's recursion limit.
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if keys:
+                    yield key
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif values and item is not None:
+            yield item if isinstance(item, str) else orjson.dumps(item).decode()
