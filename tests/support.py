@@ -135,16 +135,25 @@ def read_all(sock: socket.socket) -> bytes:
     return data
 
 
-def exchange(port: int, raw: bytes, *, tls: ssl.SSLContext | None = None, timeout: float = 5.0) -> bytes:
+def exchange(
+    port: int,
+    raw: bytes,
+    *,
+    tls: ssl.SSLContext | None = None,
+    timeout: float = 5.0,
+    server_name: str = "gate.originguard.test",
+) -> bytes:
     """Send raw bytes, return every byte the server sends until it closes."""
-    with connect(port, tls=tls, timeout=timeout) as sock:
+    with connect(port, tls=tls, timeout=timeout, server_name=server_name) as sock:
         sock.sendall(raw)
         return read_all(sock)
 
 
-def request(port: int, raw: bytes, *, tls: ssl.SSLContext | None = None) -> Response:
+def request(
+    port: int, raw: bytes, *, tls: ssl.SSLContext | None = None, server_name: str = "gate.originguard.test"
+) -> Response:
     """Send raw bytes on a fresh connection and read one response."""
-    with connect(port, tls=tls) as sock:
+    with connect(port, tls=tls, server_name=server_name) as sock:
         sock.sendall(raw)
         return read_response(sock)
 

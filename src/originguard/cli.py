@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from originguard.audit import Report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+waf_app = typer.Typer(no_args_is_help=True, help="Web ACL tools.")
+app.add_typer(waf_app, name="waf")
 secret_app = typer.Typer(no_args_is_help=True, help="Create and rotate the secret origin header value.")
 app.add_typer(secret_app, name="secret")
 
@@ -130,6 +132,47 @@ def gate(config: ConfigOption) -> None:
 
 
 @app.command()
+def edge(
+    config: ConfigOption,
+    name: Annotated[str, typer.Option("--name", help="which edge of the config to run")],
+) -> None:
+    """Run one CDN edge of a config (viewer listeners, WAF, cache, origin signing)."""
+    from originguard.config import load_config
+    from originguard.edge.process import run_edge
+    from originguard.runtime import setup_logging
+
+    setup_logging()
+    try:
+        run_edge(load_config(config), name)
+    except OriginguardError as exc:
+        fail(exc)
+
+
+@app.command()
+def invalidate(
+    paths: Annotated[list[str], typer.Argument(help="paths to purge: /exact or /prefix*")],
+    edge: Annotated[list[str], typer.Option("--edge", help="an edge admin address host:port (repeatable)")],
+    token_file: Annotated[Path, typer.Option(help="file holding the admin token")],
+) -> None:
+    """Purge cached responses on one or more edges through their admin API."""
+    from originguard.edge.invalidate import send_invalidation
+
+    try:
+        token = token_file.read_text().splitlines()[0].strip()
+    except (OSError, IndexError):
+        typer.echo(f"error: cannot read a token from {token_file}", err=True)
+        raise typer.Exit(2) from None
+    failed = False
+    for address in edge:
+        try:
+            typer.echo(f"{address}: {send_invalidation(address, token, paths)}")
+        except OriginguardError as exc:
+            typer.echo(f"error: {address}: {exc}", err=True)
+            failed = True
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
 def dns(config: ConfigOption) -> None:
     """Run the DNS router of a config (authoritative for its zone, UDP and TCP)."""
     from originguard.config import load_config
@@ -174,6 +217,30 @@ def demo_app(
         typer.echo(f"error: --listen: {exc}", err=True)
         raise typer.Exit(2) from None
     serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+
+
+@waf_app.command("import")
+def waf_import(file: Annotated[Path, typer.Argument(help="a WAFv2 get-web-acl JSON export")]) -> None:
+    """Convert a cloud web ACL export to our YAML; lists every part that cannot be mapped."""
+    import json
+
+    import yaml
+
+    from originguard.waf import import_web_acl
+
+    try:
+        exported = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {file}: cannot read a JSON web ACL: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(exported, dict):
+        typer.echo(f"error: {file}: the top level must be an object ({{WebACL: ...}})", err=True)
+        raise typer.Exit(2)
+    acl, notes = import_web_acl(exported)
+    name = str((exported.get("WebACL") or exported).get("Name") or "imported")
+    typer.echo(yaml.safe_dump({"waf": {"web_acls": {name: acl}}}, sort_keys=False), nl=False)
+    for note in notes:
+        typer.echo(f"# not mapped: {note}", err=True)
 
 
 @secret_app.command("new")

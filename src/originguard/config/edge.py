@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from originguard.config.gate import HeaderValue, HttpLimits, TlsFiles
-from originguard.config.values import Duration, HostPortField, Model
+from originguard.config.values import Duration, HostPortField, Model, SecretRef
 
 
 class EdgeNode(Model):
@@ -41,6 +41,14 @@ class Origin(Model):
     connection_attempts: int = Field(default=3, ge=1, le=3)
 
 
+class OriginGroup(Model):
+    """Failover: the secondary answers when the primary refuses connections or returns these statuses."""
+
+    id: str
+    members: list[str] = Field(min_length=2, max_length=2)
+    failover_statuses: list[int] = [500, 502, 503, 504]
+
+
 class Ttl(Model):
     min: int = Field(default=0, ge=0)
     default: int = Field(default=86400, ge=0)
@@ -67,9 +75,15 @@ class DistributionConfig(Model):
     viewer_protocol_policy: ViewerProtocolPolicy = "redirect-to-https"
     web_acl: str | None = None
     origins: list[Origin] = Field(min_length=1)
+    origin_groups: list[OriginGroup] = []
     default_behavior: Behavior
     behaviors: list[Behavior] = []
     cache_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     cache_max_object_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     limits: HttpLimits = HttpLimits()
     access_log: str | None = "-"
+    # RFC 9213: this field (then CDN-Cache-Control) overrides Cache-Control for the edge only.
+    cache_control_field: str = "Originguard-Cache-Control"
+    admin_token: SecretRef | None = None
+    health_path: str = "/healthz"
+    rtt_report_url: str | None = None

@@ -36,6 +36,16 @@ def cross_references(config: Config) -> list[tuple[str, str]]:
             )
     if config.distribution is not None:
         origin_ids = sorted(o.id for o in config.distribution.origins)
+        for gi, group in enumerate(config.distribution.origin_groups):
+            for mi, member in enumerate(group.members):
+                if member not in origin_ids:
+                    problems.append(
+                        (
+                            f"distribution.origin_groups[{gi}].members[{mi}]",
+                            f"origin {member!r} is not among origins {origin_ids}",
+                        )
+                    )
+        origin_ids = sorted([*origin_ids, *(g.id for g in config.distribution.origin_groups)])
         behaviors = [("distribution.default_behavior", config.distribution.default_behavior)]
         behaviors += [
             (f"distribution.behaviors[{i}]", b) for i, b in enumerate(config.distribution.behaviors)

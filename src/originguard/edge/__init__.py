@@ -1,0 +1,1 @@
+"""The CDN edge: viewer policy, behaviours, WAF, cache, origin signing over HTTPS."""

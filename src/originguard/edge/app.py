@@ -1,0 +1,213 @@
+"""The edge as an HTTP app: the parser-callback fast path and the dispatch to the slow paths.
+
+A request is answered inside the parser callback when it can be: health, viewer-policy redirects,
+methods a behaviour refuses, WAF blocks, and fresh cache hits (one dict lookup, one write). Only
+misses, revalidations and request bodies start a coroutine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from originguard.cache import RequestFacts, cache_key
+from originguard.cache.key import KeyPolicy
+from originguard.edge.behaviors import CompiledBehavior, select_behavior
+from originguard.edge.runtime import EdgeRuntime
+from originguard.edge.viewer import viewer_decision
+from originguard.gate.responses import prebuild
+from originguard.http.message import Request
+from originguard.http.writer import ResponseWriter
+from originguard.waf import Verdict, WafRequest, block_log_record, evaluate
+
+HEALTH = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"no-store")], b"ok\n")
+METHOD_REFUSED = prebuild(
+    403, [(b"Content-Type", b"text/plain")], b"This distribution does not allow this method\n"
+)
+HTTPS_ONLY = prebuild(403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n")
+
+
+@dataclass(slots=True)
+class EdgeContext:
+    """What the fast path found out, handed to the slow path."""
+
+    behavior: CompiledBehavior
+    key_policy: KeyPolicy
+    verdict: Verdict | None
+
+
+class EdgeApp:
+    """Serves one viewer listener (http or https) of an edge."""
+
+    def __init__(self, runtime: EdgeRuntime, scheme: str, https_port: int | None) -> None:
+        self.runtime = runtime
+        self.scheme = scheme
+        self.https_port = https_port
+        self.key_policies: dict[int, KeyPolicy] = {}
+
+    def respond_now(self, request: Request) -> bytes | None:
+        runtime = self.runtime
+        view = runtime.view
+        if request.path == view.distribution.health_path.encode():
+            return self._answer(
+                request, HEALTH.wire(keep_alive=request.keep_alive, head_only=False), "Health", 200
+            )
+        behavior = select_behavior(view.behaviors, request.path)
+        if self.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
+            return self._viewer_policy(request, behavior)
+        if request.method not in behavior.methods:
+            wire = METHOD_REFUSED.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
+            return self._answer(request, wire, "Error", 403)
+        verdict = None
+        if view.waf is not None and request.body is None:
+            verdict = self.inspect(request, b"", False)
+            if verdict.blocked:
+                return self.blocked_wire(request, verdict)
+        policy = self._key_policy(behavior)
+        if behavior.config.cache and request.method == b"GET" and request.keep_alive:
+            facts = RequestFacts.parse(request.method, request.headers)
+            if facts.plain:
+                key = cache_key(request.host, request.path, request.query, request.headers, policy)
+                hit = runtime.store.fresh_wire(key, time.time())
+                if hit is not None:
+                    return self._answer(request, hit, "Hit", 200, verdict)
+        request.context = EdgeContext(behavior, policy, verdict)
+        return None
+
+    async def handle(self, request: Request, response: ResponseWriter) -> None:
+        from originguard.edge.miss import serve_slow_path
+
+        context = request.context
+        if not isinstance(context, EdgeContext):
+            # Requests with a body (and connection-close ones) come here without a fast-path pass.
+            answer: bytes | None = (
+                self.respond_now(request) if request.body is None else self._route_with_body(request)
+            )
+            if answer is not None:
+                response.send_prebuilt(_status_of(answer), answer)
+                response.close_after = not request.keep_alive
+                return
+            context = request.context
+            assert isinstance(context, EdgeContext)
+        await serve_slow_path(self, request, response, context)
+
+    def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
+        self.runtime.requests.inc(("Error", str(status)))
+        self.runtime.access_log.write(
+            {
+                "edge": self.runtime.view.node.name,
+                "client": client_ip,
+                "status": status,
+                "result": "Error",
+                "reason": reason,
+            }
+        )
+
+    # -- WAF -----------------------------------------------------------------------------------
+
+    def inspect(self, request: Request, body: bytes, truncated: bool) -> Verdict:
+        """Run the web ACL; counts, samples and block logs happen here."""
+        waf = self.runtime.view.waf
+        assert waf is not None
+        waf_request = WafRequest(
+            method=request.method.decode("latin-1"),
+            path=request.path.decode("latin-1"),
+            query=request.query.decode("latin-1"),
+            headers=tuple((n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in request.headers),
+            client_ip=request.client_ip,
+            body=body,
+            body_truncated=truncated,
+        )
+        now = time.time()
+        verdict = evaluate(waf.acl, waf_request, now, waf.rate)
+        waf.stats.record(verdict)
+        for rule in verdict.counted:
+            self.runtime.waf_rules.inc((rule, "counted"))
+        if verdict.blocked:
+            self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
+            record = block_log_record(waf_request, verdict, now, secret_headers=self._hidden_headers())
+            record["edge"] = self.runtime.view.node.name
+            self.runtime.access_log.write({"waf_block": record})
+        if verdict.blocked or verdict.counted:
+            waf.samples.offer(waf_request, verdict, now)
+        return verdict
+
+    def blocked_wire(self, request: Request, verdict: Verdict) -> bytes:
+        reply = verdict.response
+        assert reply is not None
+        headers = [(b"Content-Type", b"text/plain"), *((n.encode(), v.encode()) for n, v in reply.headers)]
+        built = prebuild(reply.status, headers, reply.body)
+        wire = built.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
+        return self._answer(request, wire, "Blocked", reply.status, verdict)
+
+    def _hidden_headers(self) -> list[str]:
+        names = [n.decode() for n in self.runtime.view.secret_header_names]
+        return [*names, "authorization", "cookie", "proxy-authorization"]
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _route_with_body(self, request: Request) -> bytes | None:
+        """Routing for a request with a body: the WAF runs later, when the body is read."""
+        behavior = select_behavior(self.runtime.view.behaviors, request.path)
+        if self.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
+            return self._viewer_policy(request, behavior)
+        if request.method not in behavior.methods:
+            return self._answer(request, METHOD_REFUSED.wire(keep_alive=False, head_only=False), "Error", 403)
+        request.context = EdgeContext(behavior, self._key_policy(behavior), None)
+        return None
+
+    def _viewer_policy(self, request: Request, behavior: CompiledBehavior) -> bytes:
+        decision = viewer_decision(
+            behavior.viewer_protocol_policy,
+            scheme=self.scheme,
+            host=request.host,
+            https_port=self.https_port,
+            target=request.target if request.target.startswith(b"/") else request.path,
+        )
+        head_only = request.method == b"HEAD"
+        if decision.kind == "redirect":
+            built = prebuild(301, [(b"Location", decision.location), (b"Content-Type", b"text/plain")], b"")
+            return self._answer(
+                request, built.wire(keep_alive=request.keep_alive, head_only=head_only), "Redirect", 301
+            )
+        wire = HTTPS_ONLY.wire(keep_alive=request.keep_alive, head_only=head_only)
+        return self._answer(request, wire, "Error", 403)
+
+    def _key_policy(self, behavior: CompiledBehavior) -> KeyPolicy:
+        policy = self.key_policies.get(id(behavior))
+        if policy is None:
+            policy = KeyPolicy.from_config(behavior.config.cache_key)
+            self.key_policies[id(behavior)] = policy
+        return policy
+
+    def _answer(
+        self, request: Request, wire: bytes, result: str, status: int, verdict: Verdict | None = None
+    ) -> bytes:
+        self.log(request, status, len(wire), result, verdict)
+        return wire
+
+    def log(self, request: Request, status: int, size: int, result: str, verdict: Verdict | None) -> None:
+        """Access log line and counters for one viewer request."""
+        runtime = self.runtime
+        runtime.requests.inc((result, str(status)))
+        runtime.bytes_sent.inc((), size)
+        if runtime.access_log.enabled:
+            record: dict[str, Any] = {
+                "edge": runtime.view.node.name,
+                "client": request.client_ip,
+                "method": request.method.decode("latin-1"),
+                "host": request.host.decode("latin-1"),
+                "uri": request.path.decode("latin-1"),
+                "status": status,
+                "bytes": size,
+                "time_taken_ms": round((runtime.pool.loop.time() - request.started_at) * 1000, 3),
+                "result": result,
+                "waf": None if verdict is None else {"action": str(verdict.action), "rule": verdict.rule},
+                "protocol": self.scheme,
+            }
+            runtime.access_log.write(record)
+
+
+def _status_of(wire: bytes) -> int:
+    return int(wire[9:12])

@@ -1,0 +1,54 @@
+"""Cache behaviours by path (pure): ordered patterns, first match wins, then the default.
+
+Patterns follow the CDN's rules: case-sensitive, `*` any run, `?` one character, a leading `/`
+optional (`images/*` and `/images/*` are the same), matched against the path without the query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from originguard.config.edge import Behavior, DistributionConfig
+from originguard.gate.patterns import Matcher, compile_wildcard
+
+ALLOWED_METHODS: Final = {
+    "GET_HEAD": frozenset({b"GET", b"HEAD"}),
+    "GET_HEAD_OPTIONS": frozenset({b"GET", b"HEAD", b"OPTIONS"}),
+    "ALL": frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"PATCH", b"POST", b"DELETE"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledBehavior:
+    pattern: str
+    config: Behavior
+    matches: Matcher
+    methods: frozenset[bytes]
+    viewer_protocol_policy: str
+
+
+def compile_behaviors(distribution: DistributionConfig) -> tuple[CompiledBehavior, ...]:
+    """Ordered behaviours, the default last (its pattern `*` matches everything)."""
+    compiled = []
+    for behavior in [*distribution.behaviors, distribution.default_behavior]:
+        pattern = behavior.path if behavior.path.startswith(("/", "*")) else "/" + behavior.path
+        compiled.append(
+            CompiledBehavior(
+                pattern=pattern,
+                config=behavior,
+                matches=compile_wildcard(pattern, case_sensitive=True),
+                methods=ALLOWED_METHODS[behavior.allowed_methods],
+                viewer_protocol_policy=behavior.viewer_protocol_policy or distribution.viewer_protocol_policy,
+            )
+        )
+    return tuple(compiled)
+
+
+def select_behavior(behaviors: tuple[CompiledBehavior, ...], path: bytes) -> CompiledBehavior:
+    """The first behaviour whose pattern matches the path (the default always does)."""
+    text = path.decode("latin-1")
+    for behavior in behaviors[:-1]:
+        if behavior.matches(text):
+            return behavior
+    return behaviors[-1]

@@ -1,0 +1,98 @@
+"""Origins as the edge uses them: where to connect, how to sign, and failover between two.
+
+Compiled once at load: TLS contexts, the custom header bytes (secrets resolved here and nowhere
+else), and failover groups resolved to their member origins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from originguard.config.edge import DistributionConfig, Origin
+from originguard.config.values import SecretRef
+from originguard.edge.signing import OriginSigning
+from originguard.errors import ConfigError
+from originguard.http.client import Upstream
+from originguard.http.tls import client_context
+from originguard.secrets import SecretValues
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOrigin:
+    id: str
+    config: Origin
+    https: Upstream | None
+    http: Upstream | None
+    signing: OriginSigning
+
+    def upstream(self, viewer_scheme: str) -> Upstream:
+        """The connection for a request, by the origin protocol policy."""
+        policy = self.config.protocol_policy
+        if policy == "https-only" or (policy == "match-viewer" and viewer_scheme == "https"):
+            assert self.https is not None
+            return self.https
+        assert self.http is not None
+        return self.http
+
+
+@dataclass(frozen=True, slots=True)
+class OriginTarget:
+    """What a behaviour names: one origin, or a primary/secondary failover pair."""
+
+    members: tuple[CompiledOrigin, ...]
+    failover_statuses: frozenset[int]
+
+
+def compile_origins(
+    distribution: DistributionConfig,
+    secrets: dict[str, SecretValues],
+    resolve_path: Callable[[str], Path],
+    source: str,
+) -> dict[str, OriginTarget]:
+    """Origin id / group id → target; a missing CA bundle is a ConfigError naming the key."""
+    origins: dict[str, CompiledOrigin] = {}
+    for index, origin in enumerate(distribution.origins):
+        origins[origin.id] = _compile(origin, secrets, resolve_path, source, f"distribution.origins[{index}]")
+    targets = {oid: OriginTarget((o,), frozenset()) for oid, o in origins.items()}
+    for group in distribution.origin_groups:
+        members = tuple(origins[m] for m in group.members)
+        targets[group.id] = OriginTarget(members, frozenset(group.failover_statuses))
+    return targets
+
+
+def _compile(
+    origin: Origin,
+    secrets: dict[str, SecretValues],
+    resolve_path: Callable[[str], Path],
+    source: str,
+    where: str,
+) -> CompiledOrigin:
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in origin.custom_headers.items():
+        if isinstance(value, SecretRef):
+            if value.secret not in secrets:
+                raise ConfigError(
+                    source, f"{where}.custom_headers.{name}", f"secret {value.secret!r} is not loaded"
+                )
+            headers.append((name.encode(), secrets[value.secret].current.reveal()))
+        else:
+            headers.append((name.encode(), value.encode()))
+    signing = OriginSigning(tuple(headers), frozenset(n.lower() for n, _ in headers))
+    host, port = origin.address
+    https = http = None
+    if origin.protocol_policy != "http-only":
+        ca: Path | None = None
+        if origin.ca_bundle is not None:
+            ca = resolve_path(origin.ca_bundle)
+            if not ca.exists():
+                raise ConfigError(source, f"{where}.ca_bundle", f"CA bundle {ca} does not exist")
+        try:
+            context = client_context(ca)
+        except OSError as exc:
+            raise ConfigError(source, f"{where}.ca_bundle", f"cannot load CA bundle: {exc}") from None
+        https = Upstream(host, port, context, origin.server_name or host)
+    if origin.protocol_policy != "https-only":
+        http = Upstream(host, origin.http_port or port)
+    return CompiledOrigin(origin.id, origin, https, http, signing)

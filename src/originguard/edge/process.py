@@ -1,0 +1,195 @@
+"""Run one edge: viewer listeners, the admin API (invalidations, metrics, WAF samples), reload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+import orjson
+
+from originguard.cache import MemoryStore
+from originguard.config import LoadedConfig, load_config
+from originguard.config.values import HostPort
+from originguard.edge.app import EdgeApp
+from originguard.edge.runtime import EdgeRuntime, compile_edge
+from originguard.errors import ConfigError, OriginguardError
+from originguard.http.client import UpstreamPool
+from originguard.http.message import Request
+from originguard.http.server import HttpServer, Limits
+from originguard.http.tls import server_context
+from originguard.observe.access_log import AccessLog
+from originguard.observe.admin import AdminApp, Reply, json_reply
+from originguard.observe.metrics import MetricSet
+from originguard.runtime import install_uvloop, run_until_signalled
+
+log = logging.getLogger("originguard.edge")
+
+
+@dataclass
+class EdgeHandle:
+    """A running edge; tests read `http`, `https` and `admin` for the bound addresses."""
+
+    name: str
+    loaded: LoadedConfig
+    runtime: EdgeRuntime
+    servers: list[HttpServer] = field(default_factory=list)
+    apps: list[EdgeApp] = field(default_factory=list)
+    http: HostPort | None = None
+    https: HostPort | None = None
+    admin: HostPort | None = None
+
+    async def reload(self, loaded: LoadedConfig) -> None:
+        """New behaviours, origins, secrets and WAF rules; the cache and connections stay."""
+        self.runtime.view = compile_edge(loaded, self.name, self.runtime.view)
+        self.loaded = loaded
+        log.warning("edge %s reloaded from %s", self.name, loaded.source)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        await asyncio.gather(*(s.shutdown(grace) for s in self.servers))
+        self.runtime.pool.close()
+        self.runtime.access_log.close()
+
+
+async def start_edge(loaded: LoadedConfig, name: str) -> EdgeHandle:
+    """Start the named edge of a config."""
+    view = compile_edge(loaded, name)
+    distribution = view.distribution
+    connect_timeout = min(o.connect_timeout for o in distribution.origins)
+    runtime = EdgeRuntime(
+        view=view,
+        store=MemoryStore(distribution.cache_max_bytes, distribution.cache_max_object_bytes),
+        pool=UpstreamPool(
+            connect_timeout=connect_timeout,
+            idle_timeout=min(o.keepalive_timeout for o in distribution.origins),
+        ),
+        access_log=AccessLog(distribution.access_log),
+        metrics=MetricSet(),
+    )
+    handle = EdgeHandle(name, loaded, runtime)
+    limits = Limits.from_config(distribution.limits)
+    node = view.node
+    index = [e.name for e in loaded.config.edges].index(name)
+    try:
+        if node.https is not None:
+            if node.tls is None:
+                raise ConfigError(
+                    loaded.source, f"edges[{index}].tls", "an edge with https needs tls: {certificate, key}"
+                )
+            tls = server_context(
+                loaded.resolve_path(node.tls.certificate),
+                loaded.resolve_path(node.tls.key),
+                source=loaded.source,
+                key_path=f"edges[{index}].tls",
+            )
+            handle.https = await _listen(
+                handle,
+                EdgeApp(runtime, "https", None),
+                limits,
+                node.https,
+                tls,
+                loaded,
+                f"edges[{index}].https",
+            )
+        if node.http is not None:
+            https_port = handle.https.port if handle.https is not None else None
+            handle.http = await _listen(
+                handle,
+                EdgeApp(runtime, "http", https_port),
+                limits,
+                node.http,
+                None,
+                loaded,
+                f"edges[{index}].http",
+            )
+        if node.admin is not None:
+            admin_server = HttpServer(_admin_app(handle), Limits())
+            handle.servers.append(admin_server)
+            handle.admin = await admin_server.listen(node.admin)
+    except (OriginguardError, OSError):
+        await handle.shutdown(0)
+        raise
+    return handle
+
+
+async def _listen(
+    handle: EdgeHandle,
+    app: EdgeApp,
+    limits: Limits,
+    address: HostPort,
+    tls: ssl.SSLContext | None,
+    loaded: LoadedConfig,
+    key: str,
+) -> HostPort:
+
+    server = HttpServer(app, limits)
+    handle.servers.append(server)
+    handle.apps.append(app)
+    try:
+        return await server.listen(address, tls=tls)
+    except OSError as exc:
+        raise ConfigError(loaded.source, key, f"cannot listen on {address}: {exc.strerror}") from None
+
+
+def _admin_app(handle: EdgeHandle) -> AdminApp:
+    token_ref = handle.runtime.view.distribution.admin_token
+    token = None
+    if token_ref is not None and token_ref.secret in handle.loaded.secrets:
+        token = handle.loaded.secrets[token_ref.secret].current.reveal()
+    admin = AdminApp(token)
+
+    async def metrics(_: Request, __: bytes) -> Reply:
+        return 200, b"text/plain; version=0.0.4", handle.runtime.metrics.render()
+
+    async def healthz(_: Request, __: bytes) -> Reply:
+        return 200, b"text/plain", b"ok\n"
+
+    async def invalidations(_: Request, body: bytes) -> Reply:
+        try:
+            paths = orjson.loads(body)["paths"]
+            if not isinstance(paths, list) or not all(
+                isinstance(p, str) and p.startswith("/") for p in paths
+            ):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return json_reply({"error": 'expected {"paths": ["/path", "/prefix*"]}'}, 400)
+        dropped = handle.runtime.store.invalidate_paths(paths)
+        log.warning("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
+        return json_reply({"paths": paths, "invalidated": dropped}, 201)
+
+    async def waf_samples(_: Request, __: bytes) -> Reply:
+        waf = handle.runtime.view.waf
+        if waf is None:
+            return json_reply({"web_acl": None, "rules": {}, "samples": []})
+        return json_reply(
+            {"web_acl": waf.name, "rules": waf.stats.snapshot(), "samples": list(waf.samples.items())}
+        )
+
+    admin.route(b"GET", b"/metrics", metrics)
+    admin.route(b"GET", b"/healthz", healthz)
+    admin.route(b"POST", b"/invalidations", invalidations, protected=True)
+    admin.route(b"GET", b"/waf", waf_samples, protected=True)
+    return admin
+
+
+def run_edge(loaded: LoadedConfig, name: str) -> None:
+    """`originguard edge -c FILE --name EDGE`: serve until SIGTERM/SIGINT; SIGHUP reloads."""
+    install_uvloop()
+
+    async def main() -> None:
+        handle = await start_edge(loaded, name)
+        log.warning(
+            "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
+        )
+
+        async def reload() -> None:
+            try:
+                await handle.reload(load_config(loaded.source))
+            except OriginguardError as exc:
+                log.error("reload refused, the running config keeps serving: %s", exc)
+
+        await run_until_signalled(reload)
+        await handle.shutdown()
+
+    asyncio.run(main())

@@ -1,0 +1,134 @@
+"""Everything an edge compiles at load and shares between its listeners (swapped whole on reload)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from originguard.cache import MemoryStore
+from originguard.cache.collapse import Collapser
+from originguard.cache.facts import DEFAULT_TARGETED
+from originguard.config import LoadedConfig
+from originguard.config.edge import DistributionConfig, EdgeNode
+from originguard.edge.behaviors import CompiledBehavior, compile_behaviors
+from originguard.edge.origins import OriginTarget, compile_origins
+from originguard.errors import ConfigError
+from originguard.http.client import UpstreamPool
+from originguard.observe.access_log import AccessLog
+from originguard.observe.metrics import MetricSet
+from originguard.waf import CompiledAcl, RateState, SampledRequests, WafStats, compile_acl, load_geo_table
+
+
+@dataclass
+class WafRuntime:
+    acl: CompiledAcl
+    name: str
+    rate: RateState = field(default_factory=RateState)
+    stats: WafStats = field(default_factory=WafStats)
+    samples: SampledRequests = field(default_factory=lambda: SampledRequests(100))
+
+
+@dataclass
+class EdgeConfigView:
+    """The compiled, reload-swappable part of an edge."""
+
+    node: EdgeNode
+    distribution: DistributionConfig
+    behaviors: tuple[CompiledBehavior, ...]
+    origins: dict[str, OriginTarget]
+    waf: WafRuntime | None
+    targeted: tuple[bytes, ...]
+    secret_header_names: frozenset[bytes]
+    via: bytes
+    hit_head: bytes
+
+
+def compile_edge(loaded: LoadedConfig, name: str, previous: EdgeConfigView | None = None) -> EdgeConfigView:
+    """Compile one edge of a config; WAF rate counters survive a reload of the same ACL."""
+    config = loaded.config
+    node = next((e for e in config.edges if e.name == name), None)
+    if node is None:
+        known = [e.name for e in config.edges]
+        raise ConfigError(loaded.source, "edges", f"no edge named {name!r} (edges: {known})")
+    if config.distribution is None:
+        raise ConfigError(loaded.source, "distribution", "an edge needs a distribution: section")
+    distribution = config.distribution
+    origins = compile_origins(distribution, loaded.secrets, loaded.resolve_path, loaded.source)
+    names: frozenset[bytes] = frozenset().union(
+        *(m.signing.names for t in origins.values() for m in t.members)
+    )
+    waf = None
+    if distribution.web_acl is not None:
+        acls = config.waf.web_acls if config.waf is not None else {}
+        if distribution.web_acl not in acls:
+            raise ConfigError(
+                loaded.source,
+                "distribution.web_acl",
+                f"web ACL {distribution.web_acl!r} is not under waf.web_acls",
+            )
+        geo_path = config.waf.geo_table if config.waf is not None else None
+        geo = load_geo_table(loaded.resolve_path(geo_path)) if geo_path else None
+        acl = compile_acl(acls[distribution.web_acl], geo_table=geo)
+        kept = previous.waf if previous is not None and previous.waf is not None else None
+        if kept is not None and kept.name == distribution.web_acl:
+            waf = WafRuntime(acl, distribution.web_acl, kept.rate, kept.stats, kept.samples)
+        else:
+            # Sampled requests keep headers: never the secret's, nor credentials.
+            hidden = [n.decode() for n in names] + ["authorization", "cookie", "proxy-authorization"]
+            waf = WafRuntime(acl, distribution.web_acl, samples=SampledRequests(100, secret_headers=hidden))
+    via = b"1.1 " + name.encode() + b" (originguard)"
+    return EdgeConfigView(
+        node=node,
+        distribution=distribution,
+        behaviors=compile_behaviors(distribution),
+        origins=origins,
+        waf=waf,
+        targeted=(distribution.cache_control_field.lower().encode(), *DEFAULT_TARGETED[1:]),
+        secret_header_names=names,
+        via=via,
+        hit_head=b"X-Cache: Hit from originguard\r\nVia: "
+        + via
+        + b"\r\nX-Edge-Location: "
+        + name.encode()
+        + b"\r\n",
+    )
+
+
+@dataclass
+class EdgeRuntime:
+    """Long-lived state of one edge process: the cache, pools and counters outlive reloads."""
+
+    view: EdgeConfigView
+    store: MemoryStore
+    pool: UpstreamPool
+    access_log: AccessLog
+    metrics: MetricSet
+    collapser: Collapser[object] = field(default_factory=Collapser)
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.requests = self.metrics.counters(
+            "originguard_edge_requests_total", "Viewer requests by result and status", ("result", "status")
+        )
+        self.bytes_sent = self.metrics.counters("originguard_edge_bytes_total", "Bytes sent to viewers", ())
+        self.origin_latency = self.metrics.histogram(
+            "originguard_edge_origin_duration_seconds", "Origin fetch latency"
+        )
+        self.origin_errors = self.metrics.counters(
+            "originguard_edge_origin_errors_total", "Origin failures by kind", ("origin", "kind")
+        )
+        self.waf_rules = self.metrics.counters(
+            "originguard_edge_waf_rule_total", "WAF outcomes per rule", ("rule", "outcome")
+        )
+        self.metrics.gauges(
+            "originguard_edge_cache_bytes",
+            "Bytes held by the cache",
+            (),
+            lambda: {(): float(self.store.size)},
+        )
+        self.metrics.gauges(
+            "originguard_edge_cache_entries",
+            "Responses held by the cache",
+            (),
+            lambda: {(): float(len(self.store))},
+        )

@@ -1,0 +1,56 @@
+"""A scriptable origin app for tests: a real HTTP server whose answers each test sets per path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+
+from originguard.http.message import Request
+from originguard.http.writer import ResponseWriter
+
+
+@dataclass
+class Script:
+    status: int = 200
+    headers: list[tuple[bytes, bytes]] = field(default_factory=lambda: [(b"Cache-Control", b"max-age=60")])
+    body: bytes = b"hello from the origin\n"
+    delay: float = 0.0
+    etag: bytes | None = None
+    echo_request_headers: bool = False
+
+
+class ScriptedOrigin:
+    """Answers each path by its Script; counts what it received; honours If-None-Match."""
+
+    def __init__(self) -> None:
+        self.scripts: dict[bytes, Script] = {}
+        self.hits: Counter[bytes] = Counter()
+        self.seen: list[tuple[bytes, list[tuple[bytes, bytes]]]] = []
+
+    def respond_now(self, request: Request) -> bytes | None:
+        return None
+
+    def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
+        return None
+
+    async def handle(self, request: Request, response: ResponseWriter) -> None:
+        if request.body is not None:
+            await request.body.read_all()
+        if request.path == b"/healthz":
+            await response.send(200, [], b"ok\n")
+            return
+        self.hits[request.path] += 1
+        self.seen.append((request.path, list(request.headers)))
+        script = self.scripts.get(request.path, Script())
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        headers = list(script.headers)
+        if script.echo_request_headers:
+            headers += [(n, v) for n, v in request.headers if n.lower() not in (b"host", b"content-length")]
+        if script.etag is not None:
+            headers.append((b"ETag", script.etag))
+            if request.header(b"if-none-match") == script.etag:
+                await response.send(304, headers, b"")
+                return
+        await response.send(script.status, headers, script.body)
