@@ -15,6 +15,7 @@ DEV_CERT_NAMES: Final = {
 DEFAULT_CONFIG_YAML: Final = """
 secrets:
   origin-verify: {file: .originguard/secrets/origin-verify}
+  admin-token: {file: .originguard/secrets/admin-token}
 dns:
   listen: 127.0.0.1:5353
   zone: cdn.example.test.
@@ -26,11 +27,13 @@ dns:
       targets: [{edge: edge-sg}, {edge: edge-eu}]
 edges:
   - {name: edge-sg, region: ap-southeast-1, http: 127.0.0.1:8080, https: 127.0.0.1:8443,
-     tls: {certificate: .originguard/certs/edge.crt, key: .originguard/certs/edge.key}}
+     admin: 127.0.0.1:9911, tls: {certificate: .originguard/certs/edge.crt, key: .originguard/certs/edge.key}}
   - {name: edge-eu, region: eu-west-1, http: 127.0.0.1:8081, https: 127.0.0.1:8444,
-     tls: {certificate: .originguard/certs/edge.crt, key: .originguard/certs/edge.key}}
+     admin: 127.0.0.1:9912, tls: {certificate: .originguard/certs/edge.crt, key: .originguard/certs/edge.key}}
 distribution:
   viewer_protocol_policy: redirect-to-https
+  access_log: .originguard/logs/{edge}.access.log
+  admin_token: {secret: admin-token}
   web_acl: main
   origins:
     - id: gate
@@ -54,6 +57,7 @@ waf:
           statement: {rate_based: {limit: 2000, window: 5m}}
 gate:
   admin: 127.0.0.1:9901
+  access_log: .originguard/logs/gate.access.log
   http_probe_port: 9080
   listeners:
     - port: 127.0.0.1:9443

@@ -64,7 +64,7 @@ async def start_edge(loaded: LoadedConfig, name: str) -> EdgeHandle:
             connect_timeout=connect_timeout,
             idle_timeout=min(o.keepalive_timeout for o in distribution.origins),
         ),
-        access_log=AccessLog(distribution.access_log),
+        access_log=AccessLog(_log_path(loaded, distribution.access_log, name)),
         metrics=MetricSet(),
     )
     handle = EdgeHandle(name, loaded, runtime)
@@ -193,3 +193,10 @@ def run_edge(loaded: LoadedConfig, name: str) -> None:
         await handle.shutdown()
 
     asyncio.run(main())
+
+
+def _log_path(loaded: LoadedConfig, destination: str | None, edge: str) -> str | None:
+    """`{edge}` in the path names each edge's own file (several edges share one config)."""
+    if destination is None or destination == "-":
+        return destination
+    return str(loaded.resolve_path(destination.replace("{edge}", edge)))

@@ -102,7 +102,9 @@ async def start_gate(loaded: LoadedConfig) -> GateHandle:
         config=gate,
         groups=_target_groups(gate, {}),
         pool=UpstreamPool(),
-        access_log=AccessLog(gate.access_log),
+        access_log=AccessLog(
+            gate.access_log if gate.access_log in (None, "-") else str(loaded.resolve_path(gate.access_log))
+        ),
         metrics=MetricSet(),
     )
     handle = GateHandle(loaded=loaded, runtime=runtime)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -22,6 +23,7 @@ class AccessLog:
         elif destination == "-":
             self._out = sys.stdout.buffer
         else:
+            Path(destination).parent.mkdir(parents=True, exist_ok=True)
             self._out = open(destination, "ab", buffering=64 * 1024)  # noqa: SIM115 - lives with the process
         self._pending = 0
 

@@ -28,9 +28,10 @@ READY_TIMEOUT = 30.0
 def prepare_default(state_dir: Path) -> Path:
     """Create the dev CA, certificates and secret on first run (kept later); write the default config."""
     ensure_dev_pki(state_dir / "certs", DEV_CERT_NAMES)
-    secret = state_dir / "secrets" / "origin-verify"
-    if not secret.exists():
-        write_secret_file(secret, [generate_secret_value()])
+    for name in ("origin-verify", "admin-token"):
+        secret = state_dir / "secrets" / name
+        if not secret.exists():
+            write_secret_file(secret, [generate_secret_value()])
     path = state_dir / "originguard.yaml"
     # Absolute paths, so children and SIGHUP reloads read the same files whatever their cwd.
     text = DEFAULT_CONFIG_YAML.replace(".originguard/", str(state_dir.resolve()) + "/")
