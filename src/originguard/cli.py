@@ -261,6 +261,29 @@ def secret_new(
     typer.echo(f"wrote a new secret to {path} (mode 0600)")
 
 
+@secret_app.command("rotate")
+def secret_rotate(
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="config (default: the embedded stack's)")
+    ] = None,
+    drain: Annotated[
+        float, typer.Option(help="seconds edges get to finish requests signed with the old value")
+    ] = 5.0,
+    timeout: Annotated[float, typer.Option(help="seconds each phase may take to show")] = 30.0,
+) -> None:
+    """Change the secret header value on a running stack with zero failed requests."""
+    from originguard.config import load_config
+    from originguard.config.default import STATE_DIR
+    from originguard.stack.rotate import rotate
+
+    path = config or Path(STATE_DIR) / "originguard.yaml"
+    try:
+        rotate(load_config(path), Path(STATE_DIR) / "run", drain=drain, timeout=timeout, say=typer.echo)
+    except OriginguardError as exc:
+        fail(exc, 1)
+    typer.echo("rotation complete: edges send the new value, gates refuse the old one")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -1,0 +1,113 @@
+"""`originguard secret rotate`: drive the rotation plan against a running stack (the I/O shell)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from originguard.config import LoadedConfig
+from originguard.config.values import SecretRef
+from originguard.errors import OriginguardError, SecretError
+from originguard.rotation import Phase, plan
+from originguard.secrets import generate_secret_value, write_secret_file
+from originguard.stack.supervisor import read_pids
+
+
+class RotationError(OriginguardError):
+    """A rotation phase did not take hold; the file is left in a state that admits both values."""
+
+
+@dataclass(frozen=True)
+class RotationTarget:
+    secret_name: str
+    secret_file: Path
+    header: str
+    gate_port: int
+    gate_host: str
+    server_name: str
+    ca_bundle: Path | None
+
+
+def find_target(loaded: LoadedConfig) -> RotationTarget:
+    """The origin secret, its file, its header, and the gate listener that checks it."""
+    config = loaded.config
+    if config.distribution is None or config.gate is None:
+        raise SecretError("rotation needs a config with both distribution: and gate:")
+    origin = config.distribution.origins[0]
+    refs = [(h, v) for h, v in origin.custom_headers.items() if isinstance(v, SecretRef)]
+    if not refs:
+        raise SecretError("the first origin sends no {secret: NAME} custom header to rotate")
+    header, ref = refs[0]
+    source = config.secrets[ref.secret]
+    if source.file is None:
+        raise SecretError(f"secret {ref.secret!r} comes from the environment; rotate it where it is set")
+    listener = next(li for li in config.gate.listeners if li.protocol == "https")
+    return RotationTarget(
+        ref.secret,
+        loaded.resolve_path(source.file),
+        header,
+        listener.port.port,
+        listener.port.host,
+        origin.server_name or listener.port.host,
+        loaded.resolve_path(origin.ca_bundle) if origin.ca_bundle else None,
+    )
+
+
+def rotate(
+    loaded: LoadedConfig, run_dir: Path, *, drain: float, timeout: float, say: Callable[[str], None]
+) -> None:
+    """Run every phase: write the file, reload who must, wait for the proof."""
+    target = find_target(loaded)
+    old = loaded.secrets[target.secret_name].current.reveal().decode()
+    new = generate_secret_value()
+    pids = read_pids(run_dir)
+    if not pids:
+        raise RotationError(
+            f"no running components found under {run_dir} (start the stack with originguard up)"
+        )
+    for step in plan(old, new):
+        write_secret_file(target.secret_file, list(step.lines))
+        for name, pid in pids.items():
+            role = "gate" if name == "gate" else "edge" if name not in ("dns", "demo-app") else None
+            if role in step.reload:
+                os.kill(pid, signal.SIGHUP)
+        _prove(step, target, old, new, drain, timeout)
+        say(f"{step.state.value}: file holds {len(step.lines)} value(s); {', '.join(step.reload)} reloaded")
+
+
+def _prove(step: Phase, target: RotationTarget, old: str, new: str, drain: float, timeout: float) -> None:
+    if step.proof == "drain":
+        time.sleep(drain)  # in-flight requests signed with the old value finish meanwhile
+        return
+    if step.proof == "none":
+        return
+    value, want_admitted = (new, True) if step.proof == "gate-admits-new" else (old, False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (_gate_status(target, value) != 403) == want_admitted:
+            return
+        time.sleep(0.1)
+    raise RotationError(f"phase {step.state.value} did not take hold within {timeout:g}s")
+
+
+def _gate_status(target: RotationTarget, value: str) -> int:
+    context = ssl.create_default_context(cafile=str(target.ca_bundle) if target.ca_bundle else None)
+    try:
+        with (
+            socket.create_connection((target.gate_host, target.gate_port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=target.server_name) as tls,
+        ):
+            tls.sendall(
+                f"GET /healthz HTTP/1.1\r\nHost: {target.server_name}\r\n{target.header}: {value}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            line = tls.recv(64).split(b"\r\n", 1)[0].split()
+    except OSError:
+        return 0
+    return int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
