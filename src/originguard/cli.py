@@ -117,8 +117,13 @@ def up(
         fail(exc)
 
 
+WorkerOption = Annotated[
+    int | None, typer.Option("--worker", hidden=True, help="worker index (set by the parent)")
+]
+
+
 @app.command()
-def gate(config: ConfigOption) -> None:
+def gate(config: ConfigOption, worker: WorkerOption = None) -> None:
     """Run the origin gate of a config (HTTPS listeners, rules, target groups)."""
     from originguard.config import load_config
     from originguard.gate.process import run_gate
@@ -126,7 +131,7 @@ def gate(config: ConfigOption) -> None:
 
     setup_logging()
     try:
-        run_gate(load_config(config))
+        run_gate(load_config(config), worker)
     except OriginguardError as exc:
         fail(exc)
 
@@ -135,6 +140,7 @@ def gate(config: ConfigOption) -> None:
 def edge(
     config: ConfigOption,
     name: Annotated[str, typer.Option("--name", help="which edge of the config to run")],
+    worker: WorkerOption = None,
 ) -> None:
     """Run one CDN edge of a config (viewer listeners, WAF, cache, origin signing)."""
     from originguard.config import load_config
@@ -143,7 +149,7 @@ def edge(
 
     setup_logging()
     try:
-        run_edge(load_config(config), name)
+        run_edge(load_config(config), name, worker)
     except OriginguardError as exc:
         fail(exc)
 

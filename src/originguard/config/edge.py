@@ -20,6 +20,7 @@ class EdgeNode(Model):
     tls: TlsFiles | None = None
     admin: HostPortField | None = None
     country: str | None = None
+    workers: int | Literal["auto"] = Field(default=1)
 
 
 ViewerProtocolPolicy = Literal["allow-all", "redirect-to-https", "https-only"]

@@ -209,6 +209,7 @@ class GateConfig(Model):
     admin: HostPortField | None = None
     access_log: str | None = "-"
     strip_matched_secret: bool = True
+    workers: int | Literal["auto"] = Field(default=1)
     # The port a plain-HTTP listener would use; `verify` and `up` prove nothing listens there.
     http_probe_port: int = Field(default=80, ge=1, le=65535)
     limits: HttpLimits = HttpLimits()

@@ -23,6 +23,7 @@ from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
 from originguard.runtime import install_uvloop, run_until_signalled
+from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.edge")
 
@@ -39,6 +40,8 @@ class EdgeHandle:
     http: HostPort | None = None
     https: HostPort | None = None
     admin: HostPort | None = None
+    worker: int = 0
+    workers: int = 1
 
     async def reload(self, loaded: LoadedConfig) -> None:
         """New behaviours, origins, secrets and WAF rules; the cache and connections stay."""
@@ -52,8 +55,8 @@ class EdgeHandle:
         self.runtime.access_log.close()
 
 
-async def start_edge(loaded: LoadedConfig, name: str) -> EdgeHandle:
-    """Start the named edge of a config."""
+async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, workers: int = 1) -> EdgeHandle:
+    """Start the named edge of a config (as worker `worker` of `workers` sharing its ports)."""
     view = compile_edge(loaded, name)
     distribution = view.distribution
     connect_timeout = min(o.connect_timeout for o in distribution.origins)
@@ -67,7 +70,7 @@ async def start_edge(loaded: LoadedConfig, name: str) -> EdgeHandle:
         access_log=AccessLog(_log_path(loaded, distribution.access_log, name)),
         metrics=MetricSet(),
     )
-    handle = EdgeHandle(name, loaded, runtime)
+    handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers)
     limits = Limits.from_config(distribution.limits)
     node = view.node
     index = [e.name for e in loaded.config.edges].index(name)
@@ -106,7 +109,7 @@ async def start_edge(loaded: LoadedConfig, name: str) -> EdgeHandle:
         if node.admin is not None:
             admin_server = HttpServer(_admin_app(handle), Limits())
             handle.servers.append(admin_server)
-            handle.admin = await admin_server.listen(node.admin)
+            handle.admin = await admin_server.listen(worker_admin_address(node.admin, worker))
     except (OriginguardError, OSError):
         await handle.shutdown(0)
         raise
@@ -127,7 +130,7 @@ async def _listen(
     handle.servers.append(server)
     handle.apps.append(app)
     try:
-        return await server.listen(address, tls=tls)
+        return await server.listen(address, tls=tls, reuse_port=handle.workers > 1)
     except OSError as exc:
         raise ConfigError(loaded.source, key, f"cannot listen on {address}: {exc.strerror}") from None
 
@@ -145,7 +148,7 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
     async def healthz(_: Request, __: bytes) -> Reply:
         return 200, b"text/plain", b"ok\n"
 
-    async def invalidations(_: Request, body: bytes) -> Reply:
+    async def invalidations(request: Request, body: bytes) -> Reply:
         try:
             paths = orjson.loads(body)["paths"]
             if not isinstance(paths, list) or not all(
@@ -155,6 +158,8 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
         except (ValueError, KeyError, TypeError):
             return json_reply({"error": 'expected {"paths": ["/path", "/prefix*"]}'}, 400)
         dropped = handle.runtime.store.invalidate_paths(paths)
+        if handle.workers > 1 and request.header(FANOUT) is None:
+            dropped += await _fan_out(handle, request, body)
         log.warning("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
         return json_reply({"paths": paths, "invalidated": dropped}, 201)
 
@@ -173,12 +178,17 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
     return admin
 
 
-def run_edge(loaded: LoadedConfig, name: str) -> None:
+def run_edge(loaded: LoadedConfig, name: str, worker: int | None = None) -> None:
     """`originguard edge -c FILE --name EDGE`: serve until SIGTERM/SIGINT; SIGHUP reloads."""
+    node = next((e for e in loaded.config.edges if e.name == name), None)
+    count = resolve_workers(node.workers) if node is not None else 1
+    if count > 1 and worker is None:
+        run_workers(["edge", "-c", loaded.source, "--name", name], count)
+        return
     install_uvloop()
 
     async def main() -> None:
-        handle = await start_edge(loaded, name)
+        handle = await start_edge(loaded, name, worker=worker or 0, workers=count)
         log.warning(
             "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
         )
@@ -193,6 +203,41 @@ def run_edge(loaded: LoadedConfig, name: str) -> None:
         await handle.shutdown()
 
     asyncio.run(main())
+
+
+FANOUT = b"x-originguard-fanout"
+
+
+def worker_admin_address(address: HostPort, worker: int) -> HostPort:
+    """Worker i's admin API listens on the configured port + i (port 0 stays "any free port")."""
+    return address if address.port == 0 else HostPort(address.host, address.port + worker)
+
+
+async def _fan_out(handle: EdgeHandle, request: Request, body: bytes) -> int:
+    """Repeat an invalidation on every sibling worker (each has its own cache)."""
+    from originguard.http.client import Upstream
+
+    node_admin = handle.runtime.view.node.admin
+    assert node_admin is not None
+    dropped = 0
+    for sibling in range(handle.workers):
+        if sibling == handle.worker:
+            continue
+        address = worker_admin_address(node_admin, sibling)
+        headers = [
+            (b"Host", b"localhost"),
+            (b"Authorization", request.header(b"authorization") or b""),
+            (FANOUT, b"1"),
+        ]
+        try:
+            answer = await handle.runtime.pool.request(
+                Upstream(address.host, address.port), b"POST", b"/invalidations", headers, body
+            )
+            reply = await answer.read_all()
+            dropped += int(orjson.loads(reply).get("invalidated", 0)) if answer.status == 201 else 0
+        except (OriginguardError, ValueError) as exc:
+            log.error("invalidation fan-out to worker %d failed: %s", sibling, exc)
+    return dropped
 
 
 def _log_path(loaded: LoadedConfig, destination: str | None, edge: str) -> str | None:

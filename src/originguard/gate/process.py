@@ -22,6 +22,7 @@ from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
 from originguard.runtime import install_uvloop, run_until_signalled
+from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.gate")
 
@@ -37,6 +38,7 @@ class GateHandle:
     admin: HostPort | None = None
     admin_server: HttpServer | None = None
     health_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    workers: int = 1
 
     async def reload(self, loaded: LoadedConfig) -> None:
         """Swap rules and target groups; listeners on the same address keep their connections."""
@@ -83,7 +85,7 @@ class GateHandle:
         app = GateListenerApp(self.runtime, rules, f"{listener.protocol}:{listener.port.port}")
         server = HttpServer(app, Limits.from_config(gate.limits))
         try:
-            bound = await server.listen(listener.port, tls=tls)
+            bound = await server.listen(listener.port, tls=tls, reuse_port=self.workers > 1)
         except OSError as exc:
             await server.shutdown(0)
             raise ConfigError(
@@ -95,8 +97,8 @@ class GateHandle:
         self.listeners.append(bound)
 
 
-async def start_gate(loaded: LoadedConfig) -> GateHandle:
-    """Start every listener, the admin port and health checks of a config's gate section."""
+async def start_gate(loaded: LoadedConfig, *, worker: int = 0, workers: int = 1) -> GateHandle:
+    """Start every listener, the admin port and health checks (as worker `worker` of `workers`)."""
     gate = _gate_section(loaded)
     runtime = GateRuntime(
         config=gate,
@@ -107,12 +109,15 @@ async def start_gate(loaded: LoadedConfig) -> GateHandle:
         ),
         metrics=MetricSet(),
     )
-    handle = GateHandle(loaded=loaded, runtime=runtime)
+    handle = GateHandle(loaded=loaded, runtime=runtime, workers=workers)
     try:
         for listener in gate.listeners:
             await handle._listen(loaded, listener, compile_listener(listener, loaded.secrets))
         if gate.admin is not None:
-            handle.admin_server, handle.admin = await _start_admin(handle, gate.admin)
+            admin = (
+                gate.admin if gate.admin.port == 0 else HostPort(gate.admin.host, gate.admin.port + worker)
+            )
+            handle.admin_server, handle.admin = await _start_admin(handle, admin)
     except OriginguardError:
         await handle.shutdown(0)
         raise
@@ -120,12 +125,16 @@ async def start_gate(loaded: LoadedConfig) -> GateHandle:
     return handle
 
 
-def run_gate(loaded: LoadedConfig) -> None:
+def run_gate(loaded: LoadedConfig, worker: int | None = None) -> None:
     """`originguard gate -c FILE`: serve until SIGTERM/SIGINT; SIGHUP reloads the file."""
+    count = resolve_workers(loaded.config.gate.workers) if loaded.config.gate is not None else 1
+    if count > 1 and worker is None:
+        run_workers(["gate", "-c", loaded.source], count)
+        return
     install_uvloop()
 
     async def main() -> None:
-        handle = await start_gate(loaded)
+        handle = await start_gate(loaded, worker=worker or 0, workers=count)
         log.warning("gate listening on %s", ", ".join(map(str, handle.listeners)))
 
         async def reload() -> None:

@@ -1,0 +1,233 @@
+"""Edge scenarios vs nginx in the same run, one core for the system under test.
+
+- cache hit, 1 KiB and 100 KiB, over HTTP and HTTPS: our edge vs nginx `proxy_cache` hit (target ≥ 1.0×)
+- miss chain viewer → edge → HTTPS → gate → app: ours vs the same chain of nginx (target ≥ 0.6×)
+- edge hit with the WAF on vs off (the cost of the default ACL on the hottest path)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, WrkResult, free_port, nginx, process, report, wrk
+from originguard.certs import ensure_dev_pki
+from originguard.secrets import generate_secret_value, write_secret_file
+
+NAMES = ["www.cdn.example.test", "gate.originguard.test", "127.0.0.1", "localhost"]
+
+
+def backend_block(port: int, root: Path) -> str:
+    return f"""
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location / {{ expires 1h; }}
+  }}"""
+
+
+def nginx_edge_block(http: int, https: int, backend: int, certs: Path) -> str:
+    return f"""
+  proxy_cache_path PREFIX/cache levels=1:2 keys_zone=edge:10m max_size=256m inactive=60m use_temp_path=off;
+  upstream origin {{ server 127.0.0.1:{backend}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{http};
+    listen 127.0.0.1:{https} ssl;
+    ssl_certificate {certs}/edge.crt; ssl_certificate_key {certs}/edge.key;
+    location / {{
+      proxy_cache edge; proxy_cache_valid 200 60m; proxy_cache_lock on;
+      proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection "";
+      add_header X-Cache $upstream_cache_status;
+    }}
+  }}"""
+
+
+def nginx_chain_blocks(edge: int, gate: int, backend: int, certs: Path, secret: str) -> tuple[str, str]:
+    edge_block = f"""
+  upstream gate {{ server 127.0.0.1:{gate}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{edge} ssl;
+    ssl_certificate {certs}/edge.crt; ssl_certificate_key {certs}/edge.key;
+    location / {{
+      proxy_pass https://gate; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Origin-Verify "{secret}";
+      proxy_ssl_server_name on; proxy_ssl_name gate.originguard.test; proxy_ssl_session_reuse on;
+      proxy_ssl_verify on; proxy_ssl_trusted_certificate {certs}/ca.crt;
+    }}
+  }}"""
+    gate_block = f"""
+  upstream app {{ server 127.0.0.1:{backend}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{gate} ssl;
+    ssl_certificate {certs}/gate.crt; ssl_certificate_key {certs}/gate.key;
+    location / {{
+      if ($http_x_origin_verify != "{secret}") {{ return 403 "Forbidden"; }}
+      proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+    }}
+  }}"""
+    return edge_block, gate_block
+
+
+CONFIG = """
+secrets: {{origin-verify: {{file: {work}/secret}}}}
+edges:
+  - {{name: edge-bench, region: local, http: 127.0.0.1:{edge_http}, https: 127.0.0.1:{edge_https},
+     tls: {{certificate: {certs}/edge.crt, key: {certs}/edge.key}}}}
+distribution:
+  viewer_protocol_policy: allow-all
+  web_acl: {web_acl}
+  access_log: null
+  origins:
+    - id: origin
+      address: 127.0.0.1:{origin_port}
+      protocol_policy: {origin_protocol}
+      server_name: gate.originguard.test
+      ca_bundle: {certs}/ca.crt
+      custom_headers: {{X-Origin-Verify: {{secret: origin-verify}}}}
+  default_behavior: {{origin: origin, ttl: {{min: 0, default: 3600, max: 86400}}}}
+  behaviors:
+    - {{path: /api/*, origin: origin, cache: false}}
+waf:
+  web_acls:
+    main:
+      default_action: allow
+      rules:
+        - {{name: block-sqli, priority: 10, action: block, statement: {{sqli: {{field: query}}}}}}
+        - name: per-ip-limit
+          priority: 20
+          action: block
+          statement: {{rate_based: {{limit: 2000000000, window: 5m}}}}
+gate:
+  access_log: null
+  listeners:
+    - port: 127.0.0.1:{gate_port}
+      protocol: https
+      tls: {{certificate: {certs}/gate.crt, key: {certs}/gate.key}}
+      rules:
+        - priority: 1
+          conditions: [{{http_header: {{name: X-Origin-Verify, values: [{{secret: origin-verify}}]}}}}]
+          actions: [{{forward: {{target_group: app}}}}]
+  target_groups:
+    app: {{targets: [127.0.0.1:{backend}], health_check: {{path: /1k.bin, interval: 5s}}}}
+"""
+
+
+def run(seconds: int = 5) -> list[dict[str, object]]:
+    with tempfile.TemporaryDirectory(prefix="og-bench-edge-") as tmp:
+        work = Path(tmp)
+        certs = work / "certs"
+        ensure_dev_pki(certs, {"edge": NAMES, "gate": NAMES})
+        root = work / "www"
+        (root / "api").mkdir(parents=True)
+        for name, size in (("1k.bin", 1024), ("100k.bin", 100 * 1024)):
+            (root / name).write_bytes(b"x" * size)
+            (root / "api" / name).write_bytes(b"x" * size)
+        secret = generate_secret_value()
+        write_secret_file(work / "secret", [secret])
+        ports = {
+            k: free_port()
+            for k in ("backend", "n_http", "n_https", "e_http", "e_https", "gate", "n_edge", "n_gate")
+        }
+        results: dict[str, WrkResult] = {}
+        with nginx(backend_block(ports["backend"], root), core=LOAD_CORE, port=ports["backend"]):
+            hit = _hit_scenarios(work, certs, ports, seconds, results)
+            _chain_scenarios(work, certs, ports, secret, seconds, results)
+    rows = [
+        (f"edge hit {name}", results[f"ours hit {name}"], results[f"nginx hit {name}"], 1.0) for name in hit
+    ]
+    rows.append(("miss chain edge→gate→app (https)", results["ours chain"], results["nginx chain"], 0.6))
+    rows.append(
+        (
+            "edge hit 1k https: WAF on vs off",
+            results["ours hit 1k https"],
+            results["ours hit 1k https nowaf"],
+            0.0,
+        )
+    )
+    return report("edge (keep-alive, 32 connections, one core)", rows)
+
+
+def _hit_scenarios(
+    work: Path, certs: Path, ports: dict[str, int], seconds: int, results: dict[str, WrkResult]
+) -> list[str]:
+    names = []
+    urls = {
+        "1k http": ("http", "e_http", "n_http", "/1k.bin"),
+        "1k https": ("https", "e_https", "n_https", "/1k.bin"),
+        "100k https": ("https", "e_https", "n_https", "/100k.bin"),
+    }
+    block = nginx_edge_block(ports["n_http"], ports["n_https"], ports["backend"], certs)
+    with nginx(block, core=SUT_CORE, port=ports["n_https"]):
+        for name, (scheme, _, theirs, path) in urls.items():
+            url = f"{scheme}://127.0.0.1:{ports[theirs]}{path}"
+            wrk(url, seconds=1)
+            results[f"nginx hit {name}"] = wrk(url, seconds=seconds)
+            names.append(name)
+    for web_acl, suffix in (("main", ""), ("null", " nowaf")):
+        config = work / f"edge{suffix.strip()}.yaml"
+        config.write_text(
+            CONFIG.format(
+                work=work,
+                certs=certs,
+                edge_http=ports["e_http"],
+                edge_https=ports["e_https"],
+                web_acl=web_acl,
+                origin_port=ports["backend"],
+                origin_protocol="http-only",
+                gate_port=ports["gate"],
+                backend=ports["backend"],
+            )
+        )
+        argv = [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
+        with process(argv, core=SUT_CORE, port=ports["e_https"]):
+            for name, (scheme, ours, _, path) in urls.items():
+                if suffix and name != "1k https":
+                    continue
+                url = f"{scheme}://127.0.0.1:{ports[ours]}{path}"
+                wrk(url, seconds=1)
+                results[f"ours hit {name}{suffix}"] = wrk(url, seconds=seconds)
+    return names
+
+
+def _chain_scenarios(
+    work: Path, certs: Path, ports: dict[str, int], secret: str, seconds: int, results: dict[str, WrkResult]
+) -> None:
+    edge_block, gate_block = nginx_chain_blocks(
+        ports["n_edge"], ports["n_gate"], ports["backend"], certs, secret
+    )
+    with (
+        nginx(gate_block, core=LOAD_CORE, port=ports["n_gate"]),
+        nginx(edge_block, core=SUT_CORE, port=ports["n_edge"]),
+    ):
+        url = f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin"
+        wrk(url, seconds=1)
+        results["nginx chain"] = wrk(url, seconds=seconds)
+    config = work / "chain.yaml"
+    write_secret_file(work / "secret", [secret])
+    config.write_text(
+        CONFIG.format(
+            work=work,
+            certs=certs,
+            edge_http=ports["e_http"],
+            edge_https=ports["e_https"],
+            web_acl="main",
+            origin_port=ports["gate"],
+            origin_protocol="https-only",
+            gate_port=ports["gate"],
+            backend=ports["backend"],
+        )
+    )
+    gate = [str(VENV_BIN / "originguard"), "gate", "-c", str(config)]
+    edge = [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
+    with (
+        process(gate, core=LOAD_CORE, port=ports["gate"]),
+        process(edge, core=SUT_CORE, port=ports["e_https"]),
+    ):
+        url = f"https://127.0.0.1:{ports['e_https']}/api/1k.bin"
+        wrk(url, seconds=1)
+        results["ours chain"] = wrk(url, seconds=seconds)
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
