@@ -10,6 +10,14 @@ from originguard.config.gate import HeaderValue, HttpLimits, TlsFiles
 from originguard.config.values import Duration, HostPortField, Model, SecretRef
 
 
+class ShieldConfig(Model):
+    """Fetch from another edge (a regional tier) instead of the origin: one fill serves many edges."""
+
+    edge: str
+    server_name: str | None = None
+    ca_bundle: str | None = None
+
+
 class EdgeNode(Model):
     """One edge location: its name, region and listening addresses."""
 
@@ -21,6 +29,7 @@ class EdgeNode(Model):
     admin: HostPortField | None = None
     country: str | None = None
     workers: int | Literal["auto"] = Field(default=1)
+    shield: ShieldConfig | None = None
 
 
 ViewerProtocolPolicy = Literal["allow-all", "redirect-to-https", "https-only"]

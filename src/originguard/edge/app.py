@@ -25,6 +25,7 @@ HEALTH = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"n
 METHOD_REFUSED = prebuild(
     403, [(b"Content-Type", b"text/plain")], b"This distribution does not allow this method\n"
 )
+LOOP = prebuild(508, [(b"Content-Type", b"text/plain")], b"Loop detected: this edge is already in Via\n")
 HTTPS_ONLY = prebuild(403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n")
 
 
@@ -53,6 +54,9 @@ class EdgeApp:
             return self._answer(
                 request, HEALTH.wire(keep_alive=request.keep_alive, head_only=False), "Health", 200
             )
+        if any(view.via in value for value in request.header_values(b"via")):
+            # A shield chain that points back at us would otherwise loop until sockets run out.
+            return self._answer(request, LOOP.wire(keep_alive=False, head_only=False), "Error", 508)
         behavior = select_behavior(view.behaviors, request.path)
         if self.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
             return self._viewer_policy(request, behavior)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from originguard.config.edge import DistributionConfig, Origin
+from originguard.config import LoadedConfig
+from originguard.config.edge import DistributionConfig, EdgeNode, Origin
 from originguard.config.values import SecretRef
 from originguard.edge.signing import OriginSigning
 from originguard.errors import ConfigError
@@ -96,3 +97,31 @@ def _compile(
     if origin.protocol_policy != "https-only":
         http = Upstream(host, origin.http_port or port)
     return CompiledOrigin(origin.id, origin, https, http, signing)
+
+
+def shield_targets(
+    loaded: LoadedConfig, node: EdgeNode, targets: dict[str, OriginTarget]
+) -> dict[str, OriginTarget]:
+    """Every behaviour fetches from the shield edge over HTTPS, signed like an origin request."""
+    assert node.shield is not None and loaded.config.distribution is not None
+    index = [e.name for e in loaded.config.edges].index(node.name)
+    where = f"edges[{index}].shield"
+    shield = next((e for e in loaded.config.edges if e.name == node.shield.edge), None)
+    if shield is None or shield.https is None or shield.name == node.name:
+        raise ConfigError(
+            loaded.source, f"{where}.edge", f"{node.shield.edge!r} is not another edge with https"
+        )
+    first = loaded.config.distribution.origins[0]
+    origin = Origin(
+        id=f"shield:{shield.name}",
+        address=shield.https,
+        protocol_policy="https-only",
+        server_name=node.shield.server_name or first.server_name,
+        ca_bundle=node.shield.ca_bundle or first.ca_bundle,
+        custom_headers=first.custom_headers,
+        read_timeout=first.read_timeout,
+        connect_timeout=first.connect_timeout,
+    )
+    compiled = _compile(origin, loaded.secrets, loaded.resolve_path, loaded.source, where)
+    target = OriginTarget((compiled,), frozenset())
+    return dict.fromkeys(targets, target)

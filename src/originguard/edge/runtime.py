@@ -11,7 +11,7 @@ from originguard.cache.facts import DEFAULT_TARGETED
 from originguard.config import LoadedConfig
 from originguard.config.edge import DistributionConfig, EdgeNode
 from originguard.edge.behaviors import CompiledBehavior, compile_behaviors
-from originguard.edge.origins import OriginTarget, compile_origins
+from originguard.edge.origins import OriginTarget, compile_origins, shield_targets
 from originguard.errors import ConfigError
 from originguard.http.client import UpstreamPool
 from originguard.observe.access_log import AccessLog
@@ -54,6 +54,8 @@ def compile_edge(loaded: LoadedConfig, name: str, previous: EdgeConfigView | Non
         raise ConfigError(loaded.source, "distribution", "an edge needs a distribution: section")
     distribution = config.distribution
     origins = compile_origins(distribution, loaded.secrets, loaded.resolve_path, loaded.source)
+    if node.shield is not None:
+        origins = shield_targets(loaded, node, origins)
     names: frozenset[bytes] = frozenset().union(
         *(m.signing.names for t in origins.values() for m in t.members)
     )

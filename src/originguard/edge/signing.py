@@ -43,13 +43,15 @@ def origin_request_headers(
     kept = strip_hop_by_hop(viewer_headers, protected=signing.names)
     remove = signing.names | EDGE_SET | drop | ({b"host"} if host is not None else frozenset())
     forwarded_for = b", ".join(v for n, v in kept if n.lower() == b"x-forwarded-for")
+    earlier_via = [v for n, v in kept if n.lower() == b"via"]
     headers = [(n, v) for n, v in kept if n.lower() not in remove and n.lower() != b"x-forwarded-for"]
     if host is not None:
         headers.insert(0, (b"Host", host))
     client = client_ip.encode()
     headers.append((b"X-Forwarded-For", forwarded_for + b", " + client if forwarded_for else client))
     headers.append((b"X-Forwarded-Proto", scheme.encode()))
-    headers.append((b"Via", b"1.1 " + edge_name.encode() + b" (originguard)"))
+    # RFC 9110 §7.6.3: append to Via, never replace it (it is also how loops are seen).
+    headers.append((b"Via", b", ".join([*earlier_via, b"1.1 " + edge_name.encode() + b" (originguard)"])))
     headers.extend(signing.headers)
     return headers
 
