@@ -18,6 +18,7 @@ secrets:
   admin-token: {file: .originguard/secrets/admin-token}
 dns:
   listen: 127.0.0.1:5353
+  admin: 127.0.0.1:5380
   zone: cdn.example.test.
   records:
     - name: www
@@ -34,6 +35,7 @@ distribution:
   viewer_protocol_policy: redirect-to-https
   access_log: .originguard/logs/{edge}.access.log
   admin_token: {secret: admin-token}
+  rtt_report_url: http://127.0.0.1:5380/rtt
   web_acl: main
   origins:
     - id: gate

@@ -12,6 +12,8 @@ import orjson
 from originguard.cache import MemoryStore
 from originguard.config import LoadedConfig, load_config
 from originguard.config.values import HostPort
+from originguard.dns.reporter import RttReporter
+from originguard.dns.tcp_rtt import tcp_rtt_ms
 from originguard.edge.app import EdgeApp
 from originguard.edge.runtime import EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
@@ -42,6 +44,14 @@ class EdgeHandle:
     admin: HostPort | None = None
     worker: int = 0
     workers: int = 1
+    reporter: RttReporter | None = None
+
+    def on_connect(self, transport: asyncio.Transport, client_ip: str) -> None:
+        """Sample the viewer's TCP round trip for the DNS router's latency routing."""
+        if self.reporter is not None:
+            rtt = tcp_rtt_ms(transport.get_extra_info("socket"))
+            if rtt is not None:
+                self.reporter.record(client_ip, rtt)
 
     async def reload(self, loaded: LoadedConfig) -> None:
         """New behaviours, origins, secrets and WAF rules; the cache and connections stay."""
@@ -51,6 +61,8 @@ class EdgeHandle:
 
     async def shutdown(self, grace: float = 10.0) -> None:
         await asyncio.gather(*(s.shutdown(grace) for s in self.servers))
+        if self.reporter is not None:
+            await self.reporter.aclose()
         self.runtime.pool.close()
         self.runtime.access_log.close()
 
@@ -72,6 +84,9 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
     )
     handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers)
     limits = Limits.from_config(distribution.limits)
+    if distribution.rtt_report_url is not None:
+        handle.reporter = RttReporter(distribution.rtt_report_url, name)
+        handle.reporter.start()
     node = view.node
     index = [e.name for e in loaded.config.edges].index(name)
     try:
@@ -126,7 +141,7 @@ async def _listen(
     key: str,
 ) -> HostPort:
 
-    server = HttpServer(app, limits)
+    server = HttpServer(app, limits, on_connect=handle.on_connect if handle.reporter is not None else None)
     handle.servers.append(server)
     handle.apps.append(app)
     try:

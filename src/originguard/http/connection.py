@@ -73,6 +73,8 @@ class HttpConnection(asyncio.Protocol):
         ssl_object = transport.get_extra_info("ssl_object")
         self.tls_version = ssl_object.version() if ssl_object is not None else None
         self.server.connections.add(self)
+        if self.server.on_connect is not None:
+            self.server.on_connect(self.transport, self.client_ip)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

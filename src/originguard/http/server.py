@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,8 +56,16 @@ class Limits:
 class HttpServer:
     """Serves one app on any number of listeners (plain or TLS)."""
 
-    def __init__(self, app: HttpApp, limits: Limits, *, tick: float = 1.0) -> None:
+    def __init__(
+        self,
+        app: HttpApp,
+        limits: Limits,
+        *,
+        tick: float = 1.0,
+        on_connect: Callable[[asyncio.Transport, str], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_connect = on_connect
         self.limits = limits
         self.loop = asyncio.get_running_loop()
         self.connections: set[HttpConnection] = set()
