@@ -152,8 +152,10 @@ def ip_set_acl(count: int, rng: random.Random) -> CompiledAcl:
 def main() -> None:
     started = time.perf_counter()
     acl = compile_acl(hundred_rule_acl())
+    always = bin(acl.plan.always).count("1")
     print(
-        f"100-rule ACL ({len(acl.rules)} compiled rules, {len(acl.slots)} shared slots), median per request:"
+        f"100-rule ACL ({len(acl.rules)} compiled rules, {len(acl.slots)} shared slots, "
+        f"{len(acl.plan.steps)} gates, {always} rules always run), median per request:"
     )
     medians = []
     for name, request in REQUESTS.items():

@@ -79,6 +79,49 @@ def audit(
 
 
 @app.command()
+def verify(
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="probe the deployment of a config")
+    ] = None,
+    gate_url: Annotated[str | None, typer.Option(help="https://HOST:PORT of the gate")] = None,
+    edge_url: Annotated[str | None, typer.Option(help="https://HOST:PORT of an edge")] = None,
+    header: Annotated[str, typer.Option(help="the secret header's name")] = "X-Origin-Verify",
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA that signs the gate and edge certificates")
+    ] = None,
+    server_name: Annotated[str | None, typer.Option(help="TLS name of the gate")] = None,
+    http_port: Annotated[
+        list[int] | None, typer.Option(help="ports that must be closed (default 80)")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds per probe")] = 5.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Probe a live deployment as an attacker would (exit 1 when any probe fails)."""
+    from originguard.audit.verify import verify_config, verify_urls
+    from originguard.config import load_config
+
+    try:
+        if config is not None:
+            report = verify_config(load_config(config), timeout=timeout)
+        elif gate_url is not None:
+            report = verify_urls(
+                gate_url,
+                edge_url,
+                header=header,
+                ca_bundle=ca_bundle,
+                server_name=server_name,
+                http_probe_ports=http_port or [80],
+                timeout=timeout,
+            )
+        else:
+            typer.echo("error: give -c CONFIG or --gate-url", err=True)
+            raise typer.Exit(2)
+    except OriginguardError as exc:
+        fail(exc)
+    show_report(report, as_json)
+
+
+@app.command()
 def export(
     target: Annotated[str, typer.Argument(help="k8s (Ingress annotations) or cloudfront (origin snippet)")],
     config: ConfigOption,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from originguard.config.waf import BlockResponse, ManagedStatement, WafRule, WebAclConfig
+from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
 from originguard.waf.fields import SlotFn, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.managed import core_rules
+from originguard.waf.plan import Plan, Planner
 from originguard.waf.statements import Matcher, StatementCompiler
 
 
@@ -41,6 +42,7 @@ class CompiledAcl:
     default_response: BlockReply
     slots: tuple[SlotFn, ...]
     body_limit: int  # bytes of body the edge should hand over (body_inspection_kib)
+    plan: Plan  # which rules a request could match, tested per field before the rules run
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -59,21 +61,28 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
         geo_table = _BUNDLED[0]
     slots = SlotTable()
     compiler = StatementCompiler(slots, geo_table)
+    planner = Planner(compiler)
     default_response = block_reply(config.block_response)
     rules: list[CompiledRule] = []
     for rule in sorted(config.rules, key=lambda r: r.priority):
         response = block_reply(rule.response) if rule.response is not None else default_response
         if isinstance(rule.statement, ManagedStatement):
-            rules.extend(_expand_managed(rule, rule.statement, compiler, response))
-            continue
-        matcher = compiler.compile(rule.statement, rule.name)
-        rules.append(CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response))
+            expanded = _expand_managed(rule, rule.statement, compiler, response)
+        else:
+            matcher = compiler.compile(rule.statement, rule.name)
+            compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response)
+            expanded = [(compiled, rule.statement)]
+        for compiled, statement in expanded:
+            planner.add(len(rules), statement, compiled.labels)
+            rules.append(compiled)
+    plan = planner.build()  # before reading the slots: planning may add some
     return CompiledAcl(
         rules=tuple(rules),
         default_action=config.default_action,
         default_response=default_response,
         slots=tuple(slots.fns),
         body_limit=config.body_inspection_kib * 1024,
+        plan=plan,
     )
 
 
@@ -86,9 +95,9 @@ def block_reply(response: BlockResponse) -> BlockReply:
 
 def _expand_managed(
     rule: WafRule, statement: ManagedStatement, compiler: StatementCompiler, response: BlockReply
-) -> list[CompiledRule]:
+) -> list[tuple[CompiledRule, Statement]]:
     group = statement.managed
-    expanded: list[CompiledRule] = []
+    expanded: list[tuple[CompiledRule, Statement]] = []
     for inner, inner_statement in core_rules():
         if inner in group.excluded:
             continue
@@ -97,5 +106,5 @@ def _expand_managed(
         name = f"{rule.name}:{inner}"
         matcher = compiler.compile(inner_statement, name)
         labels = (f"{group.name}:{inner}", *rule.labels)
-        expanded.append(CompiledRule(name, action, labels, matcher, response))
+        expanded.append((CompiledRule(name, action, labels, matcher, response), inner_statement))
     return expanded

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from originguard.waf.compile import BlockReply, CompiledAcl
+from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule
 from originguard.waf.fields import RequestView
 from originguard.waf.rate import RateState
-from originguard.waf.request import WafRequest
+from originguard.waf.request import Match, WafRequest
 
 VALUE_LIMIT: Final = 64  # characters of a matched value kept in a verdict (enough to see the attack)
 
@@ -41,6 +41,42 @@ class Verdict:
 def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:
     """Run `acl` on `request` at time `now`; count rules record and continue, allow/block stop."""
     view = RequestView(request, acl.slots, now, rate)
+    rules, plan = acl.rules, acl.plan
+    pending = plan.always  # bit i set: rule i could match and has not run yet
+    counted: list[str] = []
+    # Before each gate, run the pending rules it cannot precede (`below`: the rules before its first).
+    for gate, below in plan.steps:
+        while pending & below:
+            lowest = pending & -pending
+            pending ^= lowest
+            rule = rules[lowest.bit_length() - 1]
+            found = rule.matcher(view)
+            if found is None:
+                continue
+            view.labels.update(rule.labels)
+            if rule.action != "count":
+                return _rule_verdict(rule, found, view.labels, counted)
+            counted.append(rule.name)
+        pending |= gate(view)
+    while pending:
+        lowest = pending & -pending
+        pending ^= lowest
+        rule = rules[lowest.bit_length() - 1]
+        found = rule.matcher(view)
+        if found is None:
+            continue
+        view.labels.update(rule.labels)
+        if rule.action != "count":
+            return _rule_verdict(rule, found, view.labels, counted)
+        counted.append(rule.name)
+    if not counted and not view.labels:
+        return _default_verdict(acl)
+    return _default_verdict(acl, tuple(sorted(view.labels)), tuple(counted))
+
+
+def evaluate_reference(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:
+    """`evaluate` without the plan: every rule in priority order (the definition tests compare against)."""
+    view = RequestView(request, acl.slots, now, rate)
     counted: list[str] = []
     for rule in acl.rules:
         found = rule.matcher(view)
@@ -50,22 +86,26 @@ def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState)
         if rule.action == "count":
             counted.append(rule.name)
             continue
-        action = Action.BLOCK if rule.action == "block" else Action.ALLOW
-        detail = f" ({found.detail})" if found.detail else ""
-        where = f" on {found.field}" if found.field else ""
-        return Verdict(
-            action=action,
-            rule=rule.name,
-            labels=tuple(sorted(view.labels)),
-            counted=tuple(counted),
-            field=found.field or None,
-            value=found.value[:VALUE_LIMIT] if found.field else None,
-            reason=f"rule {rule.name} matched{where}{detail}",
-            response=rule.response if action is Action.BLOCK else None,
-        )
+        return _rule_verdict(rule, found, view.labels, counted)
     if not counted and not view.labels:
         return _default_verdict(acl)
     return _default_verdict(acl, tuple(sorted(view.labels)), tuple(counted))
+
+
+def _rule_verdict(rule: CompiledRule, found: Match, labels: set[str], counted: list[str]) -> Verdict:
+    action = Action.BLOCK if rule.action == "block" else Action.ALLOW
+    detail = f" ({found.detail})" if found.detail else ""
+    where = f" on {found.field}" if found.field else ""
+    return Verdict(
+        action=action,
+        rule=rule.name,
+        labels=tuple(sorted(labels)),
+        counted=tuple(counted),
+        field=found.field or None,
+        value=found.value[:VALUE_LIMIT] if found.field else None,
+        reason=f"rule {rule.name} matched{where}{detail}",
+        response=rule.response if action is Action.BLOCK else None,
+    )
 
 
 def _default_verdict(

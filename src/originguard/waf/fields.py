@@ -32,7 +32,7 @@ BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"}
 class RequestView:
     """One request under evaluation: its slots, labels so far, the clock and the rate state."""
 
-    __slots__ = ("_cache", "_fns", "labels", "now", "rate", "request")
+    __slots__ = ("_cache", "_fns", "_memos", "labels", "now", "rate", "request")
 
     def __init__(self, request: WafRequest, fns: tuple[SlotFn, ...], now: float, rate: RateState) -> None:
         self.request = request
@@ -41,6 +41,7 @@ class RequestView:
         self.labels: set[str] = set()
         self._fns = fns
         self._cache: list[Any] = [_UNSET] * len(fns)
+        self._memos: dict[Hashable, dict[str, Any]] | None = None
 
     def get(self, slot: int) -> Any:
         """The value of `slot`, computed on first use."""
@@ -48,6 +49,15 @@ class RequestView:
         if value is _UNSET:
             value = self._cache[slot] = self._fns[slot](self)
         return value
+
+    def memo(self, key: Hashable) -> dict[str, Any]:
+        """A per-request memo of results by value, named by `key` (a detector and its settings)."""
+        if self._memos is None:
+            self._memos = {}
+        found = self._memos.get(key)
+        if found is None:
+            found = self._memos[key] = {}
+        return found
 
 
 class SlotTable:
@@ -61,8 +71,9 @@ class SlotTable:
         """The slot of `key`, registering `make()` the first time."""
         found = self._index.get(key)
         if found is None:
+            fn = make()  # first: making it may register the slots it reads
             found = self._index[key] = len(self.fns)
-            self.fns.append(make())
+            self.fns.append(fn)
         return found
 
 

@@ -8,32 +8,24 @@ IPv6), so 100k CIDRs cost what 10 do when they use the same few lengths (real li
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 IpKey = tuple[int, int]  # (version, address as an integer); IPv4-mapped IPv6 is stored as IPv4
 _V4_MAPPED: Final = 0xFFFF << 32
+_OCTETS: Final = {str(octet): octet for octet in range(256)}
 
 
 def parse_ip(text: str) -> IpKey | None:
     """`(4|6, int)` for an address string (IPv4-mapped IPv6 counts as IPv4), or None if it is not one."""
     parts = text.split(".")
-    if len(parts) == 4 and ":" not in text:
-        # Hand-rolled: ipaddress.ip_address costs ~1 µs, which is most of an ip_set rule.
-        number = 0
-        for part in parts:
-            if (
-                not part.isdigit()
-                or not part.isascii()
-                or len(part) > 3
-                or (len(part) > 1 and part[0] == "0")
-            ):
-                return None
-            octet = int(part)
-            if octet > 255:
-                return None
-            number = number << 8 | octet
-        return (4, number)
+    if len(parts) == 4:
+        # A table of the 256 canonical octets ("0".."255": no sign, space, leading zero or non-ASCII
+        # digit): ipaddress.ip_address costs ~1 µs and a hand-rolled check ~1.5 µs, this ~0.4 µs.
+        octets = _OCTETS
+        a, b, c, d = octets.get(parts[0]), octets.get(parts[1]), octets.get(parts[2]), octets.get(parts[3])
+        if a is not None and b is not None and c is not None and d is not None:
+            return (4, a << 24 | b << 16 | c << 8 | d)
     if ":" not in text:
         return None
     try:
@@ -79,6 +71,13 @@ class CidrSet:
             if number >> shift in networks:
                 return True
         return False
+
+    def tables(self) -> Iterator[tuple[int, int, frozenset[int]]]:
+        """(IP version, host bits shifted away, network numbers) for each prefix length present."""
+        for shift, networks in self._v4:
+            yield 4, shift, networks
+        for shift, networks in self._v6:
+            yield 6, shift, networks
 
     @property
     def prefix_lengths(self) -> int:

@@ -56,6 +56,15 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def query_index(query: str) -> dict[str, FieldValues]:
+    """Raw values of each argument by lower-case decoded name, in order (query_arg fields read this)."""
+    index: dict[str, FieldValues] = {}
+    for name, value in query_pairs(query):
+        key = name.lower()
+        index[key] = (*index.get(key, ()), value)
+    return index
+
+
 def query_parts(query: str) -> FieldValues:
     """Every raw argument name and value: detectors judge each alone, as the application will."""
     out: list[str] = []
@@ -70,12 +79,25 @@ def query_parts(query: str) -> FieldValues:
 
 def cookie_values(request: WafRequest) -> FieldValues:
     """The values of every cookie in every Cookie header (RFC 6265 §5.4 `name=value; ...`)."""
+    return cookie_crumbs(request.header_values("cookie"))
+
+
+def cookie_crumbs(headers: FieldValues) -> FieldValues:
+    """The cookie values in these Cookie header values."""
     out: list[str] = []
-    for header in request.header_values("cookie"):
+    for header in headers:
         for crumb in header.split(";"):
-            _, _, value = crumb.strip().partition("=")
-            out.append(value)
+            out.append(crumb.strip().partition("=")[2])
     return tuple(out)
+
+
+def header_index(headers: tuple[tuple[str, str], ...]) -> dict[str, FieldValues]:
+    """Header values by (lower-case) name, in order: one pass for every header field of an ACL."""
+    index: dict[str, FieldValues] = {}
+    for name, value in headers:
+        found = index.get(name)
+        index[name] = (value,) if found is None else (*found, value)
+    return index
 
 
 def body_text(request: WafRequest) -> str:

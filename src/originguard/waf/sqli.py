@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from originguard.waf.regex import trie_pattern
+
 # Each alternative starts with a distinct class of characters and never nests quantifiers, so the
 # scan is linear in the input even on hostile values.
 _TOKEN: Final = re.compile(
@@ -176,10 +178,66 @@ _LOW_RE: Final = re.compile("|".join(f"(?:{p})" for p in _LOW))
 _HIGH_RE: Final = re.compile("|".join(f"(?:{p})" for p in _HIGH))
 
 
+# Every bad shape above needs one of these in the value: a quote (an `s` token or a quoted context), `;`,
+# `/*!` (X), `&&`/`||` or the word and/or/xor (&), union/intersect/except (U), order/group by (B),
+# waitfor/xp_cmdshell/sp_* (T); `high` adds `(` (f) and the statement words (E). Tokenising costs
+# 15-20 µs on a URL-sized value and this one search ~0.3 µs, and most benign values (URLs, names,
+# prose without those words) have none. Words are sought in the lower-cased value: a token lower-cases
+# to an ASCII keyword only if its own letters are that keyword's, and no keyword needs `k`, the one
+# letter a non-ASCII character (KELVIN SIGN) lower-cases to.
+_LOW_NEEDS: Final = frozenset(
+    [
+        "'",
+        '"',
+        "`",
+        ";",
+        "/*!",
+        "&&",
+        "||",
+        "or",
+        "and",
+        "union",
+        "intersect",
+        "except",
+        "group",
+        "xp_cmdshell",
+        "sp_",
+    ]
+)
+_HIGH_NEEDS: Final = _LOW_NEEDS | frozenset(
+    [
+        "(",
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "drop",
+        "create",
+        "alter",
+        "exec",
+        "truncate",
+        "declare",
+        "shutdown",
+    ]
+)
+# Shaped as a trie (`(?:a(?:lter|nd)|...)`) so that sre skips to the first letters: ~0.8 µs on a URL.
+_LOW_SUSPECT: Final = re.compile(trie_pattern(_LOW_NEEDS))
+_HIGH_SUSPECT: Final = re.compile(trie_pattern(_HIGH_NEEDS))
+
+
 def detect_sqli(value: str, *, high: bool = False) -> str | None:
     """The bad fingerprint (with its context) if `value` is SQL injection, else None."""
     if value.isalnum() or not value:
         return None  # one word or number cannot change the shape of a query
+    if (_HIGH_SUSPECT if high else _LOW_SUSPECT).search(value.lower()) is None:
+        return None
+    return fingerprint_verdict(value, high=high)
+
+
+def fingerprint_verdict(value: str, *, high: bool = False) -> str | None:
+    """`detect_sqli` without its quick pre-check: tokenise in every context (tests compare the two)."""
+    if value.isalnum() or not value:
+        return None
     pattern = _HIGH_RE if high else _LOW_RE
     for context in ("", "'", '"'):
         if context and context not in value:

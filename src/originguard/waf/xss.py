@@ -26,6 +26,7 @@ _ATTR: Final = re.compile(
     r"""[\s/]*([^\s/<>=]+)(?:\s*=\s*("[^"]*"?|'[^']*'?|[^\s>]*))?""",
 )
 _IN_TAG_GAP: Final = re.compile(r"[\s/]*")
+_GAP: Final = re.compile(r"[\s>]")
 _NOISE: Final = re.compile(r"[\s\x00-\x20\x7f]+")
 _BAD_TAGS: Final = frozenset(
     [
@@ -85,16 +86,19 @@ def detect_xss(value: str) -> str | None:
         value = value.replace("\x00", "")
     if _JS_URL.match(value):
         return "url:javascript"
-    reason = _scan(value, 0, in_tag=False)
-    if reason:
-        return reason
+    if "<" in value:
+        reason = _scan(value, 0, in_tag=False)
+        if reason:
+            return reason
+    elif "=" not in value:
+        return None  # the scans below judge tags (need `<`) and attribute values (need `=`)
     for quote in ('"', "'"):
         at = value.find(quote)
         if at >= 0:
             reason = _scan(value, at + 1, in_tag=True)
             if reason:
                 return reason
-    gap = re.search(r"[\s>]", value)
+    gap = _GAP.search(value)
     if gap is not None:
         return _scan(value, gap.start(), in_tag=True)
     return None

@@ -1,0 +1,218 @@
+"""The planned evaluator (gates skip rules that cannot match) gives the verdict of a rule-by-rule walk."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from originguard.waf import RateState, WafRequest, compile_acl, evaluate
+from originguard.waf.evaluate import evaluate_reference
+from originguard.waf.ipset import parse_ip
+from originguard.waf.regex import literal_search, required_literals, trie_pattern
+from originguard.waf.sqli import detect_sqli, fingerprint_verdict
+
+from .helpers import request, rules_acl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from bench.waf_bench import REQUESTS, hundred_rule_acl
+
+BENCH_ACL = compile_acl(hundred_rule_acl())
+
+# Pieces that the bench ACL and the core group look for, so random requests hit rules often.
+WORDS = [
+    "/admin-3",
+    "/wp-login4.php",
+    "/internal2",
+    "badbot7",
+    "BadBot1",
+    "token5=",
+    "p3",
+    "P9",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "' or 1=1--",
+    "1 union select 1,2",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "../../etc/passwd",
+    "%2e%2e%2f",
+    "http://1.2.3.4/x",
+    ";cat /etc/passwd",
+    "${jndi:ldap://x}",
+    "sqlmap",
+    "Nikto",
+    "O'Reilly",
+    "a&b=c",
+    "%00",
+    "%u002e",
+    "&lt;",
+    "ſ",
+    "é",
+    " ",
+    "=",
+    "+",
+    "x",
+    "TRACE",
+]
+text = st.lists(st.sampled_from(WORDS), max_size=4).map("".join)
+ips = st.sampled_from(
+    ["198.51.100.20", "192.0.2.7", "203.0.113.9", "10.1.2.3", "192.168.1.1", "::1", "2001:db8::1", "bad"]
+)
+headers = st.lists(
+    st.tuples(st.sampled_from(["user-agent", "referer", "cookie", "x-forwarded-for", "accept"]), text),
+    max_size=4,
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> WafRequest:
+    query = "&".join(f"{draw(text)}={draw(text)}" for _ in range(draw(st.integers(0, 3))))
+    body: bytes = b""
+    kind = draw(st.sampled_from(["none", "json", "form", "text"]))
+    extra: list[tuple[str, str]] = []
+    if kind == "json":
+        body = json.dumps({draw(text): [draw(text), 1]}).encode()
+        extra.append(("content-type", "application/json"))
+    elif kind == "form":
+        body = f"{draw(text)}={draw(text)}".encode()
+        extra.append(("content-type", "application/x-www-form-urlencoded"))
+    elif kind == "text":
+        body = draw(text).encode()
+    return request(
+        draw(st.sampled_from(["/", "/static/app.js", "/search"])) + draw(text),
+        query,
+        [*draw(headers), *extra],
+        method=draw(st.sampled_from(["GET", "POST", "TRACE"])),
+        ip=draw(ips),
+        body=body,
+        truncated=draw(st.sampled_from([False, False, False, False, True])),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(requests(), min_size=1, max_size=5))
+def test_planned_evaluation_matches_rule_by_rule_walk_on_the_bench_acl(batch: list[WafRequest]) -> None:
+    planned, reference = RateState(), RateState()
+    for step, req in enumerate(batch):
+        now = 1000.0 + step
+        assert evaluate(BENCH_ACL, req, now, planned) == evaluate_reference(BENCH_ACL, req, now, reference)
+
+
+def _rule(name: str, statement: dict[str, Any], action: str = "block") -> dict[str, Any]:
+    return {"name": name, "priority": int(name[1:]), "action": action, "statement": statement}
+
+
+# Counts, labels, rate limits, oversize bodies and negations: the parts of the semantics gates could break.
+EDGE_ACL = rules_acl(
+    [
+        {**_rule("r0", {"byte_match": {"field": "path", "search": "x"}}, "count"), "labels": ["seen:x"]},
+        _rule("r1", {"label_match": {"label": "seen:x"}}, "count"),
+        _rule("r2", {"label_match": {"label": "never"}}),
+        _rule("r3", {"label_match": {"label": "seen", "scope": "namespace"}}, "count"),
+        _rule("r4", {"rate_based": {"limit": 2, "window": "10s", "keys": ["ip"]}}),
+        _rule(
+            "r5",
+            {
+                "rate_based": {
+                    "limit": 1,
+                    "window": "10s",
+                    "keys": ["path"],
+                    "scope_down": {
+                        "byte_match": {"field": "method", "search": "POST", "position": "exactly"}
+                    },
+                }
+            },
+        ),
+        _rule("r6", {"size_constraint": {"field": "body", "op": "gt", "size": 99, "oversize": "match"}}),
+        _rule(
+            "r7", {"not": {"byte_match": {"field": "query", "search": "=", "position": "contains"}}}, "count"
+        ),
+        _rule(
+            "r8",
+            {
+                "or": [
+                    {"regex_match": {"field": {"header": "user-agent"}, "pattern": "(?i)nikto|sqlmap"}},
+                    {"ip_set": {"cidrs": ["10.0.0.0/8"], "forwarded_ip": {"fallback": "match"}}},
+                ]
+            },
+            "count",
+        ),
+        _rule("r9", {"size_constraint": {"field": "query", "op": "lt", "size": 2}}, "count"),
+        _rule("r10", {"geo_match": {"countries": ["XB"]}}, "allow"),
+        _rule("r11", {"regex_match": {"field": {"query_arg": "P3"}, "pattern": "^a+$"}}),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(requests(), min_size=1, max_size=6))
+def test_planned_evaluation_matches_rule_by_rule_walk_on_edge_cases(batch: list[WafRequest]) -> None:
+    planned, reference = RateState(), RateState()
+    for step, req in enumerate(batch):
+        now = 1000.0 + step * 0.5
+        assert evaluate(EDGE_ACL, req, now, planned) == evaluate_reference(EDGE_ACL, req, now, reference)
+
+
+def test_bench_requests_get_the_reference_verdicts() -> None:
+    for req in REQUESTS.values():
+        assert evaluate(BENCH_ACL, req, 0.0, RateState()) == evaluate_reference(
+            BENCH_ACL, req, 0.0, RateState()
+        )
+
+
+def test_label_rules_run_always_unless_no_earlier_rule_adds_the_label() -> None:
+    always = EDGE_ACL.plan.always
+    assert always >> 1 & 1 and always >> 3 & 1  # seen:x comes from r0
+    assert not always >> 2 & 1  # nothing adds `never`, and no gate marks a label rule
+
+
+SQL_PIECES = st.sampled_from(
+    [
+        *("1", "a", "'", '"', "`", " ", "or", "OR", "Or", "and", "union", "select", "(", ")", ";", "--"),
+        *("#", "/*!", "*/", "||", "&&", "=", "-", "order", "by", "waitfor", "delay", "sleep", "@@v"),
+        *("from", "x", "ſ", "K", "İ", "group", "xp_cmdshell", "exec", "into", "null", "0x1f", ","),
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(SQL_PIECES, max_size=10).map("".join), st.booleans())
+def test_sqli_quick_check_never_loses_a_detection(value: str, high: bool) -> None:
+    assert detect_sqli(value, high=high) == fingerprint_verdict(value, high=high)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["ab", "abc", "b", "x", "/wp-", "/w", "Nikto", "é"]), min_size=1, max_size=4))
+def test_literal_search_finds_every_literal(literals: list[str]) -> None:
+    found = literal_search(frozenset(literals), folded=False)
+    assert found is not None
+    for literal in literals:
+        assert found(f"..{literal}..")
+    assert not found("zzz")
+    folded = literal_search(frozenset(lit.lower() for lit in literals if lit.isascii()), folded=True)
+    if folded is not None:
+        for literal in literals:
+            if literal.isascii():
+                assert folded(literal.upper())
+
+
+def test_trie_pattern_factors_prefixes_and_keeps_the_shortest() -> None:
+    assert trie_pattern(frozenset({"/admin-1", "/admin-2", "/wp-"})) == r"/(?:admin\-(?:1|2)|wp\-)"
+    assert trie_pattern(frozenset({"ab", "abc"})) == "ab"
+
+
+def test_required_literals_keep_literal_repeats() -> None:
+    assert required_literals(r"(?:^|/)\.\.+/") == frozenset({".."})
+    assert required_literals(r"(?si)ABC") == frozenset({"abc"})
+
+
+def test_parse_ip_accepts_only_canonical_dotted_quads() -> None:
+    assert parse_ip("198.51.100.21") == (4, (198 << 24) | (51 << 16) | (100 << 8) | 21)
+    for bad in ("01.2.3.4", "1.2.3.256", "1.2.3", "+1.2.3.4", " 1.2.3.4", "1.2.3.4.", "١.2.3.4"):
+        assert parse_ip(bad) is None
+    assert parse_ip("::ffff:1.2.3.4") == (4, 0x01020304)
