@@ -19,6 +19,11 @@ PURE_MODULES = [
     "http/request_checks.py",
     "http/headers.py",
     "secrets.py",
+    "rotation.py",
+    "stack/plan.py",
+    "edge/behaviors.py",
+    "edge/viewer.py",
+    "edge/signing.py",
 ]
 PURE_MODULES += [str(p.relative_to(ROOT)) for p in (ROOT / "cache").glob("policy*.py")]
 
