@@ -90,3 +90,18 @@ def test_secret_appears_in_no_edge_log_metric_or_response(chain: Chain) -> None:
     assert b"originguard_edge_requests_total" in metrics and waf.startswith(b"HTTP/1.1 200 ")
     for blob in [*answers, metrics, waf, chain.edge_log.read_bytes(), repr(chain.edge.runtime.view).encode()]:
         assert secret not in blob
+
+
+def test_origin_certificate_is_verified_against_the_configured_name(chain: Chain, loop_thread) -> None:  # type: ignore[no-untyped-def]
+    from originguard.config import load_config
+
+    text = (
+        (chain.tmp / "edge.yaml")
+        .read_text()
+        .replace("server_name: gate.originguard.test", "server_name: evil.test")
+    )
+    (chain.tmp / "wrong-name.yaml").write_text(text)
+    loop_thread.run(chain.edge.reload(load_config(chain.tmp / "wrong-name.yaml")))
+    chain.edge.runtime.pool.close()  # drop connections verified under the old name
+    answer = get(chain, "/api/tls-check")
+    assert answer.status == 502 and chain.origin.hits[b"/api/tls-check"] == 0
