@@ -114,14 +114,8 @@ class EdgeApp:
         """Run the web ACL; counts, samples and block logs happen here."""
         waf = self.runtime.view.waf
         assert waf is not None
-        waf_request = WafRequest(
-            method=request.method.decode("latin-1"),
-            path=request.path.decode("latin-1"),
-            query=request.query.decode("latin-1"),
-            headers=tuple((n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in request.headers),
-            client_ip=request.client_ip,
-            body=body,
-            body_truncated=truncated,
+        waf_request = WafRequest.from_raw(
+            request.method, request.path, request.query, request.headers, request.client_ip, body, truncated
         )
         now = time.time()
         verdict = evaluate(waf.acl, waf_request, now, waf.rate)

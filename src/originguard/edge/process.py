@@ -15,6 +15,7 @@ from originguard.config.values import HostPort
 from originguard.dns.reporter import RttReporter
 from originguard.dns.tcp_rtt import tcp_rtt_ms
 from originguard.edge.app import EdgeApp
+from originguard.edge.cluster import EdgeCluster
 from originguard.edge.runtime import EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
@@ -45,6 +46,7 @@ class EdgeHandle:
     worker: int = 0
     workers: int = 1
     reporter: RttReporter | None = None
+    cluster: EdgeCluster | None = None
 
     def on_connect(self, transport: asyncio.Transport, client_ip: str) -> None:
         """Sample the viewer's TCP round trip for the DNS router's latency routing."""
@@ -55,21 +57,33 @@ class EdgeHandle:
 
     async def reload(self, loaded: LoadedConfig) -> None:
         """New behaviours, origins, secrets and WAF rules; the cache and connections stay."""
-        self.runtime.view = compile_edge(loaded, self.name, self.runtime.view)
+        self.runtime.view = compile_edge(
+            loaded, self.name, self.runtime.view, self.cluster.rate if self.cluster else None
+        )
         self.loaded = loaded
         log.warning("edge %s reloaded from %s", self.name, loaded.source)
+
+    async def reload_from_source(self) -> None:
+        """Re-read the config file (a rotation phase changed the secret file); keep serving on error."""
+        try:
+            await self.reload(load_config(self.loaded.source))
+        except OriginguardError as exc:
+            log.error("reload refused, the running config keeps serving: %s", exc)
 
     async def shutdown(self, grace: float = 10.0) -> None:
         await asyncio.gather(*(s.shutdown(grace) for s in self.servers))
         if self.reporter is not None:
             await self.reporter.aclose()
+        if self.cluster is not None:
+            await self.cluster.aclose()
         self.runtime.pool.close()
         self.runtime.access_log.close()
 
 
 async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, workers: int = 1) -> EdgeHandle:
     """Start the named edge of a config (as worker `worker` of `workers` sharing its ports)."""
-    view = compile_edge(loaded, name)
+    cluster = await EdgeCluster.connect(loaded, f"{name}/{worker}")
+    view = compile_edge(loaded, name, rate=cluster.rate if cluster else None)
     distribution = view.distribution
     connect_timeout = min(o.connect_timeout for o in distribution.origins)
     runtime = EdgeRuntime(
@@ -82,7 +96,9 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
         access_log=AccessLog(_log_path(loaded, distribution.access_log, name)),
         metrics=MetricSet(),
     )
-    handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers)
+    handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers, cluster=cluster)
+    if cluster is not None:
+        cluster.start(runtime.store.invalidate_paths, handle.reload_from_source)
     limits = Limits.from_config(distribution.limits)
     if distribution.rtt_report_url is not None:
         handle.reporter = RttReporter(distribution.rtt_report_url, name)
@@ -172,6 +188,15 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             return json_reply({"error": 'expected {"paths": ["/path", "/prefix*"]}'}, 400)
+        if handle.cluster is not None:
+            # Through Redis every edge and worker applies it, and one that was cut off catches up.
+            published = await handle.cluster.bus.publish(paths)
+            reply = {
+                "paths": paths,
+                "invalidated": published.applied,
+                "broadcast": published.entry_id is not None,
+            }
+            return json_reply(reply, 201)
         dropped = handle.runtime.store.invalidate_paths(paths)
         if handle.workers > 1 and request.header(FANOUT) is None:
             dropped += await _fan_out(handle, request, body)

@@ -43,8 +43,14 @@ class EdgeConfigView:
     hit_head: bytes
 
 
-def compile_edge(loaded: LoadedConfig, name: str, previous: EdgeConfigView | None = None) -> EdgeConfigView:
-    """Compile one edge of a config; WAF rate counters survive a reload of the same ACL."""
+def compile_edge(
+    loaded: LoadedConfig, name: str, previous: EdgeConfigView | None = None, rate: RateState | None = None
+) -> EdgeConfigView:
+    """Compile one edge of a config; WAF rate counters survive a reload of the same ACL.
+
+    `rate` is the process's one counter table (shared through Redis in a cluster); when given it
+    is used whatever the ACL is called.
+    """
     config = loaded.config
     node = next((e for e in config.edges if e.name == name), None)
     if node is None:
@@ -73,11 +79,15 @@ def compile_edge(loaded: LoadedConfig, name: str, previous: EdgeConfigView | Non
         acl = compile_acl(acls[distribution.web_acl], geo_table=geo)
         kept = previous.waf if previous is not None and previous.waf is not None else None
         if kept is not None and kept.name == distribution.web_acl:
-            waf = WafRuntime(acl, distribution.web_acl, kept.rate, kept.stats, kept.samples)
+            shared = rate if rate is not None else kept.rate  # an empty state is falsy (it has __len__)
+            waf = WafRuntime(acl, distribution.web_acl, shared, kept.stats, kept.samples)
         else:
             # Sampled requests keep headers: never the secret's, nor credentials.
             hidden = [n.decode() for n in names] + ["authorization", "cookie", "proxy-authorization"]
-            waf = WafRuntime(acl, distribution.web_acl, samples=SampledRequests(100, secret_headers=hidden))
+            samples = SampledRequests(100, secret_headers=hidden)
+            waf = WafRuntime(
+                acl, distribution.web_acl, rate if rate is not None else RateState(), samples=samples
+            )
     via = b"1.1 " + name.encode() + b" (originguard)"
     return EdgeConfigView(
         node=node,

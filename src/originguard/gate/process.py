@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from originguard.config import LoadedConfig, load_config
@@ -39,6 +40,7 @@ class GateHandle:
     admin_server: HttpServer | None = None
     health_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     workers: int = 1
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def reload(self, loaded: LoadedConfig) -> None:
         """Swap rules and target groups; listeners on the same address keep their connections."""
@@ -70,6 +72,8 @@ class GateHandle:
         await asyncio.gather(*(s.shutdown(grace) for s in servers))
         self.runtime.pool.close()
         self.runtime.access_log.close()
+        for close in self.closers:
+            await close()
 
     async def _listen(self, loaded: LoadedConfig, listener: Listener, rules: CompiledListener) -> None:
         gate = _gate_section(loaded)
@@ -122,7 +126,35 @@ async def start_gate(loaded: LoadedConfig, *, worker: int = 0, workers: int = 1)
         await handle.shutdown(0)
         raise
     handle.health_tasks = _start_health_checks(runtime)
+    await _watch_rotation(handle)
     return handle
+
+
+async def _watch_rotation(handle: GateHandle) -> None:
+    """In a cluster, a published rotation phase makes the gate re-read its secret file."""
+    cluster = handle.loaded.config.cluster
+    if cluster is None or cluster.redis is None:
+        return
+    from originguard.cluster import RedisLink, RotationChannel
+
+    link = RedisLink(cluster.redis)
+    await link.start()
+
+    async def on_phase(state: str, version: int) -> None:
+        log.warning("rotation phase %s (version %d): re-reading the config and secret file", state, version)
+        try:
+            await handle.reload(load_config(handle.loaded.source))
+        except OriginguardError as exc:
+            log.error("reload refused, the running config keeps serving: %s", exc)
+
+    watcher = asyncio.get_running_loop().create_task(RotationChannel(link).watch(on_phase))
+
+    async def close() -> None:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await link.aclose()
+
+    handle.closers.append(close)
 
 
 def run_gate(loaded: LoadedConfig, worker: int | None = None) -> None:

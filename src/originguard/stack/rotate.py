@@ -35,10 +35,10 @@ class RotationTarget:
 
 
 def find_target(loaded: LoadedConfig) -> RotationTarget:
-    """The origin secret, its file, its header, and the gate listener that checks it."""
+    """The origin secret, its file and header, and the origin address (the gate) that checks it."""
     config = loaded.config
-    if config.distribution is None or config.gate is None:
-        raise SecretError("rotation needs a config with both distribution: and gate:")
+    if config.distribution is None:
+        raise SecretError("rotation needs a config with a distribution: section")
     origin = config.distribution.origins[0]
     refs = [(h, v) for h, v in origin.custom_headers.items() if isinstance(v, SecretRef)]
     if not refs:
@@ -47,14 +47,13 @@ def find_target(loaded: LoadedConfig) -> RotationTarget:
     source = config.secrets[ref.secret]
     if source.file is None:
         raise SecretError(f"secret {ref.secret!r} comes from the environment; rotate it where it is set")
-    listener = next(li for li in config.gate.listeners if li.protocol == "https")
     return RotationTarget(
         ref.secret,
         loaded.resolve_path(source.file),
         header,
-        listener.port.port,
-        listener.port.host,
-        origin.server_name or listener.port.host,
+        origin.address.port,
+        origin.address.host,
+        origin.server_name or origin.address.host,
         loaded.resolve_path(origin.ca_bundle) if origin.ca_bundle else None,
     )
 
@@ -67,18 +66,39 @@ def rotate(
     old = loaded.secrets[target.secret_name].current.reveal().decode()
     new = generate_secret_value()
     pids = read_pids(run_dir)
-    if not pids:
+    redis = loaded.config.cluster.redis if loaded.config.cluster is not None else None
+    if not pids and redis is None:
         raise RotationError(
             f"no running components found under {run_dir} (start the stack with originguard up)"
         )
-    for step in plan(old, new):
+    for version, step in enumerate(plan(old, new), start=int(time.time() * 1000)):
         write_secret_file(target.secret_file, list(step.lines))
         for name, pid in pids.items():
             role = "gate" if name == "gate" else "edge" if name not in ("dns", "demo-app") else None
             if role in step.reload:
                 os.kill(pid, signal.SIGHUP)
+        if redis is not None:
+            # Every edge and gate watching the cluster re-reads its file, wherever it runs.
+            _publish_phase(redis, step.state.value, version)
         _prove(step, target, old, new, drain, timeout)
         say(f"{step.state.value}: file holds {len(step.lines)} value(s); {', '.join(step.reload)} reloaded")
+
+
+def _publish_phase(url: str, state: str, version: int) -> None:
+    import asyncio
+
+    from originguard.cluster import RedisLink, RotationChannel
+
+    async def publish() -> bool:
+        link = RedisLink(url)
+        await link.start()
+        try:
+            return await RotationChannel(link).publish(state, version)
+        finally:
+            await link.aclose()
+
+    if not asyncio.run(publish()):
+        raise RotationError(f"could not publish rotation phase {state} to Redis")
 
 
 def _prove(step: Phase, target: RotationTarget, old: str, new: str, drain: float, timeout: float) -> None:

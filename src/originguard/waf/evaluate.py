@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final, Literal
 
-from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule
 from originguard.waf.fields import RequestView
 from originguard.waf.rate import RateState
 from originguard.waf.request import Match, WafRequest
+
+if TYPE_CHECKING:  # compile builds its evaluator from the helpers here
+    from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule
 
 VALUE_LIMIT: Final = 64  # characters of a matched value kept in a verdict (enough to see the attack)
 
@@ -40,15 +43,19 @@ class Verdict:
 
 def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:
     """Run `acl` on `request` at time `now`; count rules record and continue, allow/block stop."""
-    view = RequestView(request, acl.slots, now, rate)
-    rules, plan = acl.rules, acl.plan
-    pending = plan.always  # bit i set: rule i could match and has not run yet
-    counted: list[str] = []
-    # Before each gate, run the pending rules it cannot precede (`below`: the rules before its first).
-    for gate, below in plan.steps:
-        while pending & below:
-            lowest = pending & -pending
-            pending ^= lowest
+    # The plan (gates that skip rules which cannot match) runs as one generated function per ACL
+    # (`codegen`); it gives the verdict of `evaluate_reference`, which a property test checks.
+    verdict: Verdict = acl.evaluator(request, now, rate)
+    return verdict
+
+
+def rule_runner(rules: tuple[CompiledRule, ...]) -> Callable[[int, RequestView, list[str]], Verdict | None]:
+    """Run the rules whose bits are set in a mask, in priority order: the verdict of the first to stop."""
+
+    def run(mask: int, view: RequestView, counted: list[str]) -> Verdict | None:
+        while mask:
+            lowest = mask & -mask
+            mask ^= lowest
             rule = rules[lowest.bit_length() - 1]
             found = rule.matcher(view)
             if found is None:
@@ -57,21 +64,29 @@ def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState)
             if rule.action != "count":
                 return _rule_verdict(rule, found, view.labels, counted)
             counted.append(rule.name)
-        pending |= gate(view)
-    while pending:
-        lowest = pending & -pending
-        pending ^= lowest
-        rule = rules[lowest.bit_length() - 1]
-        found = rule.matcher(view)
-        if found is None:
-            continue
-        view.labels.update(rule.labels)
-        if rule.action != "count":
-            return _rule_verdict(rule, found, view.labels, counted)
-        counted.append(rule.name)
-    if not counted and not view.labels:
-        return _default_verdict(acl)
-    return _default_verdict(acl, tuple(sorted(view.labels)), tuple(counted))
+        return None
+
+    return run
+
+
+def default_verdict(
+    default_action: Literal["allow", "block"],
+    default_response: BlockReply,
+    labels: tuple[str, ...] = (),
+    counted: tuple[str, ...] = (),
+) -> Verdict:
+    """The verdict when no terminating rule matched."""
+    blocked = default_action == "block"
+    return Verdict(
+        action=Action.BLOCK if blocked else Action.ALLOW,
+        rule=None,
+        labels=labels,
+        counted=counted,
+        field=None,
+        value=None,
+        reason=f"no terminating rule matched; default action {default_action}",
+        response=default_response if blocked else None,
+    )
 
 
 def evaluate_reference(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:
@@ -111,28 +126,6 @@ def _rule_verdict(rule: CompiledRule, found: Match, labels: set[str], counted: l
 def _default_verdict(
     acl: CompiledAcl, labels: tuple[str, ...] = (), counted: tuple[str, ...] = ()
 ) -> Verdict:
-    # The common outcome; without labels or counts it is the same object every time (frozen
-    # dataclasses cost ~1 µs to build, a tenth of the whole evaluation budget).
     if not labels and not counted:
-        cached = _DEFAULTS.get(id(acl))
-        if cached is not None and cached[0] is acl:
-            return cached[1]
-    blocked = acl.default_action == "block"
-    verdict = Verdict(
-        action=Action.BLOCK if blocked else Action.ALLOW,
-        rule=None,
-        labels=labels,
-        counted=counted,
-        field=None,
-        value=None,
-        reason=f"no terminating rule matched; default action {acl.default_action}",
-        response=acl.default_response if blocked else None,
-    )
-    if not labels and not counted:
-        if len(_DEFAULTS) > 64:
-            _DEFAULTS.clear()
-        _DEFAULTS[id(acl)] = (acl, verdict)
-    return verdict
-
-
-_DEFAULTS: dict[int, tuple[CompiledAcl, Verdict]] = {}
+        return acl.default_verdict  # prebuilt: frozen dataclasses cost ~1 µs to build
+    return default_verdict(acl.default_action, acl.default_response, labels, counted)

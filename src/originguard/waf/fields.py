@@ -1,16 +1,20 @@
 """Per-request lazy cache of fields, transformed fields and detector results, shared by every rule.
 
 At compile time each distinct (field, transforms) pair, detector run or client-address source gets a
-slot number; at evaluation a `RequestView` fills a slot the first time a rule asks for it. So ten rules
-on the url-decoded query decode it once, and a request no rule inspects the body of never parses it.
+slot number and a *recipe* (read it from the request, or derive it from another slot); at evaluation a
+`RequestView` fills a slot the first time a rule asks for it. So ten rules on the url-decoded query
+decode it once, and a request no rule inspects the body of never parses it. The recipes are plain data
+so that `codegen` can also compute slots into local variables of a generated function.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, Final
 
-from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField
+from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField, Transform
 from originguard.waf.rate import RateState
 from originguard.waf.request import (
     FieldValues,
@@ -32,7 +36,7 @@ BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"}
 class RequestView:
     """One request under evaluation: its slots, labels so far, the clock and the rate state."""
 
-    __slots__ = ("_cache", "_fns", "_memos", "labels", "now", "rate", "request")
+    __slots__ = ("_fns", "_memos", "cache", "labels", "now", "rate", "request")
 
     def __init__(self, request: WafRequest, fns: tuple[SlotFn, ...], now: float, rate: RateState) -> None:
         self.request = request
@@ -40,14 +44,15 @@ class RequestView:
         self.rate = rate
         self.labels: set[str] = set()
         self._fns = fns
-        self._cache: list[Any] = [_UNSET] * len(fns)
+        # Public so that the generated evaluator (`codegen`) can store the slots it computes.
+        self.cache: list[Any] = [_UNSET] * len(fns)
         self._memos: dict[Hashable, dict[str, Any]] | None = None
 
     def get(self, slot: int) -> Any:
         """The value of `slot`, computed on first use."""
-        value = self._cache[slot]
+        value = self.cache[slot]
         if value is _UNSET:
-            value = self._cache[slot] = self._fns[slot](self)
+            value = self.cache[slot] = self._fns[slot](self)
         return value
 
     def memo(self, key: Hashable) -> dict[str, Any]:
@@ -60,21 +65,67 @@ class RequestView:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class FromRequest:
+    """A slot read from the request alone."""
+
+    read: Callable[[WafRequest], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FromSlot:
+    """A slot computed from slot `source`; `transform` names it when `derive` is that transform."""
+
+    source: int
+    derive: Callable[[Any], Any]
+    transform: Transform | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The first detection in the values of slot `source`, memoised per value under `memo`."""
+
+    source: int
+    find: Callable[[FieldValues, dict[str, Any]], Any]
+    memo: Hashable
+    # Fails on the values joined by newlines (lower-cased first if `lowered`) only if `find` finds nothing.
+    screen: re.Pattern[str]
+    lowered: bool
+
+
+Recipe = FromRequest | FromSlot | Detection
+
+
 class SlotTable:
     """Compile-time registry that gives equal computations the same slot."""
 
     def __init__(self) -> None:
-        self.fns: list[SlotFn] = []
+        self.recipes: list[Recipe] = []
         self._index: dict[Hashable, int] = {}
 
-    def slot(self, key: Hashable, make: Callable[[], SlotFn]) -> int:
+    def slot(self, key: Hashable, make: Callable[[], Recipe]) -> int:
         """The slot of `key`, registering `make()` the first time."""
         found = self._index.get(key)
         if found is None:
-            fn = make()  # first: making it may register the slots it reads
-            found = self._index[key] = len(self.fns)
-            self.fns.append(fn)
+            recipe = make()  # first: making it may register the slots it reads
+            found = self._index[key] = len(self.recipes)
+            self.recipes.append(recipe)
         return found
+
+    def fns(self) -> tuple[SlotFn, ...]:
+        """The slot functions a `RequestView` calls, one per recipe."""
+        return tuple(_slot_fn(recipe) for recipe in self.recipes)
+
+
+def _slot_fn(recipe: Recipe) -> SlotFn:
+    if isinstance(recipe, FromRequest):
+        read = recipe.read
+        return lambda view: read(view.request)
+    if isinstance(recipe, FromSlot):
+        source, derive = recipe.source, recipe.derive
+        return lambda view: derive(view.get(source))
+    source, find, memo = recipe.source, recipe.find, recipe.memo
+    return lambda view: find(view.get(source), view.memo(memo))
 
 
 def field_key(field: FieldToMatch) -> Hashable:

@@ -10,7 +10,8 @@ only those, in priority order; a rule whose need fails would have returned no ma
 the one a rule-by-rule walk gives (`evaluate_reference`, compared by a property test).
 
 Gates only read slots (pure, cached per request), and each runs lazily, just before the first rule it
-can mark: a request blocked by the first rule computes no other field. Rules with side effects
+can mark: a request blocked by the first rule computes no other field. Gates are plain data (`Gate`) so
+that `codegen` can turn the whole plan into one straight-line function. Rules with side effects
 (rate_based counts every request it sees) and rules without a useful need run unconditionally.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from originguard.config.waf import (
     AndStatement,
@@ -40,13 +41,47 @@ from originguard.config.waf import (
     Statement,
     XssStatement,
 )
-from originguard.waf.fields import BODY_FIELDS, RequestView
+from originguard.waf.fields import BODY_FIELDS
 from originguard.waf.geo import GeoTable
 from originguard.waf.ipset import CidrSet, IpKey
 from originguard.waf.regex import case_insensitive, literal_search, required_literals
+from originguard.waf.request import FieldValues
 from originguard.waf.statements import SIZE_OPS, StatementCompiler
 
-Gate = Callable[[RequestView], int]  # the mask of rules (bit = rule index) that could match
+SlotTest = Callable[[Any], int]  # a slot's value -> the mask (bit = rule index) of rules that could match
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesGate:
+    """Literal, size and non-empty needs of one values slot; `codegen` inlines the literal screens."""
+
+    slot: int
+    marks: int  # every rule the gate can mark
+    nonempty: int  # rules that need only some value
+    sizes: SlotTest | None  # the size needs, measured per value
+    plain: frozenset[str]  # every literal of the slot, compared as they are
+    folded: frozenset[str]  # every lower-case literal compared case-insensitively (all ASCII)
+    literals: SlotTest | None  # each rule's own literals, tested only when a screen finds one
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionGate:
+    """The rules of one detector slot: they can match when it found something."""
+
+    slot: int
+    marks: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallGate:
+    """Query-argument names or client addresses, tested by one call on the slot's value."""
+
+    slot: int
+    marks: int
+    test: SlotTest
+
+
+Gate = ValuesGate | DetectionGate | CallGate
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,38 +324,43 @@ def _values_gate(slot: int, members: list[tuple[int, Need]]) -> Gate:
             assert test is not None, "needs without a literal search are planned as ValuesNeed"
             literals.append((bit, test))
             (folded if need.folded else plain).update(need.literals)
-    # One search for every literal of the slot first, over all values joined (a join only adds false
-    # alarms): on benign traffic it fails and no rule's own literals are looked at.
-    plain_screen = literal_search(frozenset(plain), folded=False)
-    folded_screen = literal_search(frozenset(folded), folded=True)
 
-    def gate(view: RequestView) -> int:
-        values: tuple[str, ...] = view.get(slot)
-        if not values:
-            return 0
-        mask = nonempty
-        if sizes:
-            for value in values:
-                if not value.isascii():
-                    mask |= all_sizes  # the byte length needs encoding; let the rules measure it
-                    continue
-                length = len(value)
-                for bit, op, size in sizes:
-                    if op(length, size):
-                        mask |= bit
-        if literals:
-            text = values[0] if len(values) == 1 else "\n".join(values)
-            if (plain_screen is not None and plain_screen(text)) or (
-                folded_screen is not None and folded_screen(text)
-            ):
-                for bit, test in literals:
-                    for value in values:
-                        if test(value):
-                            mask |= bit
-                            break
+    # Lengths for which no size need holds (one interval for gt/ge/lt/le; eq/ne give none): most
+    # values fall in it and cost one comparison instead of one per rule.
+    quiet_low, quiet_high = _quiet_lengths([(need_op, size) for _, need_op, size in sizes])
+
+    def size_mask(values: FieldValues) -> int:
+        mask = 0
+        for value in values:
+            if quiet_low <= len(value) <= quiet_high and value.isascii():
+                continue
+            if not value.isascii():
+                mask |= all_sizes  # the byte length needs encoding; let the rules measure it
+                continue
+            length = len(value)
+            for bit, op, size in sizes:
+                if op(length, size):
+                    mask |= bit
         return mask
 
-    return gate
+    def literal_mask(values: FieldValues) -> int:
+        mask = 0
+        for bit, test in literals:
+            for value in values:
+                if test(value):
+                    mask |= bit
+                    break
+        return mask
+
+    return ValuesGate(
+        slot,
+        _bits(members),
+        nonempty,
+        size_mask if sizes else None,
+        frozenset(plain),
+        frozenset(folded),
+        literal_mask if literals else None,
+    )
 
 
 def _args_gate(slot: int, members: list[tuple[int, Need]]) -> Gate:
@@ -330,20 +370,17 @@ def _args_gate(slot: int, members: list[tuple[int, Need]]) -> Gate:
         by_name[need.name] |= 1 << index
     wanted = dict(by_name)
 
-    def gate(view: RequestView) -> int:
+    def names_mask(index: dict[str, FieldValues]) -> int:
         mask = 0
-        for name in view.get(slot):
+        for name in index:
             mask |= wanted.get(name, 0)
         return mask
 
-    return gate
+    return CallGate(slot, _bits(members), names_mask)
 
 
 def _detection_gate(slot: int, members: list[tuple[int, Need]]) -> Gate:
-    bits = 0
-    for index, _ in members:
-        bits |= 1 << index
-    return lambda view: 0 if view.get(slot) is None else bits
+    return DetectionGate(slot, _bits(members))
 
 
 def _address_gate(slot: int, members: list[tuple[int, Need]], geo: GeoTable) -> Gate:
@@ -368,8 +405,7 @@ def _address_gate(slot: int, members: list[tuple[int, Need]], geo: GeoTable) -> 
     by_country = dict(countries)
     lookup = geo.country if by_country else None
 
-    def gate(view: RequestView) -> int:
-        keys: list[IpKey] = view.get(slot)
+    def address_mask(keys: list[IpKey]) -> int:
         if not keys:
             return fallback
         mask = 0
@@ -383,4 +419,28 @@ def _address_gate(slot: int, members: list[tuple[int, Need]], geo: GeoTable) -> 
                     mask |= by_country.get(country, 0)
         return mask
 
-    return gate
+    return CallGate(slot, _bits(members), address_mask)
+
+
+def _quiet_lengths(sizes: list[tuple[Callable[[int, int], bool], int]]) -> tuple[int, int]:
+    """The widest interval [low, high] of lengths satisfying no (op, size); (1, 0) when none is known."""
+    low, high = 0, 1 << 62
+    for op, size in sizes:
+        if op is SIZE_OPS["gt"]:
+            high = min(high, size)
+        elif op is SIZE_OPS["ge"]:
+            high = min(high, size - 1)
+        elif op is SIZE_OPS["lt"]:
+            low = max(low, size)
+        elif op is SIZE_OPS["le"]:
+            low = max(low, size + 1)
+        else:
+            return 1, 0
+    return low, high
+
+
+def _bits(members: list[tuple[int, Need]]) -> int:
+    bits = 0
+    for index, _ in members:
+        bits |= 1 << index
+    return bits

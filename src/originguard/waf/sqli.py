@@ -225,6 +225,11 @@ _LOW_SUSPECT: Final = re.compile(trie_pattern(_LOW_NEEDS))
 _HIGH_SUSPECT: Final = re.compile(trie_pattern(_HIGH_NEEDS))
 
 
+def suspect_pattern(*, high: bool) -> re.Pattern[str]:
+    """A search that fails on the lower-cased value (or values joined by newlines) only if none is SQLi."""
+    return _HIGH_SUSPECT if high else _LOW_SUSPECT
+
+
 def detect_sqli(value: str, *, high: bool = False) -> str | None:
     """The bad fingerprint (with its context) if `value` is SQL injection, else None."""
     if value.isalnum() or not value:

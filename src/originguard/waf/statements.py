@@ -36,8 +36,11 @@ from originguard.config.waf import (
 )
 from originguard.waf.fields import (
     BODY_FIELDS,
+    Detection,
+    FromRequest,
+    FromSlot,
+    Recipe,
     RequestView,
-    SlotFn,
     SlotTable,
     extractor,
     field_key,
@@ -47,9 +50,17 @@ from originguard.waf.geo import GeoTable
 from originguard.waf.ipset import CidrSet, IpKey, forwarded_ips, parse_ip
 from originguard.waf.ratelimit import compile_rate_based
 from originguard.waf.regex import compile_search
-from originguard.waf.request import FieldValues, Match, cookie_crumbs, header_index, query_index
-from originguard.waf.sqli import detect_sqli
+from originguard.waf.request import (
+    FieldValues,
+    Match,
+    WafRequest,
+    cookie_crumbs,
+    header_index,
+    query_index,
+)
+from originguard.waf.sqli import detect_sqli, suspect_pattern
 from originguard.waf.transforms import transform_all
+from originguard.waf.xss import SUSPECT as XSS_SUSPECT
 from originguard.waf.xss import detect_xss
 
 Matcher = Callable[[RequestView], Match | None]
@@ -123,46 +134,53 @@ class StatementCompiler:
 
     def headers_slot(self) -> int:
         """The slot of the headers as {name: values in order}."""
-        return self.slots.slot(("headers",), lambda: lambda view: header_index(view.request.headers))
+        return self.slots.slot(("headers",), lambda: FromRequest(lambda r: header_index(r.headers)))
 
-    def _reader(self, field: FieldToMatch, split: bool) -> SlotFn:
+    def _reader(self, field: FieldToMatch, split: bool) -> Recipe:
         if isinstance(field, QueryArgField):
             # Ten query_arg rules on ten names parse the query once, into a name -> values index.
-            args, wanted = self.query_args_slot(), field.query_arg.lower()
-            return lambda view: view.get(args).get(wanted, ())
+            wanted = field.query_arg.lower()
+            return FromSlot(self.query_args_slot(), lambda args: args.get(wanted, ()))
         if isinstance(field, HeaderField):
-            headers, name = self.headers_slot(), field.header
-            return lambda view: view.get(headers).get(name, ())
+            name = field.header
+            return FromSlot(self.headers_slot(), lambda headers: headers.get(name, ()))
         if field == "cookies":
-            headers = self.headers_slot()
-            return lambda view: cookie_crumbs(view.get(headers).get("cookie", ()))
-        read = extractor(field, for_detector=split)
-        return lambda view: read(view.request)
+            return FromSlot(self.headers_slot(), lambda headers: cookie_crumbs(headers.get("cookie", ())))
+        return FromRequest(extractor(field, for_detector=split))
 
     def query_args_slot(self) -> int:
         """The slot of the query as {lower-case decoded name: raw values in order}."""
-        return self.slots.slot(("query_args",), lambda: lambda view: query_index(view.request.query))
+        return self.slots.slot(("query_args",), lambda: FromRequest(lambda r: query_index(r.query)))
 
     def detection_slot(self, spec: FieldStatement, kind: str) -> int:
         """The slot of the first detection of `kind` (sqli/xss) in `spec`'s values: (index, value, why)."""
         values = self.values_slot(spec, for_detector=True)
         sensitivity = getattr(spec, "sensitivity", "")
         key = (kind, sensitivity, values)
-        detect = _sqli_detector(sensitivity == "high") if kind == "sqli" else detect_xss
+        high = sensitivity == "high"
+        detect = _sqli_detector(high) if kind == "sqli" else detect_xss
+        screen = suspect_pattern(high=high) if kind == "sqli" else XSS_SUSPECT
         # Memoised per value across slots: the core body rule and a json_values rule see the same strings.
         memo_key = (kind, sensitivity)
         return self.slots.slot(
-            key, lambda: lambda view: _first_detection(view.get(values), detect, view.memo(memo_key))
+            key,
+            lambda: Detection(
+                values,
+                lambda found, memo: _first_detection(found, detect, memo),
+                memo_key,
+                screen,
+                lowered=kind == "sqli",
+            ),
         )
 
     def client_slot(self, forwarded: ForwardedIp | None) -> int:
         """The slot holding the client addresses (peer address, or from a forwarded header)."""
         if forwarded is None:
-            return self.slots.slot(("client",), lambda: lambda view: _peer(view))
+            return self.slots.slot(("client",), lambda: FromRequest(_peer))
         header, position = forwarded.header, forwarded.position
         return self.slots.slot(
             ("forwarded", header, position),
-            lambda: lambda view: forwarded_ips(view.request.header_values(header), position),
+            lambda: FromRequest(lambda r: forwarded_ips(r.header_values(header), position)),
         )
 
     def _field(self, spec: FieldStatement, predicate: Predicate, detail: str) -> Matcher:
@@ -245,9 +263,8 @@ class StatementCompiler:
         return match
 
 
-def _transformed(previous: int, name: Transform) -> Callable[[], SlotFn]:
-    apply = transform_all(name)
-    return lambda: lambda view: apply(view.get(previous))
+def _transformed(previous: int, name: Transform) -> Callable[[], Recipe]:
+    return lambda: FromSlot(previous, transform_all(name), name)
 
 
 def _oversize(spec: FieldStatement) -> tuple[bool, Match | None]:
@@ -257,8 +274,8 @@ def _oversize(spec: FieldStatement) -> tuple[bool, Match | None]:
     return True, (Match(str(spec.field), "(oversize)", "oversize") if spec.oversize == "match" else None)
 
 
-def _peer(view: RequestView) -> list[IpKey]:
-    key = parse_ip(view.request.client_ip)
+def _peer(request: WafRequest) -> list[IpKey]:
+    key = parse_ip(request.client_ip)
     return [key] if key is not None else []
 
 

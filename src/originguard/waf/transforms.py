@@ -167,11 +167,16 @@ _TRIGGERS: Final[dict[Transform, tuple[str, ...]]] = {
 }
 
 
+def triggers(name: Transform) -> tuple[str, ...] | None:
+    """The characters without which transform `name` returns its input, or None if it has none."""
+    return _TRIGGERS.get(name)
+
+
 def transform_all(name: Transform) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
     """Transform `name` applied to every value of a field; the same tuple back when nothing changes."""
     fn = TRANSFORMS[name]
     if name == "lowercase":
-        return lambda values: tuple([value.lower() for value in values])
+        return lambda values: tuple(map(str.lower, values))
     triggers = _TRIGGERS.get(name)
     if triggers is None:
         return lambda values: tuple([fn(value) for value in values])

@@ -99,7 +99,13 @@ class Chain:
 
 
 def build_chain(
-    tmp: Path, pki: dict[str, CertFiles], loop_thread: LoopThread, *, strip: bool = True, rate_limit: int = 10
+    tmp: Path,
+    pki: dict[str, CertFiles],
+    loop_thread: LoopThread,
+    *,
+    strip: bool = True,
+    rate_limit: int = 10,
+    redis_url: str | None = None,
 ) -> Chain:
     secret = "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"
     token = "admintoken0123456789abcdefghijklmnopqrs"
@@ -123,6 +129,8 @@ def build_chain(
             app=app_address,
         )
     )
+    cluster = f"cluster: {{redis: '{redis_url}'}}\n" if redis_url else ""
+    gate_yaml.write_text(gate_yaml.read_text() + cluster)
     gate = loop_thread.run(start_gate(load_config(gate_yaml)))
     edge_yaml = tmp / "edge.yaml"
     edge_yaml.write_text(
@@ -138,6 +146,7 @@ def build_chain(
             rate_limit=rate_limit,
         )
     )
+    edge_yaml.write_text(edge_yaml.read_text() + cluster)
     edge = loop_thread.run(start_edge(load_config(edge_yaml), "edge-test"))
     return Chain(
         origin,

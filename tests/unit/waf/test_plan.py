@@ -58,13 +58,43 @@ WORDS = [
     "+",
     "x",
     "TRACE",
+    # Encoded and special-character payloads: the generated evaluator skips transforms and detectors
+    # when their trigger characters are absent, so random requests must often contain them.
+    "%3Cscript%3Ealert(1)%3C/script%3E",
+    "%27%20OR%201%3D1--",
+    "%2524%257Bjndi:",
+    "&#x3c;svg onload=alert(1)&#x3e;",
+    "&lt;img src=x onerror=alert(1)&gt;",
+    "\\x3cscript\\x3e",
+    "/*!50000union*/ select",
+    "UNION SELECT",
+    "${IFS}",
+    "cmd /c dir",
+    ";/bin/sh",
+    "|id",
+    "`whoami`",
+    "$(curl x)",
+    "\n",
+    "\x00",
+    "ΑΣ",
+    "İ",
+    "q=1;",
+    ":",
+    "<",
+    "'",
+    '"',
+    "\\",
+    "a" * 4100,
 ]
 text = st.lists(st.sampled_from(WORDS), max_size=4).map("".join)
 ips = st.sampled_from(
     ["198.51.100.20", "192.0.2.7", "203.0.113.9", "10.1.2.3", "192.168.1.1", "::1", "2001:db8::1", "bad"]
 )
 headers = st.lists(
-    st.tuples(st.sampled_from(["user-agent", "referer", "cookie", "x-forwarded-for", "accept"]), text),
+    st.tuples(
+        st.sampled_from(["user-agent", "referer", "cookie", "x-forwarded-for", "accept", "content-type"]),
+        text,
+    ),
     max_size=4,
 )
 
@@ -73,7 +103,7 @@ headers = st.lists(
 def requests(draw: st.DrawFn) -> WafRequest:
     query = "&".join(f"{draw(text)}={draw(text)}" for _ in range(draw(st.integers(0, 3))))
     body: bytes = b""
-    kind = draw(st.sampled_from(["none", "json", "form", "text"]))
+    kind = draw(st.sampled_from(["none", "json", "form", "text", "big"]))
     extra: list[tuple[str, str]] = []
     if kind == "json":
         body = json.dumps({draw(text): [draw(text), 1]}).encode()
@@ -83,6 +113,8 @@ def requests(draw: st.DrawFn) -> WafRequest:
         extra.append(("content-type", "application/x-www-form-urlencoded"))
     elif kind == "text":
         body = draw(text).encode()
+    elif kind == "big":  # over the bench ACL's 64 KiB size rule, with a payload at the end
+        body = b"x" * 65_600 + draw(text).encode()
     return request(
         draw(st.sampled_from(["/", "/static/app.js", "/search"])) + draw(text),
         query,
@@ -156,6 +188,15 @@ def test_planned_evaluation_matches_rule_by_rule_walk_on_edge_cases(batch: list[
     for step, req in enumerate(batch):
         now = 1000.0 + step * 0.5
         assert evaluate(EDGE_ACL, req, now, planned) == evaluate_reference(EDGE_ACL, req, now, reference)
+
+
+def test_generated_evaluator_names_config_strings_only_through_its_namespace() -> None:
+    hostile = '\'); import os  # """\n'
+    compiled = rules_acl([_rule("r0", {"byte_match": {"field": "path", "search": hostile}})])
+    source: str = compiled.evaluator.source  # type: ignore[attr-defined]
+    assert "import os" not in source and "'" not in source.replace("'\\n'", "")
+    assert evaluate(compiled, request("/a" + hostile), 0.0, RateState()).blocked
+    assert not evaluate(compiled, request("/a"), 0.0, RateState()).blocked
 
 
 def test_bench_requests_get_the_reference_verdicts() -> None:

@@ -1,0 +1,32 @@
+"""State shared by several edges, gates and DNS routers through Redis; each keeps working without it.
+
+RedisLink          one client + `available` flag, reconnect with backoff, quiet logging
+SharedRateState    WAF rate counters that add other edges' counts (synchronous, no I/O)
+RateSync           flushes rate increments in one pipelined round trip per ~50 ms batch
+InvalidationBus    cache invalidations over the Redis Stream `og:invalidations`
+RotationChannel    the secret rotation phase (never a secret value) on `og:rotation`
+SharedRttStore     an `RttStore` merging every router's RTT figures
+SharedRtt          publishes and pulls those figures
+SharedHealth       edge health merged over every router's checker
+"""
+
+from __future__ import annotations
+
+from originguard.cluster.dns_share import SharedHealth, SharedRtt, SharedRttStore
+from originguard.cluster.invalidation import InvalidationBus, Published
+from originguard.cluster.link import RedisLink
+from originguard.cluster.rate import RateSync, SharedRateState
+from originguard.cluster.rotation import RotationChannel, RotationPhase
+
+__all__ = [
+    "InvalidationBus",
+    "Published",
+    "RateSync",
+    "RedisLink",
+    "RotationChannel",
+    "RotationPhase",
+    "SharedHealth",
+    "SharedRateState",
+    "SharedRtt",
+    "SharedRttStore",
+]
