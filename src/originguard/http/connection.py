@@ -124,11 +124,12 @@ class HttpConnection(asyncio.Protocol):
             raise UriTooLong(f"request target over {self.limits.max_uri_bytes} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._headers
+        headers.append((name, value))
         self._head_bytes += len(name) + len(value) + 4
-        if self._head_bytes > self.limits.max_header_bytes:
-            raise HeadersTooLarge(f"header section over {self.limits.max_header_bytes} bytes")
-        self._headers.append((name, value))
-        if len(self._headers) > self.limits.max_header_count:
+        if self._head_bytes > self.limits.max_header_bytes or len(headers) > self.limits.max_header_count:
+            if self._head_bytes > self.limits.max_header_bytes:
+                raise HeadersTooLarge(f"header section over {self.limits.max_header_bytes} bytes")
             raise HeadersTooLarge(f"more than {self.limits.max_header_count} header fields")
 
     def on_headers_complete(self) -> None:
@@ -156,6 +157,7 @@ class HttpConnection(asyncio.Protocol):
             tls_version=self.tls_version,
             expect_continue=head.expect_continue,
             started_at=self.loop.time(),
+            _lower=head.index,
         )
         if head.has_body:
             request.body = Body(

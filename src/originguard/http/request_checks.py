@@ -15,6 +15,7 @@ import httptools
 from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, VersionNotSupported
 
 Header = tuple[bytes, bytes]
+_NONE: list[bytes] = []  # shared empty list for absent fields; never mutated
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class RequestHead:
     host: bytes
     has_body: bool
     expect_continue: bool
+    index: dict[bytes, list[bytes]]
 
 
 def check_head(
@@ -36,20 +38,19 @@ def check_head(
         if version.startswith(("0.", "1.")):
             raise BadRequest(f"HTTP/{version} is not a valid version")
         raise VersionNotSupported(f"HTTP/{version} is not supported")
-    hosts: list[bytes] = []
-    transfer_encodings: list[bytes] = []
-    content_length: bytes | None = None
-    expect: bytes | None = None
+    # One pass builds the lower-cased index every later lookup (rules, cache, WAF) reuses.
+    index: dict[bytes, list[bytes]] = {}
     for name, value in headers:
         lower = name.lower()
-        if lower == b"host":
-            hosts.append(value)
-        elif lower == b"transfer-encoding":
-            transfer_encodings.append(value)
-        elif lower == b"content-length":
-            content_length = value
-        elif lower == b"expect":
-            expect = value
+        found = index.get(lower)
+        if found is None:
+            index[lower] = [value]
+        else:
+            found.append(value)
+    hosts = index.get(b"host", _NONE)
+    transfer_encodings = index.get(b"transfer-encoding", _NONE)
+    content_length = index[b"content-length"][-1] if b"content-length" in index else None
+    expect = index[b"expect"][0] if b"expect" in index else None
     if len(hosts) > 1:
         raise BadRequest("more than one Host header")
     if not hosts and version == "1.1":
@@ -75,6 +76,7 @@ def check_head(
         host=host,
         has_body=has_body,
         expect_continue=expect is not None and has_body and version == "1.1",
+        index=index,
     )
 
 
