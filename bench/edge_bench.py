@@ -11,7 +11,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, WrkResult, free_port, nginx, process, report, wrk
+from bench.harness import (
+    LOAD_CORE,
+    SUT_CORE,
+    VENV_BIN,
+    WrkResult,
+    alternate,
+    free_port,
+    nginx,
+    process,
+    report,
+)
 from originguard.certs import ensure_dev_pki
 from originguard.secrets import generate_secret_value, write_secret_file
 
@@ -125,108 +135,95 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
             (root / "api" / name).write_bytes(b"x" * size)
         secret = generate_secret_value()
         write_secret_file(work / "secret", [secret])
-        ports = {
-            k: free_port()
-            for k in ("backend", "n_http", "n_https", "e_http", "e_https", "gate", "n_edge", "n_gate")
-        }
-        results: dict[str, WrkResult] = {}
+        names = ("backend", "n_http", "n_https", "e_http", "e_https", "gate", "n_edge", "n_gate", "w_https")
+        ports = {k: free_port() for k in names}
         with nginx(backend_block(ports["backend"], root), core=LOAD_CORE, port=ports["backend"]):
-            hit = _hit_scenarios(work, certs, ports, seconds, results)
-            _chain_scenarios(work, certs, ports, secret, seconds, results)
-    rows = [
-        (f"edge hit {name}", results[f"ours hit {name}"], results[f"nginx hit {name}"], 1.0) for name in hit
-    ]
-    rows.append(("miss chain edge→gate→app (https)", results["ours chain"], results["nginx chain"], 0.6))
-    rows.append(
-        (
-            "edge hit 1k https: WAF on vs off",
-            results["ours hit 1k https"],
-            results["ours hit 1k https nowaf"],
-            0.0,
-        )
-    )
+            rows = _hit_rows(work, certs, ports, seconds)
+            rows.append(_chain_row(work, certs, ports, secret, seconds))
     return report("edge (keep-alive, 32 connections, one core)", rows)
 
 
-def _hit_scenarios(
-    work: Path, certs: Path, ports: dict[str, int], seconds: int, results: dict[str, WrkResult]
-) -> list[str]:
-    names = []
-    urls = {
-        "1k http": ("http", "e_http", "n_http", "/1k.bin"),
-        "1k https": ("https", "e_https", "n_https", "/1k.bin"),
-        "100k https": ("https", "e_https", "n_https", "/100k.bin"),
-    }
-    block = nginx_edge_block(ports["n_http"], ports["n_https"], ports["backend"], certs)
-    with nginx(block, core=SUT_CORE, port=ports["n_https"]):
-        for name, (scheme, _, theirs, path) in urls.items():
-            url = f"{scheme}://127.0.0.1:{ports[theirs]}{path}"
-            wrk(url, seconds=1)
-            results[f"nginx hit {name}"] = wrk(url, seconds=seconds)
-            names.append(name)
-    for web_acl, suffix in (("main", ""), ("null", " nowaf")):
-        config = work / f"edge{suffix.strip()}.yaml"
-        config.write_text(
-            CONFIG.format(
-                work=work,
-                certs=certs,
-                edge_http=ports["e_http"],
-                edge_https=ports["e_https"],
-                web_acl=web_acl,
-                origin_port=ports["backend"],
-                origin_protocol="http-only",
-                gate_port=ports["gate"],
-                backend=ports["backend"],
-            )
-        )
-        argv = [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
-        with process(argv, core=SUT_CORE, port=ports["e_https"]):
-            for name, (scheme, ours, _, path) in urls.items():
-                if suffix and name != "1k https":
-                    continue
-                url = f"{scheme}://127.0.0.1:{ports[ours]}{path}"
-                wrk(url, seconds=1)
-                results[f"ours hit {name}{suffix}"] = wrk(url, seconds=seconds)
-    return names
-
-
-def _chain_scenarios(
-    work: Path, certs: Path, ports: dict[str, int], secret: str, seconds: int, results: dict[str, WrkResult]
-) -> None:
-    edge_block, gate_block = nginx_chain_blocks(
-        ports["n_edge"], ports["n_gate"], ports["backend"], certs, secret
-    )
-    with (
-        nginx(gate_block, core=LOAD_CORE, port=ports["n_gate"]),
-        nginx(edge_block, core=SUT_CORE, port=ports["n_edge"]),
-    ):
-        url = f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin"
-        wrk(url, seconds=1)
-        results["nginx chain"] = wrk(url, seconds=seconds)
-    config = work / "chain.yaml"
-    write_secret_file(work / "secret", [secret])
-    config.write_text(
+def _config(
+    work: Path, certs: Path, ports: dict[str, int], *, https: str, web_acl: str, origin: int, protocol: str
+) -> Path:
+    path = work / f"edge-{https}-{web_acl}.yaml"
+    path.write_text(
         CONFIG.format(
             work=work,
             certs=certs,
-            edge_http=ports["e_http"],
-            edge_https=ports["e_https"],
-            web_acl="main",
-            origin_port=ports["gate"],
-            origin_protocol="https-only",
+            edge_http=ports["e_http"] if https == "e_https" else 0,
+            edge_https=ports[https],
+            web_acl=web_acl,
+            origin_port=origin,
+            origin_protocol=protocol,
             gate_port=ports["gate"],
             backend=ports["backend"],
         )
     )
-    gate = [str(VENV_BIN / "originguard"), "gate", "-c", str(config)]
-    edge = [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
+    return path
+
+
+def _edge(config: Path) -> list[str]:
+    return [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
+
+
+Row = tuple[str, WrkResult, WrkResult, float]
+
+
+def _hit_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> list[Row]:
+    block = nginx_edge_block(ports["n_http"], ports["n_https"], ports["backend"], certs)
+    waf_on = _config(
+        work, certs, ports, https="e_https", web_acl="main", origin=ports["backend"], protocol="http-only"
+    )
+    waf_off = _config(
+        work, certs, ports, https="w_https", web_acl="null", origin=ports["backend"], protocol="http-only"
+    )
+    rows: list[Row] = []
     with (
-        process(gate, core=LOAD_CORE, port=ports["gate"]),
-        process(edge, core=SUT_CORE, port=ports["e_https"]),
+        nginx(block, core=SUT_CORE, port=ports["n_https"]),
+        process(_edge(waf_on), core=SUT_CORE, port=ports["e_https"]),
+        process(_edge(waf_off), core=SUT_CORE, port=ports["w_https"]),
     ):
-        url = f"https://127.0.0.1:{ports['e_https']}/api/1k.bin"
-        wrk(url, seconds=1)
-        results["ours chain"] = wrk(url, seconds=seconds)
+        for name, scheme, ours_port, theirs_port, path in (
+            ("1k http", "http", "e_http", "n_http", "/1k.bin"),
+            ("1k https", "https", "e_https", "n_https", "/1k.bin"),
+            ("100k https", "https", "e_https", "n_https", "/100k.bin"),
+        ):
+            ours, theirs = alternate(
+                f"{scheme}://127.0.0.1:{ports[ours_port]}{path}",
+                f"{scheme}://127.0.0.1:{ports[theirs_port]}{path}",
+                seconds=seconds,
+            )
+            rows.append((f"edge hit {name}", ours, theirs, 1.0))
+        with_waf, without_waf = alternate(
+            f"https://127.0.0.1:{ports['e_https']}/1k.bin",
+            f"https://127.0.0.1:{ports['w_https']}/1k.bin",
+            seconds=seconds,
+        )
+        rows.append(("edge hit 1k https: WAF on / off", with_waf, without_waf, 0.0))
+    return rows
+
+
+def _chain_row(work: Path, certs: Path, ports: dict[str, int], secret: str, seconds: int) -> Row:
+    edge_block, gate_block = nginx_chain_blocks(
+        ports["n_edge"], ports["n_gate"], ports["backend"], certs, secret
+    )
+    config = _config(
+        work, certs, ports, https="e_https", web_acl="main", origin=ports["gate"], protocol="https-only"
+    )
+    gate = [str(VENV_BIN / "originguard"), "gate", "-c", str(config)]
+    with (
+        nginx(gate_block, core=LOAD_CORE, port=ports["n_gate"]),
+        nginx(edge_block, core=SUT_CORE, port=ports["n_edge"]),
+        process(gate, core=LOAD_CORE, port=ports["gate"]),
+        process(_edge(config), core=SUT_CORE, port=ports["e_https"]),
+    ):
+        ours, theirs = alternate(
+            f"https://127.0.0.1:{ports['e_https']}/api/1k.bin",
+            f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin",
+            seconds=seconds,
+        )
+    return ("miss chain edge→gate→app (https)", ours, theirs, 0.6)
 
 
 if __name__ == "__main__":

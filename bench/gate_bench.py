@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, WrkResult, free_port, nginx, process, report, wrk
+from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, alternate, free_port, nginx, process, report
 from originguard.certs import ensure_dev_pki
 from originguard.secrets import generate_secret_value, write_secret_file
 
@@ -70,28 +70,20 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
             GATE_YAML.format(secret_file=work / "secret", port=ours_port, certs=certs, backend=backend)
         )
         header = [f"X-Origin-Verify: {secret}"]
-        results: dict[str, WrkResult] = {}
-        with nginx(backend_block(backend), core=LOAD_CORE, port=backend):
-            with nginx(
-                nginx_gate_block(theirs_port, backend, certs, secret), core=SUT_CORE, port=theirs_port
-            ):
-                wrk(f"https://127.0.0.1:{theirs_port}/", seconds=1, headers=header)  # warm up
-                results["nginx admit"] = wrk(
-                    f"https://127.0.0.1:{theirs_port}/", seconds=seconds, headers=header
-                )
-                results["nginx deny"] = wrk(f"https://127.0.0.1:{theirs_port}/", seconds=seconds)
-            argv = [str(VENV_BIN / "originguard"), "gate", "-c", str(work / "gate.yaml")]
-            with process(argv, core=SUT_CORE, port=ours_port):
-                wrk(f"https://127.0.0.1:{ours_port}/", seconds=1, headers=header)
-                results["ours admit"] = wrk(
-                    f"https://127.0.0.1:{ours_port}/", seconds=seconds, headers=header
-                )
-                results["ours deny"] = wrk(f"https://127.0.0.1:{ours_port}/", seconds=seconds)
+        argv = [str(VENV_BIN / "originguard"), "gate", "-c", str(work / "gate.yaml")]
+        with (
+            nginx(backend_block(backend), core=LOAD_CORE, port=backend),
+            nginx(nginx_gate_block(theirs_port, backend, certs, secret), core=SUT_CORE, port=theirs_port),
+            process(argv, core=SUT_CORE, port=ours_port),
+        ):
+            ours, theirs = f"https://127.0.0.1:{ours_port}/", f"https://127.0.0.1:{theirs_port}/"
+            admit = alternate(ours, theirs, seconds=seconds, headers=header)
+            deny = alternate(ours, theirs, seconds=seconds)
     return report(
         "gate over TLS (1 KiB, keep-alive, 32 connections, one core)",
         [
-            ("gate admit (secret header → app)", results["ours admit"], results["nginx admit"], 0.75),
-            ("gate deny (fixed 403)", results["ours deny"], results["nginx deny"], 0.75),
+            ("gate admit (secret header → app)", admit[0], admit[1], 0.75),
+            ("gate deny (fixed 403)", deny[0], deny[1], 0.75),
         ],
     )
 

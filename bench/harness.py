@@ -155,3 +155,22 @@ def report(title: str, rows: list[tuple[str, WrkResult, WrkResult, float]]) -> l
             }
         )
     return out
+
+
+def alternate(
+    ours: str, theirs: str, *, seconds: int, rounds: int = 2, headers: list[str] | None = None
+) -> tuple[WrkResult, WrkResult]:
+    """wrk each URL in turn, `rounds` times, and keep each side's best run.
+
+    Both servers run at once (only the one under load uses its core); alternating short runs puts
+    both sides in the same machine state, which matters on a VM whose speed drifts during a run.
+    """
+    best: dict[str, WrkResult] = {}
+    for url in (ours, theirs):
+        wrk(url, seconds=1, headers=headers)  # warm up: TLS sessions, cache fill, pools
+    for _ in range(rounds):
+        for side, url in (("ours", ours), ("theirs", theirs)):
+            result = wrk(url, seconds=seconds, headers=headers)
+            if side not in best or result.requests_per_second > best[side].requests_per_second:
+                best[side] = result
+    return best["ours"], best["theirs"]

@@ -50,7 +50,7 @@ class EdgeApp:
     def respond_now(self, request: Request) -> bytes | None:
         runtime = self.runtime
         view = runtime.view
-        if request.path == view.distribution.health_path.encode():
+        if request.path == view.health_path:
             return self._answer(
                 request, HEALTH.wire(keep_alive=request.keep_alive, head_only=False), "Health", 200
             )

@@ -41,6 +41,7 @@ class EdgeConfigView:
     secret_header_names: frozenset[bytes]
     via: bytes
     hit_head: bytes
+    health_path: bytes
 
 
 def compile_edge(
@@ -98,6 +99,7 @@ def compile_edge(
         targeted=(distribution.cache_control_field.lower().encode(), *DEFAULT_TARGETED[1:]),
         secret_header_names=names,
         via=via,
+        health_path=distribution.health_path.encode(),
         hit_head=b"X-Cache: Hit from originguard\r\nVia: "
         + via
         + b"\r\nX-Edge-Location: "

@@ -16,6 +16,15 @@ def compile_wildcard(pattern: str, *, case_sensitive: bool, escapes: bool = Fals
             return pattern.__eq__
         folded = pattern.casefold()
         return lambda value: value.casefold() == folded
+    plain_prefix, plain_suffix = pattern[:-1], pattern[1:]
+    if case_sensitive and not (escapes and "\\" in pattern):
+        # `/api/*`, `*.jpg` and `*` are most behaviour and rule patterns: no regex for them.
+        if pattern == "*":
+            return lambda value: True
+        if pattern.endswith("*") and not any(c in plain_prefix for c in "*?"):
+            return lambda value: value.startswith(plain_prefix)
+        if pattern.startswith("*") and not any(c in plain_suffix for c in "*?"):
+            return lambda value: value.endswith(plain_suffix)
     regex = _to_regex(pattern, escapes=escapes)
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
     compiled = re.compile(regex, flags)
