@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import secrets
 import socket
 import struct
 import time
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
+from originguard.cluster import RedisLink, SharedHealth, SharedRtt, SharedRttStore
 from originguard.config.loader import LoadedConfig
 from originguard.config.values import HostPort
 from originguard.dns.admin import MAX_HEAD, AdminApi
@@ -59,10 +62,18 @@ class DnsServerHandle:
 class Router:
     """What both listeners share: the engine, health view, metrics, query log, fail-open reporting."""
 
-    def __init__(self, engine: QueryEngine, monitor: HealthMonitor, metrics: DnsMetrics,
-                 query_log: QueryLog | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: QueryEngine,
+        monitor: HealthMonitor,
+        metrics: DnsMetrics,
+        query_log: QueryLog | None,
+        shared_serving: dict[str, bool] | None = None,
+    ) -> None:
         self.engine = engine
         self.monitor = monitor
+        # In a cluster every router reads the merged health, so all give the same answers.
+        self.serving = shared_serving if shared_serving is not None else monitor.serving
         self.metrics = metrics
         self.query_log = query_log
         self.failing_open: set[str] = set()
@@ -71,7 +82,7 @@ class Router:
     def answer(self, wire: bytes, source: str, transport: Transport) -> bytes | None:
         """Answer one query; an unexpected error becomes SERVFAIL, never a dead listener."""
         try:
-            outcome = self.engine.answer(wire, source, transport, self.clock(), self.monitor.serving)
+            outcome = self.engine.answer(wire, source, transport, self.clock(), self.serving)
         except Exception:
             log.exception("dns: error answering a query from %s", source)
             return _servfail(wire)
@@ -171,19 +182,35 @@ async def start_dns_server(
         raise DnsError(f"{loaded.source}: no dns: section to serve")
     zone = compile_zone(config, loaded.config.edges, loaded.source, loaded.resolve_path)
     measured = config.measured
-    rtt = RttStore(min_samples=measured.min_samples, max_age=measured.max_age, window=measured.window,
-                   max_keys=measured.max_subnets)  # fmt: skip
+    loop = asyncio.get_running_loop()
+    cluster = await _cluster(loaded, loop.time)
+    rtt: RttStore
+    if cluster is not None:
+        rtt = SharedRttStore(
+            cluster.name,
+            min_samples=measured.min_samples,
+            max_age=measured.max_age,
+            window=measured.window,
+            max_keys=measured.max_subnets,
+            clock=loop.time,
+        )
+    else:
+        rtt = RttStore(min_samples=measured.min_samples, max_age=measured.max_age, window=measured.window,
+                       max_keys=measured.max_subnets)  # fmt: skip
     engine = QueryEngine(zone, rtt, rand or random.random, max_udp_payload=config.max_udp_payload)
     metrics = DnsMetrics()
-    monitor = HealthMonitor(
-        zone.checks, lambda key, ok: metrics.target_healthy.labels(key).set(1 if ok else 0)
-    )
+
+    def on_health(key: str, ok: bool) -> None:
+        metrics.target_healthy.labels(key).set(1 if ok else 0)
+        if cluster is not None:
+            cluster.health.observe(key, ok)  # every router answers from the merged view
+
+    monitor = HealthMonitor(zone.checks, on_health)
     query_log = None
     if config.query_log is not None:
         where_log = config.query_log
         query_log = QueryLog.open(where_log if where_log == "-" else str(loaded.resolve_path(where_log)))
-    router = Router(engine, monitor, metrics, query_log)
-    loop = asyncio.get_running_loop()
+    router = Router(engine, monitor, metrics, query_log, cluster.health.serving if cluster else None)
     where = listen or config.listen
     udp, tcp = await _bind_pair(where, router, config.tcp_idle_timeout)
     port = tcp.sockets[0].getsockname()[1]
@@ -200,6 +227,9 @@ async def start_dns_server(
         handle._closers.append(_Ticker(LOG_FLUSH_INTERVAL, query_log.flush).cancel)
     if start_health_checks:
         monitor.start()
+    if cluster is not None:
+        cluster.start(rtt)
+        handle._closers.append(lambda: loop.create_task(cluster.aclose()))
     log.info("dns router for %s on %s:%d (udp+tcp)", config.zone, where.host, port)
     return handle
 
@@ -257,3 +287,36 @@ def _servfail(wire: bytes) -> bytes | None:
     if len(wire) < 12 or wire[2] & 0x80:
         return None
     return struct.pack("!2sBBHHHH", wire[:2], 0x80 | (wire[2] & 0x79), 2, 0, 0, 0, 0)
+
+
+class RouterCluster:
+    """A router's Redis-shared RTT figures and edge health (`cluster.redis` in the config)."""
+
+    def __init__(self, link: RedisLink, name: str, edges: list[str]) -> None:
+        self.link = link
+        self.name = name
+        self.health = SharedHealth(link, name, edges)
+        self.rtt_sync: SharedRtt | None = None
+
+    def start(self, store: RttStore) -> None:
+        assert isinstance(store, SharedRttStore)
+        self.rtt_sync = SharedRtt(self.link, self.name, store, store_clock=asyncio.get_running_loop().time)
+        self.rtt_sync.start()
+        self.health.start()
+
+    async def aclose(self) -> None:
+        if self.rtt_sync is not None:
+            await self.rtt_sync.aclose()
+        await self.health.aclose()
+        await self.link.aclose()
+
+
+async def _cluster(loaded: LoadedConfig, clock: Callable[[], float]) -> RouterCluster | None:
+    cluster = loaded.config.cluster
+    if cluster is None or cluster.redis is None:
+        return None
+    link = RedisLink(cluster.redis)
+    await link.start()
+    # Unique per router instance: figures are kept per router, and a router skips its own.
+    name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return RouterCluster(link, name, [e.name for e in loaded.config.edges])
