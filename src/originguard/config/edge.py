@@ -18,6 +18,14 @@ class ShieldConfig(Model):
     ca_bundle: str | None = None
 
 
+class SniCertificate(Model):
+    """An extra certificate, chosen when the viewer's SNI name matches one of `names` (`*.` allowed)."""
+
+    names: list[str] = Field(min_length=1)
+    certificate: str
+    key: str
+
+
 class EdgeNode(Model):
     """One edge location: its name, region and listening addresses."""
 
@@ -26,6 +34,7 @@ class EdgeNode(Model):
     http: HostPortField | None = None
     https: HostPortField | None = None
     tls: TlsFiles | None = None
+    certificates: list[SniCertificate] = []
     admin: HostPortField | None = None
     country: str | None = None
     workers: int | Literal["auto"] = Field(default=1)

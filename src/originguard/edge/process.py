@@ -21,7 +21,7 @@ from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
-from originguard.http.tls import server_context
+from originguard.http.tls import add_sni_contexts, server_context
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
@@ -117,6 +117,16 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
                 source=loaded.source,
                 key_path=f"edges[{index}].tls",
             )
+            extra = {}
+            for ci, cert in enumerate(node.certificates):
+                context = server_context(
+                    loaded.resolve_path(cert.certificate),
+                    loaded.resolve_path(cert.key),
+                    source=loaded.source,
+                    key_path=f"edges[{index}].certificates[{ci}]",
+                )
+                extra.update(dict.fromkeys(cert.names, context))
+            add_sni_contexts(tls, extra)
             handle.https = await _listen(
                 handle,
                 EdgeApp(runtime, "https", None),

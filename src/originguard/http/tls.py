@@ -34,3 +34,20 @@ def client_context(ca_bundle: Path | None) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+def add_sni_contexts(default: ssl.SSLContext, by_name: dict[str, ssl.SSLContext]) -> None:
+    """Serve the context whose name matches the ClientHello's SNI (exact, then `*.` one label deep)."""
+    if not by_name:
+        return
+    names = {name.lower(): context for name, context in by_name.items()}
+
+    def choose(connection: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, _: ssl.SSLContext) -> None:
+        if server_name is None:
+            return  # no SNI: the default certificate
+        wanted = server_name.lower()
+        context = names.get(wanted) or names.get("*." + wanted.partition(".")[2])
+        if context is not None:
+            connection.context = context
+
+    default.sni_callback = choose
