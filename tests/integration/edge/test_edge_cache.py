@@ -158,3 +158,36 @@ def test_uncached_behaviour_always_goes_to_the_origin(chain: Chain) -> None:
     get(chain, "/api/x")
     get(chain, "/api/x")
     assert chain.origin.hits[b"/api/x"] == 2
+
+
+def test_stale_while_revalidate_serves_stale_and_refreshes_once_in_background(chain: Chain) -> None:
+    chain.origin.scripts[b"/swr"] = Script(
+        headers=[(b"Cache-Control", b"max-age=1, stale-while-revalidate=30")]
+    )
+    assert get(chain, "/swr").header("x-cache") == "Miss from originguard"
+    time.sleep(1.2)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+        stale = list(pool.map(lambda _: get(chain, "/swr"), range(5)))
+    assert all(a.status == 200 and a.header("x-cache") == "Hit from originguard" for a in stale)
+    from tests.support import wait_for
+
+    wait_for(lambda: chain.origin.hits[b"/swr"] == 2, timeout=5)
+    time.sleep(0.2)
+    assert chain.origin.hits[b"/swr"] == 2, "one background refresh, however many stale hits"
+
+
+def test_invalidate_command_purges_through_the_admin_api(chain: Chain) -> None:
+    from originguard.edge.invalidate import send_invalidation
+    from originguard.errors import UpstreamError
+
+    get(chain, "/cli/a")
+    assert get(chain, "/cli/a").header("x-cache") == "Hit from originguard"
+    assert chain.edge.admin is not None
+    address = f"127.0.0.1:{chain.edge.admin.port}"
+    assert '"invalidated": 1' in send_invalidation(address, chain.token, ["/cli/*"])
+    assert get(chain, "/cli/a").header("x-cache") == "Miss from originguard"
+    try:
+        send_invalidation(address, "wrong-token", ["/cli/*"])
+        raise AssertionError("a wrong token must be refused")
+    except UpstreamError as exc:
+        assert "401" in str(exc) and chain.token not in str(exc)
