@@ -13,25 +13,15 @@ from typing import Final, TypeAlias
 from originguard.cache.directives import MAX_DELTA, NO_DIRECTIVES, CacheControl, parse_cache_control
 from originguard.cache.directives import parse_targeted as _parse_targeted
 from originguard.cache.httpdate import parse_http_date
+from originguard.http.headers import HOP_BY_HOP as _HOP_BY_HOP
 
 Headers: TypeAlias = Sequence[tuple[bytes, bytes]]
 
 DEFAULT_TARGETED: Final = (b"originguard-cache-control", b"cdn-cache-control")
 """RFC 9213 §2.1 target list, most specific first: our own field, then the one every CDN obeys."""
 
-HOP_BY_HOP: Final = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
+# One list of RFC 9110 §7.6.1 fields for the whole project (the proxy paths strip the same ones).
+HOP_BY_HOP: Final = _HOP_BY_HOP
 """RFC 9110 §7.6.1 connection-specific fields: never stored (RFC 9111 §3.1) nor merged."""
 
 _REQUEST_FIELDS: Final = frozenset(

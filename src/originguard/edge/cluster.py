@@ -47,7 +47,9 @@ class EdgeCluster:
         self.bus.start()
 
         async def on_phase(state: str, version: int) -> None:
-            log.warning("rotation phase %s (version %d): re-reading the secret file", state, version)
+            log.warning(
+                "rotation phase %s (version %d): reloading the config and header values", state, version
+            )
             await reload()
 
         self.tasks.append(asyncio.get_running_loop().create_task(RotationChannel(self.link).watch(on_phase)))

@@ -141,7 +141,7 @@ async def _watch_rotation(handle: GateHandle) -> None:
     await link.start()
 
     async def on_phase(state: str, version: int) -> None:
-        log.warning("rotation phase %s (version %d): re-reading the config and secret file", state, version)
+        log.warning("rotation phase %s (version %d): reloading the config and header values", state, version)
         try:
             await handle.reload(load_config(handle.loaded.source))
         except OriginguardError as exc:

@@ -52,6 +52,36 @@ def pair(
     stop_chain(chain, loop_thread)
 
 
+class Traffic:
+    """Keep-alive requests through both edges (one thread each) for as long as the block runs."""
+
+    def __init__(self, pair: Pair, prefix: str) -> None:
+        self.pair = pair
+        self.prefix = prefix
+        self.outcomes: Counter[int] = Counter()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(port,)) for port in pair.ports()]
+
+    def __enter__(self) -> Traffic:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(10)
+
+    def _run(self, port: int) -> None:
+        with connect(port, tls=self.pair.chain.viewer_tls, server_name=EDGE) as sock:
+            index = 0
+            while not self.stop.is_set():
+                index += 1
+                sock.sendall(f"GET {self.prefix}{index} HTTP/1.1\r\nHost: {EDGE}\r\n\r\n".encode())
+                self.outcomes[read_response(sock).status] += 1
+                time.sleep(0.01)
+
+
 def get(pair: Pair, port: int, path: str) -> int:
     raw = f"GET {path} HTTP/1.1\r\nHost: {EDGE}\r\n\r\n".encode()
     return request(port, raw, tls=pair.chain.viewer_tls, server_name=EDGE).status
@@ -101,58 +131,24 @@ def test_an_invalidation_sent_to_one_edge_purges_both(pair: Pair) -> None:
 
 
 def test_redis_killed_and_restarted_mid_traffic_fails_no_viewer_request(pair: Pair) -> None:
-    first, second = pair.ports()
-    outcomes: Counter[int] = Counter()
-    stop = threading.Event()
-
-    def traffic(port: int) -> None:
-        with connect(port, tls=pair.chain.viewer_tls, server_name=EDGE) as sock:
-            index = 0
-            while not stop.is_set():
-                index += 1
-                sock.sendall(f"GET /api/{index} HTTP/1.1\r\nHost: {EDGE}\r\n\r\n".encode())
-                outcomes[read_response(sock).status] += 1
-                time.sleep(0.01)
-
-    workers = [threading.Thread(target=traffic, args=(port,)) for port in (first, second)]
-    for worker in workers:
-        worker.start()
-    time.sleep(0.3)
-    pair.redis.stop()
-    time.sleep(0.8)
-    pair.redis.restart()
-    time.sleep(0.8)
-    stop.set()
-    for worker in workers:
-        worker.join(10)
-    assert outcomes[200] > 50 and set(outcomes) == {200}, outcomes
+    with Traffic(pair, "/api/") as traffic:
+        time.sleep(0.3)
+        pair.redis.stop()
+        time.sleep(0.8)
+        pair.redis.restart()
+        time.sleep(0.8)
+    assert traffic.outcomes[200] > 50 and set(traffic.outcomes) == {200}, traffic.outcomes
 
 
 def test_rotation_through_redis_with_traffic_fails_no_request(pair: Pair, tmp_path: Path) -> None:
-    first, second = pair.ports()
-    outcomes: Counter[int] = Counter()
-    stop = threading.Event()
-
-    def traffic(port: int) -> None:
-        with connect(port, tls=pair.chain.viewer_tls, server_name=EDGE) as sock:
-            index = 0
-            while not stop.is_set():
-                index += 1
-                sock.sendall(f"GET /api/r{index} HTTP/1.1\r\nHost: {EDGE}\r\n\r\n".encode())
-                outcomes[read_response(sock).status] += 1
-                time.sleep(0.01)
-
-    workers = [threading.Thread(target=traffic, args=(port,)) for port in (first, second)]
-    for worker in workers:
-        worker.start()
     lines: list[str] = []
-    rotate(load_config(tmp_path / "pair.yaml"), tmp_path / "no-pids", drain=1.0, timeout=10, say=lines.append)
-    time.sleep(0.3)
-    stop.set()
-    for worker in workers:
-        worker.join(10)
+    with Traffic(pair, "/api/r") as traffic:
+        rotate(
+            load_config(tmp_path / "pair.yaml"), tmp_path / "no-pids", drain=1.0, timeout=10, say=lines.append
+        )
+        time.sleep(0.3)
     assert [line.split(":")[0] for line in lines] == ["accepting-both", "edges-switched", "steady-new"]
-    assert outcomes[200] > 50 and set(outcomes) == {200}, outcomes
+    assert traffic.outcomes[200] > 50 and set(traffic.outcomes) == {200}, traffic.outcomes
     new = (tmp_path / "origin-verify").read_text().split()
     assert len(new) == 1 and new[0] != pair.chain.secret
     old = f"GET /x HTTP/1.1\r\nHost: g\r\nX-Origin-Verify: {pair.chain.secret}\r\n\r\n".encode()
