@@ -280,11 +280,16 @@ class HttpConnection(asyncio.Protocol):
         """Called by the server's clock when `deadline` passed: slowloris, stalled body, idle."""
         if self.state in (HEAD, BODY) and self.rejected is None:
             self.rejected = RequestTimeout("request timed out")
+            self.rejected_request = self._parsing
             self.server.on_rejected(self, self.rejected)
             if self._parsing is not None and self._parsing.body is not None:
-                self._parsing.body.fail(TimeoutError("request body stalled"))
-            if not self.busy:
-                self.write(error_response(408, "request timed out"))
+                self._parsing.body.fail(self.rejected)
+            if self.busy:
+                # The handler reading this body gets the 408 as an exception and answers (or cuts
+                # off a started response); `_request_done` then closes the connection.
+                self.deadline = math.inf
+                return
+            self.write(error_response(408, "request timed out"))
         self.close()
 
     def shutdown(self) -> None:

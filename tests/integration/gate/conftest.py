@@ -23,7 +23,8 @@ secrets:
 gate:
   admin: 127.0.0.1:0
   access_log: {log}
-  limits: {{header_timeout: {header_timeout}, max_body_bytes: 65536}}
+  limits: {{header_timeout: {header_timeout}, max_body_bytes: 65536, body_timeout: {body_timeout},
+            keepalive_timeout: {keepalive_timeout}}}
   listeners:
     - port: 127.0.0.1:0
       protocol: https
@@ -79,6 +80,8 @@ def write_gate_config(
     *,
     health: str = "{path: /healthz, interval: 0.2s, timeout: 0.5s, healthy: 1, unhealthy: 1}",
     header_timeout: str = "10s",
+    body_timeout: str = "30s",
+    keepalive_timeout: str = "60s",
 ) -> Path:
     path = tmp_path / "gate.yaml"
     path.write_text(
@@ -86,6 +89,8 @@ def write_gate_config(
             secret=secret,
             log=tmp_path / "access.log",
             header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            keepalive_timeout=keepalive_timeout,
             cert=pki["gate"].certificate,
             key=pki["gate"].key,
             targets=", ".join(str(t) for t in targets),

@@ -202,3 +202,34 @@ def test_request_succeeds_after_the_target_closed_a_pooled_idle_connection(loop_
     assert loop_thread.run(scenario()) == (200, 200)
     assert apps[0].requests_seen == 2
     loop_thread.run(servers[0].shutdown(1))
+
+
+def test_stalled_body_gets_408_and_idle_keep_alive_is_closed(
+    tmp_path: Path, pki: dict[str, CertFiles], loop_thread: LoopThread, secret_file: tuple[Path, str]
+) -> None:
+    apps, servers, addresses = start_apps(loop_thread, 1)
+    config = write_gate_config(
+        tmp_path, pki, secret_file[0], addresses, health="null", body_timeout="1s", keepalive_timeout="1s"
+    )
+    handle = loop_thread.run(start_gate(load_config(config)))
+    tls = client_tls(pki["ca"].certificate)
+    port = handle.listeners[0].port
+    try:
+        stalled = connect(port, tls=tls, timeout=5)
+        stalled.sendall(
+            f"POST /upload HTTP/1.1\r\nHost: gate.originguard.test\r\nX-Origin-Verify: {secret_file[1]}\r\n"
+            "Content-Length: 100\r\n\r\nonly-part-of-it".encode()
+        )
+        started = time.monotonic()
+        raw = read_all(stalled)
+        assert raw.startswith(b"HTTP/1.1 408 ") and 0.9 <= time.monotonic() - started <= 4.0
+        assert apps[0].requests_seen == 0
+        idle = connect(port, tls=tls, timeout=5)
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: gate.originguard.test\r\n\r\n")
+        assert read_response(idle).status == 403
+        started = time.monotonic()
+        assert read_all(idle) == b"", "an idle keep-alive connection is closed without a response"
+        assert 0.9 <= time.monotonic() - started <= 4.0
+    finally:
+        loop_thread.run(handle.shutdown(1))
+        loop_thread.run(servers[0].shutdown(1))
