@@ -181,27 +181,41 @@ def test_secret_appears_in_no_log_line_error_body_or_metric(gate: GateSetup, loo
     assert {r["status"] for r in records} >= {200, 403, 400, 431}
 
 
-def test_request_succeeds_after_the_target_closed_a_pooled_idle_connection(loop_thread: LoopThread) -> None:
-    apps, servers, addresses = start_apps(loop_thread, 1)
+def test_idempotent_request_is_retried_when_a_reused_connection_was_closed_by_the_target(
+    loop_thread: LoopThread,
+) -> None:
+    """The keep-alive race: the target closes a pooled connection just as the next request arrives."""
+    accepted: list[int] = []
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[list[int], int, int]:
         from originguard.http.client import Upstream
 
-        pool = UpstreamPool(idle_timeout=60)
-        upstream = Upstream(addresses[0].host, addresses[0].port)
-        first = await pool.request(upstream, b"GET", b"/a", [(b"Host", b"t")])
-        await first.read_all()
-        for conn in list(servers[0].connections):  # the target drops its idle keep-alive connection
-            conn.close()
-        await asyncio.sleep(0.05)
-        second = await pool.request(upstream, b"GET", b"/b", [(b"Host", b"t")])
-        await second.read_all()
-        pool.close()
-        return first.status, second.status
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(1)
+            served = 0
+            while await reader.readuntil(b"\r\n\r\n"):
+                if served == 1:  # the second request on this connection: close without answering
+                    writer.close()
+                    return
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                served += 1
 
-    assert loop_thread.run(scenario()) == (200, 200)
-    assert apps[0].requests_seen == 2
-    loop_thread.run(servers[0].shutdown(1))
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = UpstreamPool(idle_timeout=60)
+        upstream = Upstream("127.0.0.1", port)
+        statuses = []
+        for path in (b"/a", b"/b"):
+            response = await pool.request(upstream, b"GET", path, [(b"Host", b"t")])
+            await response.read_all()
+            statuses.append(response.status)
+        pool.close()
+        server.close()
+        return statuses, len(accepted), port
+
+    statuses, connections, _ = loop_thread.run(scenario())
+    assert statuses == [200, 200], "the GET was replayed on a fresh connection"
+    assert connections == 2
 
 
 def test_stalled_body_gets_408_and_idle_keep_alive_is_closed(
