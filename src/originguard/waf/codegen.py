@@ -6,7 +6,8 @@ lambdas for ~27 slot values, whatever the request. The generated function does t
 same order with the calls inlined: each slot value lives in a local variable (and in the view's cache,
 so that rules read it instead of computing it again), a transform whose trigger characters (`%`, `&`,
 ...) are absent from the joined values is skipped by an `in` test, literal screens are one `in` or one
-regex search on the joined text, a detector gate is an `is not None`.
+regex search on the joined text, a detector gate is an `is not None`. A field whose raw text `quiet`
+proves inert (one or two searches) skips every transform, screen and detector gate it feeds.
 
 Safety: the source holds only identifiers, integers and the names of objects passed in the namespace
 (`k0`, `k1`, ...). Config strings (search strings, header names, patterns) and request data are never
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 from originguard.waf.fields import Detection, FromRequest, FromSlot, Recipe, RequestView, SlotFn
 from originguard.waf.plan import CallGate, DetectionGate, Plan, ValuesGate
+from originguard.waf.quiet import QuietFamily, quiet_families
 from originguard.waf.rate import RateState
 from originguard.waf.regex import trie_pattern
 from originguard.waf.request import WafRequest
@@ -41,7 +43,7 @@ def generate(
     default: Any,
 ) -> Evaluator:
     """Compile `plan` into `evaluate_acl(request, now, rate) -> Verdict`."""
-    writer = _Writer(recipes, run_rules)
+    writer = _Writer(recipes, run_rules, quiet_families(plan, recipes))
     emit = writer.line
     emit("def evaluate_acl(request, now, rate):")
     writer.depth = 1
@@ -51,6 +53,7 @@ def generate(
     # Rules that run on every request join `pending` just before their turn, so that on the common
     # path (nothing marked yet) each run point costs one truth test of a zero.
     emit("pending = 0")
+    memo_at = len(writer.lines)
     for gate, below in plan.steps:
         writer.run_point(below, plan.always)
         writer.gate(gate)
@@ -58,6 +61,8 @@ def generate(
     emit("if counted or view.labels:")
     emit(f"    return {writer.const(finish)}(view.labels, counted)")
     emit(f"return {writer.const(default)}")
+    # Memos are shared by detectors on several fields, some computed only inside a family's branch.
+    writer.lines[memo_at:memo_at] = [_INDENT + line for line in writer.memo_lines]
     namespace = dict(writer.constants)
     exec(compile("\n".join(writer.lines), "<waf-acl>", "exec"), namespace)  # safe: see the docstring
     evaluator: Evaluator = namespace["evaluate_acl"]
@@ -68,8 +73,12 @@ def generate(
 class _Writer:
     """Source lines, the namespace of constants they name, and which slot locals exist so far."""
 
-    def __init__(self, recipes: Sequence[Recipe], run_rules: RunRules) -> None:
+    def __init__(
+        self, recipes: Sequence[Recipe], run_rules: RunRules, families: dict[int, QuietFamily]
+    ) -> None:
         self.recipes = recipes
+        self.families = families
+        self.memo_lines: list[str] = []
         self.run_rules = run_rules
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
@@ -122,6 +131,11 @@ class _Writer:
         name = f"s{index}"
         if index in self._slots:
             return name
+        family = self.families.get(index)
+        if family is not None and index != family.root:
+            self.slot(family.root)  # emits the family's branch, which defines its members
+            if index in self._slots:
+                return name
         recipe = self.recipes[index]
         if isinstance(recipe, FromRequest):
             self.line(f"{name} = cache[{index}] = {self.const(recipe.read)}(request)")
@@ -130,14 +144,42 @@ class _Writer:
         else:
             self._derived(index, recipe)
         self._slots.add(index)
+        if family is not None and index == family.root:
+            self._family(family)
         return name
+
+    def _family(self, family: QuietFamily) -> None:
+        """Test the root's text once; quiet: members are the root's values, else compute them."""
+        root = family.root
+        joined = self.joined(root)
+        text = joined
+        if family.plus_to_space:
+            text = f"t{root}"
+            self.line(f"{text} = {joined}.replace({self.const('+')}, {self.const(' ')})")
+        tests = [f"{joined}.isascii()"]
+        if family.plain is not None:
+            tests.append(f"{self.const(family.plain.search)}({text}) is None")
+        if family.folded is not None:
+            tests.append(f"{self.const(family.folded.search)}({text}.lower()) is None")
+        self.line(f"if {' and '.join(tests)}:")
+        self.line(f"    q{root} = True")
+        # Only size and non-empty needs read members outside `if not q`; a rule reads the cache.
+        for member in family.exposed:
+            self.line(f"    s{member} = cache[{member}] = s{root}")
+            self.line(f"    j{member} = {joined}")
+        self.line("else:")
+        self.line(f"    q{root} = False")
+        self.depth += 1
+        for member in family.members:
+            self.joined(member)
+        self.depth -= 1
 
     def _detection(self, index: int, recipe: Detection) -> None:
         source = self.slot(recipe.source)
         memo = self._memos.get(recipe.memo)
         if memo is None:
             memo = self._memos[recipe.memo] = f"m{len(self._memos)}"
-            self.line(f"{memo} = {{}}")
+            self.memo_lines.append(f"{memo} = {{}}")
         # Tokenising costs ~1 µs a value even when the detector's own quick check rejects it; most
         # requests have no suspect character or word in any value of the field, seen in one search.
         text = self.joined(recipe.source) + (".lower()" if recipe.lowered else "")
@@ -178,6 +220,24 @@ class _Writer:
 
     def gate(self, gate: ValuesGate | DetectionGate | CallGate) -> None:
         self._possible |= gate.marks
+        family = self.families.get(gate.slot)
+        if family is None:
+            self._gate(gate, None)
+            return
+        self.slot(family.root)
+        quiet = f"q{family.root}"
+        if isinstance(gate, ValuesGate) and (gate.nonempty or gate.sizes is not None):
+            self._gate(gate, quiet)  # sizes still count; only the literal screens are skipped
+            return
+        # Slots computed in the skipped block exist only there: later code must not read their locals.
+        slots, joined = set(self._slots), set(self._joined)
+        self.line(f"if not {quiet}:")
+        self.depth += 1
+        self._gate(gate, None)
+        self.depth -= 1
+        self._slots, self._joined = slots, joined
+
+    def _gate(self, gate: ValuesGate | DetectionGate | CallGate, quiet: str | None) -> None:
         value = self.slot(gate.slot)
         if isinstance(gate, DetectionGate):
             self.line(f"if {value} is not None:")
@@ -185,9 +245,9 @@ class _Writer:
         elif isinstance(gate, CallGate):
             self.line(f"pending |= {self.const(gate.test)}({value})")
         else:
-            self._values_gate(gate, value)
+            self._values_gate(gate, value, quiet)
 
-    def _values_gate(self, gate: ValuesGate, value: str) -> None:
+    def _values_gate(self, gate: ValuesGate, value: str, quiet: str | None) -> None:
         screens: list[str] = []
         if gate.literals is not None:
             joined = self.joined(gate.slot)
@@ -203,7 +263,8 @@ class _Writer:
         if gate.sizes is not None:
             self.line(f"    pending |= {self.const(gate.sizes)}({value})")
         if screens:
-            self.line(f"    if {' or '.join(f'({screen})' for screen in screens)}:")
+            test = " or ".join(f"({screen})" for screen in screens)
+            self.line(f"    if {f'not {quiet} and ({test})' if quiet else test}:")
             self.line(f"        pending |= {self.const(gate.literals)}({value})")
         if not (gate.nonempty or gate.sizes or screens):
             self.line("    pass")

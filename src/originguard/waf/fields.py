@@ -25,6 +25,7 @@ from originguard.waf.request import (
     json_strings,
     query_pairs,
     query_parts,
+    query_values,
 )
 
 SlotFn = Callable[["RequestView"], Any]
@@ -186,7 +187,7 @@ _SIMPLE: Final[dict[str, Callable[[WafRequest], FieldValues]]] = {
     "method": lambda r: (r.method,),
     "path": lambda r: (r.path,),
     "query": lambda r: (r.query,),
-    "all_query_args": lambda r: tuple(v for _, v in query_pairs(r.query)),
+    "all_query_args": lambda r: query_values(r.query),
     "all_headers": lambda r: tuple(v for _, v in r.headers),
     "header_names": lambda r: tuple(n for n, _ in r.headers),
     "cookies": cookie_values,

