@@ -29,7 +29,7 @@ from originguard.cache import (
 )
 from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
-from originguard.edge.signing import viewer_response_headers
+from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
 from originguard.http.client import UpstreamResponse
 from originguard.http.message import Body, Request
@@ -55,7 +55,7 @@ class Fill:
     body: bytes = b""
     status: int = 0
     error: UpstreamError | None = None
-    signing: object = None
+    signing: OriginSigning | None = None
 
 
 async def serve_slow_path(
@@ -282,9 +282,7 @@ async def _send_entry(
 async def _send_unstored(
     app: EdgeApp, request: Request, response: ResponseWriter, fill: Fill, context: EdgeContext
 ) -> None:
-    from originguard.edge.signing import OriginSigning
-
-    assert isinstance(fill.signing, OriginSigning) and fill.head is not None
+    assert fill.signing is not None and fill.head is not None
     headers = viewer_headers(app, fill.head, fill.signing, b"Miss")
     if fill.upstream is None:
         await response.send(fill.status, headers, fill.body)

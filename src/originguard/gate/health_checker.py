@@ -7,7 +7,7 @@ import logging
 import ssl
 
 from originguard.config.gate import HealthCheck
-from originguard.gate.health import CheckResult, HealthState, TargetHealth, status_matches, step
+from originguard.gate.health import CheckResult, status_matches, step
 from originguard.gate.targets import Target, TargetGroupState
 
 log = logging.getLogger("originguard.gate.health")
@@ -49,7 +49,7 @@ async def probe(target: Target, check: HealthCheck) -> tuple[CheckResult, str]:
     return CheckResult.FAIL, f"status {status} not in {check.matcher}"
 
 
-async def run_health_checks(group: TargetGroupState, on_change: object = None) -> None:
+async def run_health_checks(group: TargetGroupState) -> None:
     """Check every target of a group forever, once per interval, and update its state."""
     check = group.config.health_check
     if check is None:
@@ -79,6 +79,3 @@ async def run_health_checks(group: TargetGroupState, on_change: object = None) -
 def health_summary(group: TargetGroupState) -> dict[str, str]:
     """Target address → state, for the admin API and metrics."""
     return {str(t.address): t.health.state.value for t in group.targets}
-
-
-__all__ = ["HealthState", "TargetHealth", "health_summary", "probe", "run_health_checks"]
