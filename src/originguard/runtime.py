@@ -6,8 +6,13 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from originguard.config import LoadedConfig
+
+log = logging.getLogger("originguard")
 
 
 def install_uvloop() -> None:
@@ -38,3 +43,14 @@ async def run_until_signalled(on_reload: Callable[[], Coroutine[Any, Any, None]]
     await stop.wait()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.remove_signal_handler(sig)
+
+
+async def reload_from(source: str, apply: Callable[[LoadedConfig], Awaitable[None]]) -> None:
+    """Re-read a config file and apply it; a bad file is logged and the running config keeps serving."""
+    from originguard.config import load_config
+    from originguard.errors import OriginguardError
+
+    try:
+        await apply(load_config(source))
+    except OriginguardError as exc:
+        log.error("reload refused, the running config keeps serving: %s", exc)

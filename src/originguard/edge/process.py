@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from originguard.cache import MemoryStore
-from originguard.config import LoadedConfig, load_config
+from originguard.config import LoadedConfig
 from originguard.config.values import HostPort
 from originguard.dns.reporter import RttReporter
 from originguard.dns.tcp_rtt import tcp_rtt_ms
@@ -25,7 +25,7 @@ from originguard.http.tls import add_sni_contexts, server_context
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
-from originguard.runtime import install_uvloop, run_until_signalled
+from originguard.runtime import install_uvloop, reload_from, run_until_signalled
 from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.edge")
@@ -65,10 +65,7 @@ class EdgeHandle:
 
     async def reload_from_source(self) -> None:
         """Re-read the config file (a rotation phase changed the secret file); keep serving on error."""
-        try:
-            await self.reload(load_config(self.loaded.source))
-        except OriginguardError as exc:
-            log.error("reload refused, the running config keeps serving: %s", exc)
+        await reload_from(self.loaded.source, self.reload)
 
     async def shutdown(self, grace: float = 10.0) -> None:
         await asyncio.gather(*(s.shutdown(grace) for s in self.servers))
@@ -243,13 +240,7 @@ def run_edge(loaded: LoadedConfig, name: str, worker: int | None = None) -> None
             "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
         )
 
-        async def reload() -> None:
-            try:
-                await handle.reload(load_config(loaded.source))
-            except OriginguardError as exc:
-                log.error("reload refused, the running config keeps serving: %s", exc)
-
-        await run_until_signalled(reload)
+        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
         await handle.shutdown()
 
     asyncio.run(main())

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from originguard.config import LoadedConfig, load_config
+from originguard.config import LoadedConfig
 from originguard.config.gate import GateConfig, Listener
 from originguard.config.values import HostPort
 from originguard.errors import ConfigError, OriginguardError
@@ -22,7 +22,7 @@ from originguard.http.tls import server_context
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
-from originguard.runtime import install_uvloop, run_until_signalled
+from originguard.runtime import install_uvloop, reload_from, run_until_signalled
 from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.gate")
@@ -142,10 +142,7 @@ async def _watch_rotation(handle: GateHandle) -> None:
 
     async def on_phase(state: str, version: int) -> None:
         log.warning("rotation phase %s (version %d): reloading the config and header values", state, version)
-        try:
-            await handle.reload(load_config(handle.loaded.source))
-        except OriginguardError as exc:
-            log.error("reload refused, the running config keeps serving: %s", exc)
+        await reload_from(handle.loaded.source, handle.reload)
 
     watcher = asyncio.get_running_loop().create_task(RotationChannel(link).watch(on_phase))
 
@@ -169,13 +166,7 @@ def run_gate(loaded: LoadedConfig, worker: int | None = None) -> None:
         handle = await start_gate(loaded, worker=worker or 0, workers=count)
         log.warning("gate listening on %s", ", ".join(map(str, handle.listeners)))
 
-        async def reload() -> None:
-            try:
-                await handle.reload(load_config(loaded.source))
-            except OriginguardError as exc:
-                log.error("reload refused, the running config keeps serving: %s", exc)
-
-        await run_until_signalled(reload)
+        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
         await handle.shutdown()
 
     asyncio.run(main())
