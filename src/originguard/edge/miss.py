@@ -31,7 +31,9 @@ from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
+from originguard.gate.forwarding import declared_length
 from originguard.http.client import UpstreamResponse
+from originguard.http.headers import content_length
 from originguard.http.message import Body, Request
 from originguard.http.writer import ResponseWriter
 
@@ -68,7 +70,7 @@ async def serve_slow_path(
     body: bytes | AsyncIterator[bytes] | None = None
     length = None
     if request.body is not None:
-        length = _declared_length(request)
+        length = declared_length(request)
         body = await _inspect_body(app, request, request.body, context)
         if context.verdict is not None and context.verdict.blocked:
             wire = app.blocked_wire(request, context.verdict)
@@ -197,7 +199,7 @@ async def _fill(
     facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
     decision = can_store(request_facts, facts, ttl, response_time)
     limit = runtime.store.max_object_bytes
-    length = next((int(v) for n, v in upstream.headers if n.lower() == b"content-length"), None)
+    length = content_length(upstream.headers)
     if not decision.store or (length is not None and length > limit):
         return Fill(upstream=upstream, head=upstream.headers, status=upstream.status, signing=origin.signing)
     body, complete = await _read_bounded(upstream, limit)
@@ -287,7 +289,7 @@ async def _send_unstored(
     if fill.upstream is None:
         await response.send(fill.status, headers, fill.body)
     else:
-        length = next((int(v) for n, v in fill.head if n.lower() == b"content-length"), None)
+        length = content_length(fill.head)
         await response.start(fill.status, headers, length)
         try:
             await response.write(fill.body)  # what was read before it proved too big to store
@@ -353,8 +355,3 @@ async def _read_bounded(upstream: UpstreamResponse, limit: int) -> tuple[bytes, 
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts), False
-
-
-def _declared_length(request: Request) -> int | None:
-    value = request.header(b"content-length")
-    return int(value) if value is not None else None

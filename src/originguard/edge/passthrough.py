@@ -12,6 +12,7 @@ from originguard.edge.fetch import fetch_from_origin
 from originguard.edge.origins import OriginTarget
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
+from originguard.http.headers import content_length
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 
@@ -29,7 +30,7 @@ async def pass_through(
     response: ResponseWriter,
     target: OriginTarget,
     body: bytes | AsyncIterator[bytes] | None,
-    content_length: int | None,
+    request_length: int | None,
     policy: KeyPolicy,
 ) -> str:
     """Forward one request and relay the answer; returns the access-log result."""
@@ -37,14 +38,14 @@ async def pass_through(
     started = runtime.pool.loop.time()
     try:
         upstream, origin = await fetch_from_origin(
-            runtime, target, request, method=request.method, body=body, content_length=content_length
+            runtime, target, request, method=request.method, body=body, content_length=request_length
         )
     except UpstreamError as exc:
         await send_origin_error(response, exc)
         return "Error"
     runtime.origin_latency.observe(runtime.pool.loop.time() - started)
     headers = viewer_headers(app, upstream.headers, origin.signing, b"Miss")
-    length = next((int(v) for n, v in upstream.headers if n.lower() == b"content-length"), None)
+    length = content_length(upstream.headers)
     await response.start(upstream.status, headers, length)
     try:
         while chunk := await upstream.read():

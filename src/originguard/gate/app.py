@@ -14,7 +14,7 @@ from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixe
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
 from originguard.http.client import Upstream, UpstreamPool
-from originguard.http.headers import strip_hop_by_hop
+from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
@@ -156,7 +156,7 @@ class GateListenerApp:
                 read_timeout=group.config.read_timeout,
             )
             reply_headers = strip_hop_by_hop(upstream.headers)
-            length = next((int(v) for n, v in reply_headers if n.lower() == b"content-length"), None)
+            length = content_length(reply_headers)
             reply_headers = [(n, v) for n, v in reply_headers if n.lower() != b"content-length"]
             await response.start(upstream.status, reply_headers, length)
             while chunk := await upstream.read():

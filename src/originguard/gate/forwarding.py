@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from originguard.http.headers import strip_hop_by_hop, without
+from originguard.http.headers import content_length, strip_hop_by_hop, without
 from originguard.http.message import Body, Request
 
 Header = tuple[bytes, bytes]
@@ -38,5 +38,4 @@ async def stream_body(body: Body) -> AsyncIterator[bytes]:
 
 def declared_length(request: Request) -> int | None:
     """The Content-Length the client declared, if any (chunked bodies have none)."""
-    value = request.header(b"content-length")
-    return int(value) if value is not None else None
+    return content_length(request.headers)

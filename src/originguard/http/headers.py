@@ -59,3 +59,9 @@ def first_value(headers: Iterable[Header], name: bytes) -> bytes | None:
         if n.lower() == name:
             return v
     return None
+
+
+def content_length(headers: Iterable[Header]) -> int | None:
+    """The declared Content-Length, or None (the server's parser already refused bad or duplicate ones)."""
+    value = first_value(headers, b"content-length")
+    return int(value) if value is not None else None
