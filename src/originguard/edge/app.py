@@ -124,7 +124,9 @@ class EdgeApp:
             self.runtime.waf_rules.inc((rule, "counted"))
         if verdict.blocked:
             self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
-            record = block_log_record(waf_request, verdict, now, secret_headers=self._hidden_headers())
+            record = block_log_record(
+                waf_request, verdict, now, secret_headers=self.runtime.view.redacted_headers
+            )
             record["edge"] = self.runtime.view.node.name
             self.runtime.access_log.write({"waf_block": record})
         if verdict.blocked or verdict.counted:
@@ -138,10 +140,6 @@ class EdgeApp:
         built = prebuild(reply.status, headers, reply.body)
         wire = built.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
         return self._answer(request, wire, "Blocked", reply.status, verdict)
-
-    def _hidden_headers(self) -> list[str]:
-        names = [n.decode() for n in self.runtime.view.secret_header_names]
-        return [*names, "authorization", "cookie", "proxy-authorization"]
 
     # -- helpers -------------------------------------------------------------------------------
 

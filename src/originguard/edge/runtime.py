@@ -39,6 +39,7 @@ class EdgeConfigView:
     waf: WafRuntime | None
     targeted: tuple[bytes, ...]
     secret_header_names: frozenset[bytes]
+    redacted_headers: tuple[str, ...]
     via: bytes
     hit_head: bytes
     health_path: bytes
@@ -66,6 +67,8 @@ def compile_edge(
     names: frozenset[bytes] = frozenset().union(
         *(m.signing.names for t in origins.values() for m in t.members)
     )
+    # What WAF samples and block logs never record: the secret headers, nor credentials.
+    hidden = (*sorted(n.decode() for n in names), "authorization", "cookie", "proxy-authorization")
     waf = None
     if distribution.web_acl is not None:
         acls = config.waf.web_acls if config.waf is not None else {}
@@ -83,8 +86,6 @@ def compile_edge(
             shared = rate if rate is not None else kept.rate  # an empty state is falsy (it has __len__)
             waf = WafRuntime(acl, distribution.web_acl, shared, kept.stats, kept.samples)
         else:
-            # Sampled requests keep headers: never the secret's, nor credentials.
-            hidden = [n.decode() for n in names] + ["authorization", "cookie", "proxy-authorization"]
             samples = SampledRequests(100, secret_headers=hidden)
             waf = WafRuntime(
                 acl, distribution.web_acl, rate if rate is not None else RateState(), samples=samples
@@ -98,6 +99,7 @@ def compile_edge(
         waf=waf,
         targeted=(distribution.cache_control_field.lower().encode(), *DEFAULT_TARGETED[1:]),
         secret_header_names=names,
+        redacted_headers=hidden,
         via=via,
         health_path=distribution.health_path.encode(),
         hit_head=b"X-Cache: Hit from originguard\r\nVia: "
