@@ -16,6 +16,7 @@ from originguard.gate.targets import TargetGroupState
 from originguard.http.client import Upstream, UpstreamPool
 from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Request
+from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
 from originguard.observe.metrics import MetricSet
@@ -67,25 +68,49 @@ class GateListenerApp:
         self.name = name
         self.listener = listener
         self._prebuilt: dict[int, PrebuiltResponse] = {}
+        self._counter_keys: dict[int, tuple[str, str, str]] = {}
         self.set_listener(listener)
 
     def set_listener(self, listener: CompiledListener) -> None:
-        prebuilt = {}
-        for action in [listener.default_action, *(r.action for r in listener.rules)]:
-            if action.fixed_response is not None:
-                prebuilt[id(action)] = prebuild_fixed(action.fixed_response)
-        self._prebuilt = prebuilt
+        prebuilt, keys = {}, {}
+        for decision in [listener.default_match, *(r.match for r in listener.rules)]:
+            fixed = decision.action.fixed_response
+            if fixed is not None:
+                prebuilt[id(decision)] = prebuild_fixed(fixed)
+                keys[id(decision)] = (self.name, decision.rule, str(fixed.status))
+        # Both swapped before the listener: a request never pairs new rules with old answers.
+        self._prebuilt, self._counter_keys = prebuilt, keys
         self.listener = listener
 
     # -- HttpApp -----------------------------------------------------------------------------
 
     def respond_now(self, request: Request) -> bytes | None:
         decision = match(self.listener, request)
-        if decision.kind == "forward":
-            request.context = decision
-            return None
-        wire, status = self._answer(request, decision)
-        self._log(request, status, len(wire), decision.rule, None)
+        prebuilt = self._prebuilt.get(id(decision))
+        if prebuilt is None:
+            if decision.kind == "forward":
+                request.context = decision
+                return None
+            wire, status = self._answer(request, decision)
+            self._log(request, status, len(wire), decision.rule, None)
+            return wire
+        # The deny path: prebuilt bytes, a counter keyed by a prebuilt tuple, no clock read
+        # (the answer is written within this callback: the first latency bucket).
+        runtime = self.runtime
+        if request.method == b"HEAD":
+            wire = prebuilt.wire(keep_alive=request.keep_alive, head_only=True)
+        else:
+            wire = (
+                prebuilt.status_line
+                + DATE.line
+                + (prebuilt.keep_alive if request.keep_alive else prebuilt.close)
+            )
+        counts = runtime.requests.values
+        key = self._counter_keys[id(decision)]
+        counts[key] = counts.get(key, 0.0) + 1.0
+        runtime.latency.observe_instant()
+        if runtime.access_log.enabled:
+            self._log_line(request, prebuilt.status, len(wire), decision.rule, None, 0.0)
         return wire
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
@@ -116,7 +141,7 @@ class GateListenerApp:
     def _answer(self, request: Request, decision: Match, keep_alive: bool | None = None) -> tuple[bytes, int]:
         alive = request.keep_alive if keep_alive is None else keep_alive
         head_only = request.method == b"HEAD"
-        prebuilt = self._prebuilt.get(id(decision.action))
+        prebuilt = self._prebuilt.get(id(decision))
         if prebuilt is not None:
             return prebuilt.wire(keep_alive=alive, head_only=head_only), prebuilt.status
         redirect = decision.action.redirect
@@ -178,23 +203,28 @@ class GateListenerApp:
     def _log(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
         runtime = self.runtime
         runtime.requests.inc((self.name, rule, str(status)))
-        now = runtime.pool.loop.time()
-        runtime.latency.observe(now - request.started_at)
+        elapsed = runtime.pool.loop.time() - request.started_at
+        runtime.latency.observe(elapsed)
         if runtime.access_log.enabled:
-            record: dict[str, Any] = {
-                "listener": self.name,
-                "client": request.client_ip,
-                "method": request.method.decode("latin-1"),
-                "host": request.host.decode("latin-1"),
-                "path": request.path.decode("latin-1"),
-                "status": status,
-                "bytes": size,
-                "duration_ms": round((now - request.started_at) * 1000, 3),
-                "rule": rule,
-                "target": target,
-                "tls_version": request.tls_version,
-            }
-            runtime.access_log.write(record)
+            self._log_line(request, status, size, rule, target, elapsed)
+
+    def _log_line(
+        self, request: Request, status: int, size: int, rule: str, target: str | None, elapsed: float
+    ) -> None:
+        record: dict[str, Any] = {
+            "listener": self.name,
+            "client": request.client_ip,
+            "method": request.method.decode("latin-1"),
+            "host": request.host.decode("latin-1"),
+            "path": request.path.decode("latin-1"),
+            "status": status,
+            "bytes": size,
+            "duration_ms": round(elapsed * 1000, 3),
+            "rule": rule,
+            "target": target,
+            "tls_version": request.tls_version,
+        }
+        self.runtime.access_log.write(record)
 
 
 def _pick_group(action: Action) -> str:

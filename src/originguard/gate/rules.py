@@ -31,26 +31,10 @@ class RequestView(Protocol):
     host: bytes
     client_ip: str
 
-    def header_values(self, lower_name: bytes) -> list[bytes]: ...
+    def header_values(self, lower_name: bytes) -> Sequence[bytes]: ...
 
 
 RequestTest = Callable[[RequestView], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    name: str
-    priority: int
-    tests: tuple[RequestTest, ...]
-    action: Action
-    secret_headers: frozenset[bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledListener:
-    rules: tuple[CompiledRule, ...]
-    default_action: Action
-    secret_headers: frozenset[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +47,24 @@ class Match:
     matched_secret_headers: frozenset[bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    name: str
+    priority: int
+    tests: tuple[RequestTest, ...]
+    action: Action
+    secret_headers: frozenset[bytes]
+    match: Match  # built once: matching allocates nothing per request
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledListener:
+    rules: tuple[CompiledRule, ...]
+    default_action: Action
+    secret_headers: frozenset[bytes]
+    default_match: Match
+
+
 def compile_listener(listener: Listener, secrets: dict[str, SecretValues]) -> CompiledListener:
     """Compile a listener's rules (sorted by priority) into tests; secrets are resolved here."""
     rules = []
@@ -73,9 +75,16 @@ def compile_listener(listener: Listener, secrets: dict[str, SecretValues]) -> Co
             for c in rule.conditions
             if c.http_header is not None and any(isinstance(v, SecretRef) for v in c.http_header.values)
         )
-        rules.append(CompiledRule(f"priority {rule.priority}", rule.priority, tests, rule.actions[0], names))
+        name = f"priority {rule.priority}"
+        action = rule.actions[0]
+        rules.append(
+            CompiledRule(name, rule.priority, tests, action, names, Match(action, name, _kind(action), names))
+        )
     every_secret = frozenset().union(*(r.secret_headers for r in rules)) if rules else frozenset()
-    return CompiledListener(tuple(rules), listener.default_action, every_secret)
+    default = listener.default_action
+    return CompiledListener(
+        tuple(rules), default, every_secret, Match(default, "default", _kind(default), frozenset())
+    )
 
 
 def match(listener: CompiledListener, request: RequestView) -> Match:
@@ -85,8 +94,8 @@ def match(listener: CompiledListener, request: RequestView) -> Match:
             if not test(request):
                 break
         else:
-            return Match(rule.action, rule.name, _kind(rule.action), rule.secret_headers)
-    return Match(listener.default_action, "default", _kind(listener.default_action), frozenset())
+            return rule.match
+    return listener.default_match
 
 
 def _kind(action: Action) -> Literal["forward", "fixed_response", "redirect"]:

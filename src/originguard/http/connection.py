@@ -18,7 +18,7 @@ import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
-from originguard.http.request_checks import check_head
+from originguard.http.request_checks import HeaderIndex, check_head
 from originguard.http.wire import error_response
 from originguard.http.writer import ResponseWriter
 
@@ -49,6 +49,7 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False
         self.closed = False
         self.rejected: ProtocolError | None = None
+        self.ignoring = False  # closed or rejected: further bytes are dropped
         self.rejected_request: Request | None = None
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
@@ -59,8 +60,16 @@ class HttpConnection(asyncio.Protocol):
         self.tls_version: str | None = None
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._index: HeaderIndex = {}
         self._head_bytes = 0
         self._parsing: Request | None = None
+        self.now = self.loop.time()
+        self.last_answered_now = False
+        # Copied out of `limits`: read in per-field callbacks, where each attribute hop counts.
+        self.max_uri_bytes = server.limits.max_uri_bytes
+        self.max_header_bytes = server.limits.max_header_bytes
+        self.max_header_count = server.limits.max_header_count
+        self.header_timeout = server.limits.header_timeout
 
     # -- asyncio callbacks -------------------------------------------------------------------
 
@@ -77,7 +86,7 @@ class HttpConnection(asyncio.Protocol):
             self.server.on_connect(self.transport, self.client_ip)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        self.closed = self.ignoring = True
         self.server.connections.discard(self)
         if self._parsing is not None and self._parsing.body is not None:
             self._parsing.body.fail(ConnectionResetError("client closed the connection"))
@@ -93,106 +102,147 @@ class HttpConnection(asyncio.Protocol):
             self.drain_waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        if self.rejected is not None or self.closed:
+        if self.ignoring:
             return
+        # One clock read per read(): every request of this chunk shares it (deadlines have a
+        # one-second resolution, and uvloop's clock only moves between loop iterations anyway).
+        now = self.now = self.loop.time()
         if self.state == IDLE:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.limits.header_timeout
+            self.deadline = now + self.header_timeout
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             # We do not tunnel (no WebSocket/CONNECT): answer the request, then close.
             if self.queue:
                 self.queue[-1].keep_alive = False
+            elif self.last_answered_now:
+                self.close()
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
-            self._reject(cause if isinstance(cause, ProtocolError) else BadRequest(str(cause)))
+            if not isinstance(cause, ProtocolError):
+                log.error("request handling failed", exc_info=cause)
+                cause = BadRequest("the request could not be processed")
+            self._reject(cause)
         except httptools.HttpParserError as exc:
             self._reject(BadRequest(f"malformed request: {exc}"))
 
     # -- httptools callbacks -----------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        self.state = HEAD
-        self._url = b""
-        self._headers = []
-        self._head_bytes = 0
+    # Each callback is a Python call per request (per field for on_header), the largest cost of a
+    # cache hit or a deny: there is no on_message_begin, and per-message state is reset when a
+    # head is consumed instead.
 
     def on_url(self, url: bytes) -> None:
+        if self.state == IDLE:  # a pipelined request that began in the same read
+            self.state = HEAD
+            self.deadline = self.now + self.header_timeout
         self._url += url
-        if len(self._url) > self.limits.max_uri_bytes:
-            raise UriTooLong(f"request target over {self.limits.max_uri_bytes} bytes")
+        if len(self._url) > self.max_uri_bytes:
+            raise UriTooLong(f"request target over {self.max_uri_bytes} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        headers = self._headers
-        headers.append((name, value))
+        self._headers.append((name, value))
+        # The lower-cased index every later lookup (rules, cache, WAF) reuses, built in the same pass.
+        lower = name.lower()
+        found = self._index.get(lower)
+        self._index[lower] = (value,) if found is None else (*found, value)
         self._head_bytes += len(name) + len(value) + 4
-        if self._head_bytes > self.limits.max_header_bytes or len(headers) > self.limits.max_header_count:
-            if self._head_bytes > self.limits.max_header_bytes:
-                raise HeadersTooLarge(f"header section over {self.limits.max_header_bytes} bytes")
-            raise HeadersTooLarge(f"more than {self.limits.max_header_count} header fields")
+        if self._head_bytes > self.max_header_bytes or len(self._headers) > self.max_header_count:
+            self._head_too_large()
+
+    def _head_too_large(self) -> None:
+        if self._head_bytes > self.max_header_bytes:
+            raise HeadersTooLarge(f"header section over {self.max_header_bytes} bytes")
+        raise HeadersTooLarge(f"more than {self.max_header_count} header fields")
 
     def on_headers_complete(self) -> None:
+        if self.ignoring:
+            return  # closed by an earlier request of the same read (Connection: close, draining)
         parser = self.parser
-        head = check_head(
-            method=parser.get_method(),
-            target=self._url,
-            version=parser.get_http_version(),
-            headers=self._headers,
-            max_body=self.limits.max_body_bytes,
-        )
+        method = parser.get_method()
+        target = self._url
+        headers = self._headers
+        index = self._index
+        self._url = b""
+        self._headers = []
+        self._index = {}
+        self._head_bytes = 0
+        limits = self.limits
+        head = check_head(method, target, parser.get_http_version(), index, limits.max_body_bytes)
+        # Positional: this runs per request and keyword construction costs twice as much.
         request = Request(
-            method=head.method,
-            target=self._url,
-            path=head.path,
-            query=head.query,
-            version=head.version,
-            headers=self._headers,
-            host=head.host,
-            keep_alive=parser.should_keep_alive() and not self.server.draining,
-            client_ip=self.client_ip,
-            client_port=self.client_port,
-            scheme=self.scheme,
-            server_port=self.server_port,
-            tls_version=self.tls_version,
-            expect_continue=head.expect_continue,
-            started_at=self.loop.time(),
-            _lower=head.index,
+            method,
+            target,
+            head.path,
+            head.query,
+            head.version,
+            headers,
+            head.host,
+            parser.should_keep_alive() and not self.server.draining,
+            self.client_ip,
+            self.client_port,
+            self.scheme,
+            self.server_port,
+            self.tls_version,
+            None,
+            head.expect_continue,
+            self.now,
+            None,
+            index,
         )
         if head.has_body:
-            request.body = Body(
-                self.limits.max_body_bytes, self._resume_body, self._send_continue_for(request)
-            )
+            request.body = Body(limits.max_body_bytes, self._resume_body, self._send_continue_for(request))
             self.state = BODY
-            self.deadline = self.loop.time() + self.limits.body_timeout
-        self._parsing = request
-        self.queue.append(request)
-        if len(self.queue) == 1:
-            self._start(request)
-        elif len(self.queue) > PIPELINE_DEPTH:
-            self._pause_reading()
+            self.deadline = self.now + limits.body_timeout
+            self._parsing = request
+        self._dispatch(request)
 
     def on_body(self, chunk: bytes) -> None:
         request = self._parsing
-        assert request is not None and request.body is not None
+        if request is None or request.body is None:
+            return  # the connection was closed while this request's head was parsed
         request.body.feed(chunk)
-        self.deadline = self.loop.time() + self.limits.body_timeout
+        self.deadline = self.now + self.limits.body_timeout
         if request.body.buffered > BODY_HIGH_WATER:
             self._pause_reading()
 
     def on_message_complete(self) -> None:
         request = self._parsing
-        if request is not None and request.body is not None:
-            request.body.finish()
-        self._parsing = None
+        if request is not None:
+            if request.body is not None:
+                request.body.finish()
+            self._parsing = None
         self.state = IDLE
-        self.deadline = (
-            math.inf if self.busy or self.queue else self.loop.time() + self.limits.keepalive_timeout
-        )
+        self.deadline = math.inf if self.queue else self.now + self.limits.keepalive_timeout
 
     # -- dispatch ----------------------------------------------------------------------------
 
+    def _dispatch(self, request: Request) -> None:
+        """Answer now, start the handler, or queue behind earlier requests (pipelining in order)."""
+        queue = self.queue
+        if queue:
+            self.last_answered_now = False
+            queue.append(request)
+            if len(queue) > PIPELINE_DEPTH:
+                self._pause_reading()
+            return
+        if request.body is None:
+            # The hot path: nothing ahead of it, no body. A cache hit or a deny is written from
+            # here, with no queue entry and no coroutine.
+            answer = self.app.respond_now(request)
+            if answer is not None:
+                self.transport.write(answer)  # type: ignore[union-attr]
+                self.last_answered_now = True
+                if not request.keep_alive:
+                    self.close()
+                return
+        self.last_answered_now = False
+        queue.append(request)
+        self.busy = True
+        self.loop.create_task(self._run(request))
+
     def _start(self, request: Request) -> None:
+        """Serve the request at the head of the queue once the one before it is done."""
         if request.body is None:
             answer = self.app.respond_now(request)
             if answer is not None:
@@ -244,6 +294,7 @@ class HttpConnection(asyncio.Protocol):
     def _reject(self, error: ProtocolError) -> None:
         """A request broke the rules: answer with its status once earlier responses are out, close."""
         self.rejected = error
+        self.ignoring = True
         self.rejected_request = self._parsing
         self._pause_reading()
         self.server.on_rejected(self, error)
@@ -268,18 +319,19 @@ class HttpConnection(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
-            self.closed = True
+            self.closed = self.ignoring = True
             self.transport.close()
 
     def abort(self) -> None:
         if self.transport is not None:
-            self.closed = True
+            self.closed = self.ignoring = True
             self.transport.abort()
 
     def on_deadline(self) -> None:
         """Called by the server's clock when `deadline` passed: slowloris, stalled body, idle."""
         if self.state in (HEAD, BODY) and self.rejected is None:
             self.rejected = RequestTimeout("request timed out")
+            self.ignoring = True
             self.rejected_request = self._parsing
             self.server.on_rejected(self, self.rejected)
             if self._parsing is not None and self._parsing.body is not None:

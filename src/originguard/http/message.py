@@ -5,47 +5,91 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from originguard.errors import BodyTooLarge
+from originguard.http.request_checks import HeaderIndex, index_headers
 
 Header = tuple[bytes, bytes]
+
+NO_VALUES: tuple[bytes, ...] = ()
 
 # Buffered body bytes above which the connection stops reading (back-pressure, not buffering).
 BODY_HIGH_WATER = 256 * 1024
 
 
-@dataclass(slots=True, eq=False)
 class Request:
     """One parsed request head; `headers` are as sent (original case, original order)."""
 
-    method: bytes
-    target: bytes
-    path: bytes
-    query: bytes
-    version: bytes
-    headers: list[Header]
-    host: bytes
-    keep_alive: bool
-    client_ip: str
-    client_port: int
-    scheme: str
-    server_port: int
-    tls_version: str | None
-    body: Body | None = None
-    expect_continue: bool = False
-    started_at: float = 0.0
-    context: object = None  # what the fast path decided, handed to the slow path
-    _lower: dict[bytes, list[bytes]] | None = field(default=None, repr=False)
+    __slots__ = (
+        "_lower",
+        "body",
+        "client_ip",
+        "client_port",
+        "context",
+        "expect_continue",
+        "headers",
+        "host",
+        "keep_alive",
+        "method",
+        "path",
+        "query",
+        "scheme",
+        "server_port",
+        "started_at",
+        "target",
+        "tls_version",
+        "version",
+    )
 
-    def header_values(self, lower_name: bytes) -> list[bytes]:
-        """Every value of a field, by lower-cased name (index built on first use)."""
+    def __init__(
+        self,
+        method: bytes,
+        target: bytes,
+        path: bytes,
+        query: bytes,
+        version: bytes,
+        headers: list[Header],
+        host: bytes,
+        keep_alive: bool,
+        client_ip: str,
+        client_port: int,
+        scheme: str,
+        server_port: int,
+        tls_version: str | None,
+        body: Body | None = None,
+        expect_continue: bool = False,
+        started_at: float = 0.0,
+        context: object = None,
+        _lower: HeaderIndex | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.host = host
+        self.keep_alive = keep_alive
+        self.client_ip = client_ip
+        self.client_port = client_port
+        self.scheme = scheme
+        self.server_port = server_port
+        self.tls_version = tls_version
+        self.body = body
+        self.expect_continue = expect_continue
+        self.started_at = started_at
+        self.context = context  # what the fast path decided, handed to the slow path
+        self._lower = _lower
+
+    def __repr__(self) -> str:
+        # Headers are left out: they may carry the origin secret.
+        return f"Request({self.method!r} {self.target!r} from {self.client_ip})"
+
+    def header_values(self, lower_name: bytes) -> tuple[bytes, ...]:
+        """Every value of a field, by lower-cased name (the index is built on first use)."""
         if self._lower is None:
-            index: dict[bytes, list[bytes]] = {}
-            for name, value in self.headers:
-                index.setdefault(name.lower(), []).append(value)
-            self._lower = index
-        return self._lower.get(lower_name, [])
+            self._lower = index_headers(self.headers)
+        return self._lower.get(lower_name, NO_VALUES)
 
     def header(self, lower_name: bytes) -> bytes | None:
         """The first value of a field, or None."""

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, ProtocolError, VersionNotSupported
 from originguard.http.headers import strip_hop_by_hop
-from originguard.http.request_checks import check_head
+from originguard.http.request_checks import check_head, index_headers
 
 HOST = [(b"Host", b"a.example")]
 
@@ -19,13 +19,7 @@ def head(
     headers: list[tuple[bytes, bytes]] | None = None,
     method: bytes = b"GET",
 ) -> object:
-    return check_head(
-        method=method,
-        target=target,
-        version=version,
-        headers=HOST if headers is None else headers,
-        max_body=1000,
-    )
+    return check_head(method, target, version, index_headers(HOST if headers is None else headers), 1000)
 
 
 @pytest.mark.parametrize(
@@ -58,28 +52,22 @@ def test_ambiguous_or_invalid_heads_are_refused(
 
 
 def test_valid_heads_are_split_into_path_query_and_host() -> None:
-    parsed = check_head(method=b"GET", target=b"/a/b?x=1&y=2", version="1.1", headers=HOST, max_body=10)
+    parsed = check_head(b"GET", b"/a/b?x=1&y=2", "1.1", index_headers(HOST), 10)
     assert (parsed.path, parsed.query, parsed.host, parsed.has_body) == (
         b"/a/b",
         b"x=1&y=2",
         b"a.example",
         False,
     )
-    absolute = check_head(
-        method=b"GET", target=b"http://A.example/p?q", version="1.1", headers=HOST, max_body=10
-    )
+    absolute = check_head(b"GET", b"http://A.example/p?q", "1.1", index_headers(HOST), 10)
     assert (absolute.path, absolute.query) == (b"/p", b"q")
     chunked = check_head(
-        method=b"POST",
-        target=b"/",
-        version="1.1",
-        headers=[*HOST, (b"Transfer-Encoding", b" Chunked ")],
-        max_body=10,
+        b"POST", b"/", "1.1", index_headers([*HOST, (b"Transfer-Encoding", b" Chunked ")]), 10
     )
     assert chunked.has_body
-    options = check_head(method=b"OPTIONS", target=b"*", version="1.1", headers=HOST, max_body=10)
+    options = check_head(b"OPTIONS", b"*", "1.1", index_headers(HOST), 10)
     assert options.path == b"*"
-    http10 = check_head(method=b"GET", target=b"/", version="1.0", headers=[], max_body=10)
+    http10 = check_head(b"GET", b"/", "1.0", index_headers([]), 10)
     assert http10.host == b""
 
 
