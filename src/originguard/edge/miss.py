@@ -176,7 +176,10 @@ async def _fill(
     # What the cache keeps is what viewers get: never an echoed secret header, never hop-by-hop.
     origin_headers = viewer_response_headers(upstream.headers, origin.signing)
     if upstream.status == 304 and stored is not None and conditional:
-        await upstream.read_all()
+        try:
+            await upstream.read_all()
+        except UpstreamError as exc:
+            return Fill(error=exc)
         merged = merge_304(
             stored,
             request_facts,
@@ -202,7 +205,12 @@ async def _fill(
     length = content_length(upstream.headers)
     if not decision.store or (length is not None and length > limit):
         return Fill(upstream=upstream, head=upstream.headers, status=upstream.status, signing=origin.signing)
-    body, complete = await _read_bounded(upstream, limit)
+    try:
+        body, complete = await _read_bounded(upstream, limit)
+    except UpstreamError as exc:
+        # The origin broke off mid-body (or sent bytes that are not HTTP): nothing to store, and
+        # the caller may still answer from a stale copy (RFC 9111 §4.2.4) rather than fail with 500.
+        return Fill(error=exc)
     if not complete:  # no Content-Length and bigger than an object may be: stream it through
         return Fill(
             upstream=upstream,
