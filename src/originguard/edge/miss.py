@@ -199,6 +199,10 @@ async def _fill(
                     request.headers,
                 )
             return Fill(entry=entry, stored=True, refreshed=True, status=entry.status)
+        # RFC 9111 §4.3.4: a 304 that describes nothing we hold cannot freshen it, and this viewer
+        # asked for the content: fetch it whole. (That 304 was read to its end and its connection
+        # pooled again; reading `upstream` once more would hand that connection out twice.)
+        return await _fill(app, request, context, key, None, ())
     facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
     decision = can_store(request_facts, facts, ttl, response_time)
     limit = runtime.store.max_object_bytes

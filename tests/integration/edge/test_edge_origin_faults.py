@@ -1,4 +1,5 @@
-"""An origin that breaks off mid-body: the edge answers 502 or a stale copy, never a 500."""
+"""Origins that misbehave: a body cut short, a 304 for something else; the viewer still gets a
+sound answer (502, the stale copy, or the content), never a 500 or a 304 it did not ask for."""
 
 from __future__ import annotations
 
@@ -39,9 +40,11 @@ class RawOrigin:
 
     scripts: dict[bytes, list[bytes]] = field(default_factory=dict)
     hits: dict[bytes, int] = field(default_factory=dict)
+    heads: list[bytes] = field(default_factory=list)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
         path = head.split(b" ", 2)[1]
         self.hits[path] = self.hits.get(path, 0) + 1
         replies = self.scripts.get(path, [TRUNCATED])
@@ -97,3 +100,19 @@ def test_stale_if_error_covers_an_origin_breaking_off_mid_body(faulty: FaultyCha
     assert faulty.get("/flaky") == (200, b"hello")
     assert faulty.get("/flaky") == (200, b"hello")
     assert faulty.origin.hits[b"/flaky"] == 2, "the stale copy answered only after a real refresh attempt"
+
+
+def test_a_304_for_another_representation_is_followed_by_a_full_fetch(faulty: FaultyChain) -> None:
+    # RFC 9111 §4.3.4: the 304's ETag matches nothing stored, so it cannot freshen the stored copy;
+    # the viewer (who sent no conditional) gets the current content, not a bare 304.
+    faulty.origin.scripts[b"/changed"] = [
+        b'HTTP/1.1 200 OK\r\nCache-Control: max-age=0\r\nETag: "v1"\r\nContent-Length: 3\r\n\r\nold',
+        b'HTTP/1.1 304 Not Modified\r\nCache-Control: max-age=60\r\nETag: "v2"\r\n\r\n',
+        b'HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nETag: "v2"\r\nContent-Length: 3\r\n\r\nnew',
+    ]
+    assert faulty.get("/changed") == (200, b"old")
+    assert faulty.get("/changed") == (200, b"new")
+    revalidation, refetch = faulty.origin.heads[-2:]
+    assert b'If-None-Match: "v1"' in revalidation
+    assert b"If-None-Match" not in refetch, "the follow-up fetch is unconditional"
+    assert faulty.get("/changed") == (200, b"new") and faulty.origin.hits[b"/changed"] == 3
