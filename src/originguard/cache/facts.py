@@ -177,11 +177,14 @@ def _date(values: list[bytes] | None) -> float | None:
 
 
 def _age(values: list[bytes] | None) -> int | None:
-    """The Age value; garbage counts as the largest age, so the response is stale (RFC 9111 §5.1)."""
+    """The Age value: the first member of the (combined) field; None when that is not a number."""
+    # RFC 9111 §5.1: use the first member of a list-based value and ignore an invalid one ("abc",
+    # "-7200", "7200.0") rather than guess an age. A parameter ("7200;x=y") is not delta-seconds
+    # either, but its number is the sender's own claim: honouring it can only make us refetch sooner.
     if not values:
         return None
-    value = values[0].strip()
-    return min(int(value), MAX_DELTA) if value.isdigit() and len(values) == 1 else MAX_DELTA
+    first = values[0].split(b",", 1)[0].split(b";", 1)[0].strip()
+    return min(int(first), MAX_DELTA) if first.isdigit() else None
 
 
 def _vary(values: list[bytes] | None) -> tuple[bytes, ...]:

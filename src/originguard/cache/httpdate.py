@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 _MONTHS: Final = {
@@ -25,30 +26,43 @@ _MONTH_NAMES: Final = (
     b"Dec",
 )
 _DAY_NAMES: Final = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
+_LONG_DAY_NAMES: Final = (b"Monday", b"Tuesday", b"Wednesday", b"Thursday", b"Friday", b"Saturday", b"Sunday")
+
+_DAY: Final = b"(?:" + b"|".join(_DAY_NAMES) + b")"
+_MONTH: Final = b"(" + b"|".join(_MONTH_NAMES) + b")"
+_TIME: Final = rb"(\d{2}):(\d{2}):(\d{2})"
+_IMF_FIXDATE: Final = re.compile(_DAY + rb", (\d{2}) " + _MONTH + rb" (\d{4}) " + _TIME + b" GMT", re.I)
+"""RFC 9110 §5.6.7 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"."""
+_RFC850: Final = re.compile(
+    b"(?:" + b"|".join(_LONG_DAY_NAMES) + rb"), (\d{2})-" + _MONTH + rb"-(\d{2}) " + _TIME + b" GMT", re.I
+)
+"""RFC 9110 §5.6.7 obsolete rfc850-date: "Sunday, 06-Nov-94 08:49:37 GMT"."""
+_ASCTIME: Final = re.compile(_DAY + b" " + _MONTH + rb" ( \d|\d{2}) " + _TIME + rb" (\d{4})", re.I)
+"""RFC 9110 §5.6.7 obsolete asctime-date: "Sun Nov  6 08:49:37 1994"."""
 
 
 def parse_http_date(value: bytes) -> float | None:
     """Seconds since the epoch for an IMF-fixdate, rfc850 or asctime date; None if invalid."""
-    # rfc850 writes "06-Nov-94": turning '-' into spaces gives the IMF-fixdate field order.
-    parts = value.replace(b"-", b" ").split()
-    if len(parts) == 6 and parts[5] == b"GMT":  # IMF-fixdate or rfc850
-        day, month, year, clock = parts[1], parts[2], parts[3], parts[4]
-    elif len(parts) == 5:  # asctime: "Sun Nov  6 08:49:37 1994"
-        month, day, clock, year = parts[1], parts[2], parts[3], parts[4]
+    # RFC 9110 §5.6.7 grammar, exactly: RFC 9111 §5.3 makes any other form "already expired", so a
+    # lenient parser would turn "Thu 18 Aug 2050" (no comma) into 24 years of freshness.
+    # Names match case-insensitively, as RFC 9111 §4.2 asks of cache recipients.
+    value = value.strip(b" \t")
+    match = _IMF_FIXDATE.fullmatch(value) or _RFC850.fullmatch(value)
+    if match is not None:
+        day, month, year, hh, mm, ss = match.groups()
     else:
-        return None
-    month_number = _MONTHS.get(month.lower())
-    hms = clock.split(b":")
-    if month_number is None or len(hms) != 3 or not all(p.isdigit() for p in (day, year, *hms)):
-        return None
+        match = _ASCTIME.fullmatch(value)
+        if match is None:
+            return None
+        month, day, hh, mm, ss, year = match.groups()
     y, d = int(year), int(day)
     if len(year) == 2:
         # RFC 9110 §5.6.7 wants "50 years in the future means the past"; a fixed pivot needs no clock.
         y += 2000 if y < 70 else 1900
-    h, mi, s = (int(p) for p in hms)
+    h, mi, s = int(hh), int(mm), int(ss)
     if not (1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
         return None
-    return float(_days_from_civil(y, month_number, d) * 86400 + h * 3600 + mi * 60 + s)
+    return float(_days_from_civil(y, _MONTHS[month.lower()], d) * 86400 + h * 3600 + mi * 60 + s)
 
 
 def format_http_date(when: float) -> bytes:

@@ -15,6 +15,11 @@ from originguard.cache.facts import Headers
 _ABSENT: Final = b"\x01"
 """RFC 9111 §4.1: a field absent from the request matches only its absence, never an empty value."""
 
+_CASE_INSENSITIVE: Final = frozenset({b"accept-encoding", b"accept-language", b"accept-charset"})
+"""Fields whose values are case-insensitive tokens (RFC 9110 §8.4.1, §12.5.3-§12.5.4, RFC 4647 §2):
+RFC 9111 §4.1 lets a cache match them after case normalisation. Order is kept: with equal weights
+an origin may still prefer the first listed."""
+
 
 class KeyPolicyLike(Protocol):
     """Anything shaped like config.edge.CacheKeyPolicy."""
@@ -97,7 +102,8 @@ def _field_value(name: bytes, headers: Headers) -> bytes:
     values = [v for n, v in headers if n.lower() == name]
     if not values:
         return _ABSENT
-    return b",".join(part.strip() for v in values for part in v.split(b","))
+    joined = b",".join(part.strip() for v in values for part in v.split(b","))
+    return joined.lower() if name in _CASE_INSENSITIVE else joined
 
 
 def _cookies(headers: Headers, wanted: Literal["all"] | frozenset[bytes]) -> list[bytes]:

@@ -15,10 +15,14 @@ from originguard.cache.facts import RequestFacts, ResponseFacts
 from originguard.cache.freshness import TtlBounds, current_age, freshness_lifetime
 from originguard.cache.viewer import not_modified
 
-STORABLE_STATUSES: Final = frozenset(
+UNDERSTOOD_STATUSES: Final = frozenset(
     {200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 451, 500, 501, 502, 503, 504}
 )
-"""Final statuses this cache understands (RFC 9111 §3); never 206 (partial) or 304."""
+"""Statuses whose caching rules this cache implements: the only ones stored under must-understand."""
+
+NEVER_STORED: Final = frozenset({206, 304})
+"""RFC 9111 §3: storing these needs rules we do not implement (combining ranges, §3.4; a 304 only
+freshens, §4.3.4)."""
 
 ORIGIN_ERROR_STATUSES: Final = frozenset({500, 502, 503, 504})
 """RFC 5861 §4: the statuses that count as an error for stale-if-error."""
@@ -97,8 +101,12 @@ def can_store(
     cc = response.cache_control
     if request.method != b"GET":
         return StoreDecision(False, "only GET responses are stored", "9111 §3")
-    if response.status not in STORABLE_STATUSES:
+    # RFC 9111 §3: any final status may be stored; whether it gets a lifetime (explicit, or
+    # heuristic for §4.2.2 statuses) is freshness_lifetime's call below.
+    if response.status < 200 or response.status in NEVER_STORED:
         return StoreDecision(False, f"status {response.status} not stored", "9111 §3")
+    if cc.must_understand and response.status not in UNDERSTOOD_STATUSES:
+        return StoreDecision(False, f"must-understand and status {response.status} unknown", "9111 §5.2.2.3")
     if response.vary == (b"*",):
         return StoreDecision(False, "Vary: * never matches", "9111 §4.1")
     if honor_request_directives and request.cache_control.no_store:
@@ -108,7 +116,7 @@ def can_store(
         return StoreDecision(False, "set-cookie", "9111 §7.3")
     if request.authorization and not (cc.public or cc.s_maxage is not None or cc.must_revalidate):
         return StoreDecision(False, "authorized request without public/s-maxage/must-revalidate", "9111 §3.5")
-    # must-understand: we store only statuses we understand, so it overrides no-store (§5.2.2.3).
+    # must-understand with a status we understand overrides no-store (§5.2.2.3).
     no_store = cc.no_store and not cc.must_understand
     if (no_store or cc.private or cc.no_cache) and ttl.min > 0:
         # CloudFront semantics: a minimum TTL above 0 caches even no-store/private/no-cache.

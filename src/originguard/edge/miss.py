@@ -176,7 +176,10 @@ async def _fill(
     # What the cache keeps is what viewers get: never an echoed secret header, never hop-by-hop.
     origin_headers = viewer_response_headers(upstream.headers, origin.signing)
     if upstream.status == 304 and stored is not None and conditional:
-        await upstream.read_all()
+        try:
+            await upstream.read_all()
+        except UpstreamError as exc:
+            return Fill(error=exc)
         merged = merge_304(
             stored,
             request_facts,
@@ -196,13 +199,22 @@ async def _fill(
                     request.headers,
                 )
             return Fill(entry=entry, stored=True, refreshed=True, status=entry.status)
+        # RFC 9111 §4.3.4: a 304 that describes nothing we hold cannot freshen it, and this viewer
+        # asked for the content: fetch it whole. (That 304 was read to its end and its connection
+        # pooled again; reading `upstream` once more would hand that connection out twice.)
+        return await _fill(app, request, context, key, None, ())
     facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
     decision = can_store(request_facts, facts, ttl, response_time)
     limit = runtime.store.max_object_bytes
     length = content_length(upstream.headers)
     if not decision.store or (length is not None and length > limit):
         return Fill(upstream=upstream, head=upstream.headers, status=upstream.status, signing=origin.signing)
-    body, complete = await _read_bounded(upstream, limit)
+    try:
+        body, complete = await _read_bounded(upstream, limit)
+    except UpstreamError as exc:
+        # The origin broke off mid-body (or sent bytes that are not HTTP): nothing to store, and
+        # the caller may still answer from a stale copy (RFC 9111 §4.2.4) rather than fail with 500.
+        return Fill(error=exc)
     if not complete:  # no Content-Length and bigger than an object may be: stream it through
         return Fill(
             upstream=upstream,

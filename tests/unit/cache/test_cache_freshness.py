@@ -158,8 +158,70 @@ def test_rfc9110_5_6_7_three_date_formats(value: bytes) -> None:
     assert parse_http_date(value) == 784111777
 
 
+INVALID_DATES = [
+    # (value, why) - RFC 9111 §5.3: each of these must read as "already expired", never as a date.
+    (b"0", "the classic 'expire now'"),
+    (b"-1", "a number is not a date"),
+    (b"", "empty"),
+    (b"Sun, 06 Nov 1994 25:49:37 GMT", "hour out of range"),
+    (b"Sun, 06 Foo 1994 08:49:37 GMT", "unknown month"),
+    (b"Thu, 18 Aug 50 02:01:18 GMT", "IMF-fixdate needs a four-digit year"),
+    (b"Thu 18 Aug 2050 02:01:18 GMT", "IMF-fixdate needs the comma after the day name"),
+    (b"Thu, 18  Aug  2050 02:01:18 GMT", "exactly one space between fields"),
+    (b"Thu, 18-Aug-2050 02:01:18 GMT", "dashes belong to rfc850-date, whose year has two digits"),
+    (b"Thu, 18 Aug 2050 02.01.18 GMT", "time-of-day uses colons"),
+    (b"Thu, 18 Aug 2050 2:01:18 GMT", "hour has two digits"),
+    (b"Thu, 18 Aug 2050 02:01:18 UTC", "GMT is the only zone"),
+    (b"Thu, 18 Aug 2050 02:01:18 AEST", "GMT is the only zone"),
+    (b"Thursday, 18-Aug-2050 02:01:18 GMT", "rfc850-date has a two-digit year"),
+    (b"Thu Aug 8 02:01:18 2050", "asctime pads a one-digit day with a space"),
+]
+
+
 @pytest.mark.parametrize(
-    "value", [b"0", b"-1", b"", b"Sun, 06 Nov 1994 25:49:37 GMT", b"Sun, 06 Foo 1994 08:49:37 GMT"]
+    ("value", "why"), INVALID_DATES, ids=[v.decode() or "empty" for v, _ in INVALID_DATES]
 )
-def test_rfc9110_5_6_7_invalid_dates(value: bytes) -> None:
-    assert parse_http_date(value) is None
+def test_rfc9110_5_6_7_invalid_dates(value: bytes, why: str) -> None:
+    assert parse_http_date(value) is None, why
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"THU, 18 AUG 2050 02:01:18 GMT", b"Thu, 18 aug 2050 02:01:18 gmt", b"thursday, 18-aug-50 02:01:18 gMT"],
+)
+def test_rfc9111_4_2_cache_matches_date_names_case_insensitively(value: bytes) -> None:
+    assert parse_http_date(value) == parse_http_date(b"Thu, 18 Aug 2050 02:01:18 GMT")
+
+
+def test_rfc9111_5_3_malformed_expires_is_already_expired() -> None:
+    # "Thu 18 Aug 2050" (no comma) would be 24 years of freshness to a lenient parser.
+    bounds = TtlBounds(min=0, default=0, max=10**10)
+    lifetime = freshness_lifetime(response((b"Expires", b"Thu 18 Aug 2050 02:01:18 GMT")), bounds, NOW)
+    assert lifetime is not None and lifetime.seconds == 0
+
+
+AGE_VALUES = [
+    # (Age field lines, parsed age, why) - RFC 9111 §5.1
+    ([b"30"], 30, "delta-seconds"),
+    ([b"abc"], None, "not a number: ignored"),
+    ([b"-7200"], None, "negative: ignored"),
+    ([b"7200.0"], None, "not an integer: ignored"),
+    ([b"0, 7200"], 0, "list value: the first member counts"),
+    ([b"7200, 0"], 7200, "list value: the first member counts"),
+    ([b"0", b"7200"], 0, "two lines: the first member counts"),
+    ([b"7200", b"0"], 7200, "two lines: the first member counts"),
+    ([b"2147483649"], 2147483648, "9111 §1.2.2: overflow is 2^31"),
+    ([b"7200;foo=bar"], 7200, "a parameter: the sender's number is kept (refetch sooner, never later)"),
+]
+
+
+@pytest.mark.parametrize(("lines", "age", "why"), AGE_VALUES, ids=[c[2] + repr(c[0]) for c in AGE_VALUES])
+def test_rfc9111_5_1_age_first_member_and_invalid_ignored(
+    lines: list[bytes], age: int | None, why: str
+) -> None:
+    assert response(*((b"Age", line) for line in lines)).age == age, why
+
+
+def test_rfc9111_5_1_ignored_age_leaves_a_fresh_response_fresh() -> None:
+    entry = stored((b"Cache-Control", b"max-age=3600"), (b"Age", b"-7200"))
+    assert entry.fresh_until == pytest.approx(NOW + 3600)

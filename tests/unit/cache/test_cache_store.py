@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from originguard.cache import KeyPolicy, MemoryStore, cache_key
+from originguard.cache import KeyPolicy, MemoryStore, cache_key, vary_key
 from originguard.cache.store import ENTRY_OVERHEAD, MAX_VARIANTS
 from tests.unit.cache.cache_helpers import NOW, stored
 
@@ -75,6 +75,27 @@ def test_rfc9111_4_1_vary_keeps_one_variant_per_normalised_value() -> None:
     assert store.fresh_wire(_key(b"/v"), NOW) is None  # varying entries take the slow path
     assert len(store) == 2
     assert store.delete(_key(b"/v")) == 2 and store.size == 0
+
+
+VARY_MATCHES = [
+    # (selecting field, stored request value, presented value, same variant?, why) - RFC 9111 §4.1
+    (b"accept-language", b"en, de", b"eN, De", True, "language ranges are case-insensitive"),
+    (b"accept-language", b"en, de", b" en ,   de", True, "whitespace around list members"),
+    (b"accept-language", b"en, de", b"de, en", False, "order kept: equal weights may prefer the first"),
+    (b"accept-encoding", b"GZIP", b"gzip", True, "content-codings are case-insensitive"),
+    (b"x-custom", b"ABC", b"abc", False, "an unknown field's case may matter"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "stored_value", "presented", "same", "why"), VARY_MATCHES, ids=[c[4] for c in VARY_MATCHES]
+)
+def test_rfc9111_4_1_selecting_fields_normalised_by_their_semantics(
+    field: bytes, stored_value: bytes, presented: bytes, same: bool, why: str
+) -> None:
+    assert (
+        vary_key((field,), [(field, stored_value)]) == vary_key((field,), [(field, presented)])
+    ) is same, why
 
 
 def test_rfc9111_4_1_vary_star_is_never_stored_and_variants_are_capped() -> None:
