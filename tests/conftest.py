@@ -36,3 +36,21 @@ def secret_file(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "secrets" / "origin-verify"
     write_secret_file(path, [value])
     return path, value
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test a stale compiled module: Python would load it instead of the edited source."""
+    import importlib
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    compiled = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["originguard"]["compiled"]
+    stale = []
+    for path in compiled:
+        source = root / "src" / "originguard" / path
+        spec = importlib.util.find_spec("originguard." + path.removesuffix(".py").replace("/", "."))
+        origin = Path(spec.origin) if spec is not None and spec.origin else source
+        if origin.suffix == ".so" and origin.stat().st_mtime < source.stat().st_mtime:
+            stale.append(path)
+    if stale:
+        pytest.exit(f"compiled modules older than their sources: {', '.join(stale)}; run `make build`", 2)

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 
@@ -20,7 +21,7 @@ class Script:
     echo_request_headers: bool = False
 
 
-class ScriptedOrigin:
+class ScriptedOrigin(HttpApp):
     """Answers each path by its Script; counts what it received; honours If-None-Match."""
 
     def __init__(self) -> None:

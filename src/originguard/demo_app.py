@@ -7,6 +7,7 @@ import asyncio
 import orjson
 
 from originguard.config.values import HostPort
+from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.wire import render_response
@@ -16,7 +17,7 @@ from originguard.runtime import install_uvloop, run_until_signalled
 HEALTHY = render_response(200, [(b"Content-Type", b"text/plain")], b"ok\n", keep_alive=True)
 
 
-class DemoApp:
+class DemoApp(HttpApp):
     """Echoes method, path and headers as JSON; `secret_headers` (lower-case) are shown as `***`."""
 
     def __init__(self, secret_headers: frozenset[bytes] = frozenset(), name: str = "demo-app") -> None:

@@ -17,6 +17,7 @@ from originguard.edge.behaviors import CompiledBehavior, select_behavior
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
 from originguard.gate.responses import prebuild
+from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 from originguard.waf import Verdict, WafRequest, block_log_record, evaluate
@@ -38,7 +39,7 @@ class EdgeContext:
     verdict: Verdict | None
 
 
-class EdgeApp:
+class EdgeApp(HttpApp):
     """Serves one viewer listener (http or https) of an edge."""
 
     def __init__(self, runtime: EdgeRuntime, scheme: str, https_port: int | None) -> None:

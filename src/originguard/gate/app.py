@@ -13,13 +13,14 @@ from originguard.gate.forwarding import declared_length, origin_form, stream_bod
 from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
+from originguard.http.app import HttpApp
 from originguard.http.client import Upstream, UpstreamPool
 from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
-from originguard.observe.metrics import MetricSet
+from originguard.observe.metrics import CounterCell, MetricSet
 
 log = logging.getLogger("originguard.gate")
 
@@ -60,57 +61,64 @@ class GateRuntime:
         }
 
 
-class GateListenerApp:
+class FixedAnswer:
+    """A fixed response of one rule, prebuilt, with its request counter."""
+
+    __slots__ = ("counter", "prebuilt", "rule")
+
+    def __init__(self, prebuilt: PrebuiltResponse, rule: str, counter: CounterCell) -> None:
+        self.prebuilt = prebuilt
+        self.rule = rule
+        self.counter = counter
+
+
+class GateListenerApp(HttpApp):
     """Serves one listener; `listener` may be swapped on reload (new requests see the new rules)."""
 
     def __init__(self, runtime: GateRuntime, listener: CompiledListener, name: str) -> None:
         self.runtime = runtime
         self.name = name
         self.listener = listener
-        self._prebuilt: dict[int, PrebuiltResponse] = {}
-        self._counter_keys: dict[int, tuple[str, str, str]] = {}
+        self._fixed: dict[int, FixedAnswer] = {}
         self.set_listener(listener)
 
     def set_listener(self, listener: CompiledListener) -> None:
-        prebuilt, keys = {}, {}
+        fixed = {}
         for decision in [listener.default_match, *(r.match for r in listener.rules)]:
-            fixed = decision.action.fixed_response
-            if fixed is not None:
-                prebuilt[id(decision)] = prebuild_fixed(fixed)
-                keys[id(decision)] = (self.name, decision.rule, str(fixed.status))
-        # Both swapped before the listener: a request never pairs new rules with old answers.
-        self._prebuilt, self._counter_keys = prebuilt, keys
+            action = decision.action.fixed_response
+            if action is not None:
+                counter = self.runtime.requests.cell((self.name, decision.rule, str(action.status)))
+                fixed[id(decision)] = FixedAnswer(prebuild_fixed(action), decision.rule, counter)
+        # Swapped before the listener: a request never pairs new rules with old answers.
+        self._fixed = fixed
         self.listener = listener
 
     # -- HttpApp -----------------------------------------------------------------------------
 
     def respond_now(self, request: Request) -> bytes | None:
         decision = match(self.listener, request)
-        prebuilt = self._prebuilt.get(id(decision))
-        if prebuilt is None:
+        fixed = self._fixed.get(id(decision))
+        if fixed is None:
             if decision.kind == "forward":
                 request.context = decision
                 return None
             wire, status = self._answer(request, decision)
             self._log(request, status, len(wire), decision.rule, None)
             return wire
-        # The deny path: prebuilt bytes, a counter keyed by a prebuilt tuple, no clock read
-        # (the answer is written within this callback: the first latency bucket).
-        runtime = self.runtime
+        # The deny path: prebuilt bytes, a counter cell, no clock read (the answer is written
+        # within this callback: the first latency bucket).
+        prebuilt = fixed.prebuilt
         if request.method == b"HEAD":
             wire = prebuilt.wire(keep_alive=request.keep_alive, head_only=True)
+        elif request.keep_alive:
+            wire = prebuilt.status_line + DATE.line + prebuilt.keep_alive
         else:
-            wire = (
-                prebuilt.status_line
-                + DATE.line
-                + (prebuilt.keep_alive if request.keep_alive else prebuilt.close)
-            )
-        counts = runtime.requests.values
-        key = self._counter_keys[id(decision)]
-        counts[key] = counts.get(key, 0.0) + 1.0
+            wire = prebuilt.status_line + DATE.line + prebuilt.close
+        fixed.counter.value += 1.0
+        runtime = self.runtime
         runtime.latency.observe_instant()
         if runtime.access_log.enabled:
-            self._log_line(request, prebuilt.status, len(wire), decision.rule, None, 0.0)
+            self._log_line(request, prebuilt.status, len(wire), fixed.rule, None, 0.0)
         return wire
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
@@ -141,9 +149,9 @@ class GateListenerApp:
     def _answer(self, request: Request, decision: Match, keep_alive: bool | None = None) -> tuple[bytes, int]:
         alive = request.keep_alive if keep_alive is None else keep_alive
         head_only = request.method == b"HEAD"
-        prebuilt = self._prebuilt.get(id(decision))
-        if prebuilt is not None:
-            return prebuilt.wire(keep_alive=alive, head_only=head_only), prebuilt.status
+        fixed = self._fixed.get(id(decision))
+        if fixed is not None:
+            return fixed.prebuilt.wire(keep_alive=alive, head_only=head_only), fixed.prebuilt.status
         redirect = decision.action.redirect
         assert redirect is not None
         location = redirect_location(

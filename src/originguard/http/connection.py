@@ -168,16 +168,18 @@ class HttpConnection(asyncio.Protocol):
         self._index = {}
         self._head_bytes = 0
         limits = self.limits
-        head = check_head(method, target, parser.get_http_version(), index, limits.max_body_bytes)
+        path, query, version, host, has_body, expect_continue = check_head(
+            method, target, parser.get_http_version(), index, limits.max_body_bytes
+        )
         # Positional: this runs per request and keyword construction costs twice as much.
         request = Request(
             method,
             target,
-            head.path,
-            head.query,
-            head.version,
+            path,
+            query,
+            version,
             headers,
-            head.host,
+            host,
             parser.should_keep_alive() and not self.server.draining,
             self.client_ip,
             self.client_port,
@@ -185,12 +187,12 @@ class HttpConnection(asyncio.Protocol):
             self.server_port,
             self.tls_version,
             None,
-            head.expect_continue,
+            expect_continue,
             self.now,
             None,
             index,
         )
-        if head.has_body:
+        if has_body:
             request.body = Body(limits.max_body_bytes, self._resume_body, self._send_continue_for(request))
             self.state = BODY
             self.deadline = self.now + limits.body_timeout

@@ -9,33 +9,18 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from originguard.config.gate import HttpLimits
 from originguard.config.values import HostPort
 from originguard.errors import ProtocolError
+from originguard.http.app import HttpApp
 from originguard.http.connection import HttpConnection
-from originguard.http.message import Request
 from originguard.http.wire import DATE, error_response
-from originguard.http.writer import ResponseWriter
 
 log = logging.getLogger("originguard.http")
 
 TLS_HANDSHAKE_RECORD = 0x16
 PLAIN_HTTP_TO_TLS = error_response(400, "The plain HTTP request was sent to an HTTPS port")
-
-
-class HttpApp(Protocol):
-    """What a server serves: a fast synchronous answer where possible, else a coroutine."""
-
-    def respond_now(self, request: Request) -> bytes | None:
-        """Whole response bytes for a body-less request, or None to run `handle`."""
-
-    async def handle(self, request: Request, response: ResponseWriter) -> None:
-        """Answer one request (may read its body and stream the response)."""
-
-    def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
-        """A request was refused by the parser or a limit (for the access log and metrics)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,7 @@ class AccessLog:
             Path(destination).parent.mkdir(parents=True, exist_ok=True)
             self._out = open(destination, "ab", buffering=64 * 1024)  # noqa: SIM115 - lives with the process
         self._pending = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self._out is not None
+        self.enabled = self._out is not None  # read per request: an attribute, not a property
 
     def write(self, record: dict[str, Any]) -> None:
         """Log one record; `time` is added here (ISO 8601, UTC, milliseconds)."""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
+from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 
@@ -18,7 +19,7 @@ def json_reply(value: object, status: int = 200) -> Reply:
     return status, b"application/json", orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-class AdminApp:
+class AdminApp(HttpApp):
     """Routes by (method, path); routes marked protected need `Authorization: Bearer <token>`."""
 
     def __init__(self, token: bytes | None = None) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-LATENCY_BUCKETS: Final = (
+# Not Final: mypyc cannot use a Final tuple as a default argument ("final name was not set").
+LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005,
     0.001,
     0.0025,
@@ -32,6 +32,15 @@ LATENCY_BUCKETS: Final = (
 )
 
 
+class CounterCell:
+    """One labelled counter; hot paths keep a reference and add to it (no key hashing)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+
 class Counters:
     """A counter family: label values tuple → count."""
 
@@ -39,15 +48,26 @@ class Counters:
         self.name = name
         self.documentation = documentation
         self.labels = labels
-        self.values: dict[tuple[str, ...], float] = {}
+        self.cells: dict[tuple[str, ...], CounterCell] = {}
+
+    def cell(self, key: tuple[str, ...]) -> CounterCell:
+        """The counter for these label values, created at zero on first use."""
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = CounterCell()
+        return found
 
     def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
-        self.values[key] = self.values.get(key, 0.0) + amount
+        self.cell(key).value += amount
+
+    def value(self, key: tuple[str, ...]) -> float:
+        found = self.cells.get(key)
+        return 0.0 if found is None else found.value
 
     def family(self) -> Metric:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
-        for key, value in self.values.items():
-            family.add_metric(list(key), value)
+        for key, cell in self.cells.items():
+            family.add_metric(list(key), cell.value)
         return family
 
 
