@@ -12,7 +12,6 @@ from originguard.edge.fetch import fetch_from_origin
 from originguard.edge.origins import OriginTarget
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
-from originguard.http.headers import content_length
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 
@@ -45,8 +44,7 @@ async def pass_through(
         return "Error"
     runtime.origin_latency.observe(runtime.pool.loop.time() - started)
     headers = viewer_headers(app, upstream.headers, origin.signing, b"Miss")
-    length = content_length(upstream.headers)
-    await response.start(upstream.status, headers, length)
+    await response.start(upstream.status, headers, upstream.length)
     try:
         while chunk := await upstream.read():
             await response.write(chunk)

@@ -5,27 +5,35 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from originguard.config.gate import Action, GateConfig
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import declared_length, origin_form, stream_body, target_request_headers
+from originguard.gate.forwarding import declared_length, dropped_for_target, origin_form, stream_body
+from originguard.gate.relaying import (
+    TEXT_PLAIN,
+    ForwardPlan,
+    GateRelayHandler,
+    plan_forward,
+    target_response_headers,
+    upstream_failure,
+)
 from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
 from originguard.http.app import HttpApp
 from originguard.http.client import Upstream, UpstreamPool
-from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Request
+from originguard.http.relay import render_request, start_relay
 from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
 from originguard.observe.metrics import CounterCell, MetricSet
 
-log = logging.getLogger("originguard.gate")
+if TYPE_CHECKING:
+    from originguard.http.connection import HttpConnection
 
-BAD_GATEWAY = b"502 Bad Gateway: the target did not answer\n"
-GATEWAY_TIMEOUT = b"504 Gateway Timeout: the target took too long\n"
+log = logging.getLogger("originguard.gate")
 
 
 @dataclass
@@ -80,6 +88,7 @@ class GateListenerApp(HttpApp):
         self.name = name
         self.listener = listener
         self._fixed: dict[int, FixedAnswer] = {}
+        self.relay_handler = GateRelayHandler(self)
         self.set_listener(listener)
 
     def set_listener(self, listener: CompiledListener) -> None:
@@ -91,6 +100,8 @@ class GateListenerApp(HttpApp):
                 fixed[id(decision)] = FixedAnswer(prebuild_fixed(action), decision.rule, counter)
         # Swapped before the listener: a request never pairs new rules with old answers.
         self._fixed = fixed
+        secrets = listener.secret_headers if self.runtime.config.strip_matched_secret else frozenset()
+        self.dropped = dropped_for_target(secrets)
         self.listener = listener
 
     # -- HttpApp -----------------------------------------------------------------------------
@@ -121,8 +132,26 @@ class GateListenerApp(HttpApp):
             self._log_line(request, prebuilt.status, len(wire), fixed.rule, None, 0.0)
         return wire
 
+    def begin(self, request: Request, client: HttpConnection) -> bool:
+        decision = request.context
+        if request.body is not None or not isinstance(decision, Match):
+            return False
+        plan = plan_forward(self, request, decision)
+        request.context = plan  # a retry or the coroutine path goes to the same target
+        upstream = self.runtime.pool.take_idle(plan.target.pool_key)
+        if upstream is None:
+            return False
+        plan.target.outstanding += 1
+        head = render_request(request.method, origin_form(request), plan.headers)
+        start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.config.read_timeout)
+        return True
+
     async def handle(self, request: Request, response: ResponseWriter) -> None:
-        decision = request.context if isinstance(request.context, Match) else match(self.listener, request)
+        context = request.context
+        if isinstance(context, ForwardPlan):
+            await self._forward(request, response, context)
+            return
+        decision = context if isinstance(context, Match) else match(self.listener, request)
         if decision.kind != "forward":
             # A denied request with a body: answer without reading it, then close (never relay it).
             response.close_after = True
@@ -130,7 +159,7 @@ class GateListenerApp(HttpApp):
             response.send_prebuilt(status, wire)
             self._log(request, status, len(wire), decision.rule, None)
             return
-        await self._forward(request, response, decision)
+        await self._forward(request, response, plan_forward(self, request, decision))
 
     def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
         self.runtime.requests.inc((self.name, "rejected", str(status)))
@@ -165,17 +194,9 @@ class GateListenerApp(HttpApp):
         built = prebuild(redirect.status_code, [(b"Location", location)], b"")
         return built.wire(keep_alive=alive, head_only=head_only), redirect.status_code
 
-    async def _forward(self, request: Request, response: ResponseWriter, decision: Match) -> None:
+    async def _forward(self, request: Request, response: ResponseWriter, plan: ForwardPlan) -> None:
         runtime = self.runtime
-        group = runtime.groups[_pick_group(decision.action)]
-        pick = group.pick()
-        if pick.failed_open and runtime.pool.loop.time() >= runtime.fail_open_logged.get(group.name, 0.0):
-            # Once a minute per group: a log line per request would itself become the outage.
-            runtime.fail_open_logged[group.name] = runtime.pool.loop.time() + 60.0
-            log.warning("no healthy target in group %s: failing open to all targets", group.name)
-        target = pick.target
-        remove = self.listener.secret_headers if runtime.config.strip_matched_secret else frozenset()
-        headers = target_request_headers(request, remove)
+        target = plan.target
         body = stream_body(request.body) if request.body is not None else None
         target.outstanding += 1
         try:
@@ -183,30 +204,35 @@ class GateListenerApp(HttpApp):
                 Upstream(target.address.host, target.address.port),
                 request.method,
                 origin_form(request),
-                headers,
+                plan.headers,
                 body,
                 content_length=declared_length(request) if request.body is not None else None,
-                read_timeout=group.config.read_timeout,
+                read_timeout=plan.group.config.read_timeout,
             )
-            reply_headers = strip_hop_by_hop(upstream.headers)
-            length = content_length(reply_headers)
-            reply_headers = [(n, v) for n, v in reply_headers if n.lower() != b"content-length"]
-            await response.start(upstream.status, reply_headers, length)
+            await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
             while chunk := await upstream.read():
                 await response.write(chunk)
             await response.end()
         except UpstreamError as exc:
-            runtime.upstream_errors.inc((group.name, exc.kind))
-            log.warning("target %s of group %s failed: %s", target.address, group.name, exc)
+            runtime.upstream_errors.inc((plan.group.name, exc.kind))
+            log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
             if response.started:
                 response.close_after = True  # a half-sent response can only be cut off
                 response.finished = True
             else:
-                status, text = (504, GATEWAY_TIMEOUT) if exc.kind == "timeout" else (502, BAD_GATEWAY)
-                await response.send(status, [(b"Content-Type", b"text/plain")], text)
+                status, text = upstream_failure(exc)
+                await response.send(status, TEXT_PLAIN, text)
         finally:
             target.outstanding -= 1
-        self._log(request, response.status, response.bytes_sent, decision.rule, str(target.address))
+        self._log(request, response.status, response.bytes_sent, plan.rule, target.label)
+
+    def target_group_of(self, decision: Match) -> str:
+        """The target group a forward action sends to (weighted groups: a random pick by weight)."""
+        return _pick_group(decision.action)
+
+    def log_request(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
+        """Access log line and counters for a request that was forwarded."""
+        self._log(request, status, size, rule, target)
 
     def _log(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
         runtime = self.runtime

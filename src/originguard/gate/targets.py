@@ -18,6 +18,12 @@ class Target:
     address: HostPort
     health: TargetHealth = field(default_factory=TargetHealth)
     outstanding: int = 0
+    label: str = ""  # `host:port`, for logs (made once, not per request)
+    pool_key: tuple[str, int, bool, str | None] = ("", 0, False, None)  # its plain-HTTP upstream pool
+
+    def __post_init__(self) -> None:
+        self.label = str(self.address)
+        self.pool_key = (self.address.host, self.address.port, False, None)
 
     @property
     def healthy(self) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 if TYPE_CHECKING:
+    from originguard.http.connection import HttpConnection
     from originguard.http.message import Request
     from originguard.http.writer import ResponseWriter
 
@@ -22,6 +23,11 @@ class HttpApp:
     def respond_now(self, request: Request) -> bytes | None:
         """Whole response bytes for a body-less request, or None to run `handle`."""
         return None
+
+    def begin(self, request: Request, client: HttpConnection) -> bool:
+        """Take the request without a coroutine (a relay, http/relay.py): True if taken, and the
+        app then ends it with `client.relay_done`; False runs `handle`."""
+        return False
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         """Answer one request (may read its body and stream the response)."""

@@ -1,7 +1,14 @@
 """Pooled HTTP/1.1 client to upstreams (origins, targets): keep-alive, LIFO idle lists, timeouts.
 
 Upstream connections are plain `asyncio.BufferedProtocol`s reading into one reused buffer (uvloop's
-TLS path would otherwise allocate a 256 KiB buffer per read for an `asyncio.Protocol`).
+TLS path would otherwise allocate a 256 KiB buffer per read for an `asyncio.Protocol`). A response
+goes either to a coroutine (`request` → `UpstreamResponse.read`) or, for the proxy fast path, to a
+`Relay` that streams it to a client connection from the read callbacks (http/relay.py).
+
+Response framing (RFC 9112 §6.3): Content-Length, chunked, or — a Transfer-Encoding whose last
+coding is not chunked, or neither field — the body runs until the upstream closes. Bytes after a
+complete message are not a next response (we sent one request): the message stands and the
+connection is not reused.
 """
 
 from __future__ import annotations
@@ -11,11 +18,15 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
+from originguard.http.headers import content_length
+
+if TYPE_CHECKING:
+    from originguard.http.relay import Relay
 
 Header = tuple[bytes, bytes]
 READ_BUFFER = 64 * 1024
@@ -39,9 +50,12 @@ class Upstream:
 class UpstreamResponse:
     """A response head plus its body, streamed from the connection."""
 
-    def __init__(self, conn: UpstreamConnection, status: int, headers: list[Header]) -> None:
+    def __init__(
+        self, conn: UpstreamConnection, status: int, headers: list[Header], length: int | None
+    ) -> None:
         self.status = status
         self.headers = headers
+        self.length = length  # the body length when Content-Length frames it, else None
         self._conn = conn
 
     async def read(self) -> bytes:
@@ -92,6 +106,10 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._error: UpstreamError | None = None
         self._paused = False
         self._keep_alive = True
+        self._released = False
+        self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
+        self.chunked_response = False
+        self.relay: Relay | None = None
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -106,8 +124,14 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         try:
             self.parser.feed_data(self.buffer[:nbytes])
         except httptools.HttpParserError as exc:
-            self._fail(UpstreamError("protocol", f"invalid response: {exc}"))
-            self.abort()
+            if self._done:
+                self._keep_alive = False  # bytes after the response we asked for: never reuse
+            else:
+                self._fail(UpstreamError("protocol", f"invalid response: {exc}"))
+                self.abort()
+                return
+        if self.relay is not None:
+            self.relay.after_read()
 
     def eof_received(self) -> bool:
         return False
@@ -115,6 +139,12 @@ class UpstreamConnection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.pool.forget(self)
+        if not self._done and self._until_close and exc is None:
+            self._keep_alive = False
+            self.on_message_complete()  # the close is the end of this body (RFC 9112 §6.3)
+            if self.relay is not None:
+                self.relay.after_read()
+            return
         if not self._done:
             kind: UpstreamErrorKind = "tls" if isinstance(exc, ssl.SSLError) else "closed"
             self._fail(UpstreamError(kind, "upstream closed the connection before the response ended"))
@@ -133,16 +163,35 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             return  # interim response (RFC 9110 §15.2): the final one follows
         self._status = status
         self._keep_alive = self.parser.should_keep_alive()
-        response = UpstreamResponse(self, status, self._headers)
-        if self._head is not None and not self._head.done():
-            self._head.set_result(response)
-        if self.head_request or status in (204, 304):
+        headers = self._headers
+        no_body = self.head_request or status == 204 or status == 304
+        self.chunked_response = False
+        self._until_close = False
+        if not no_body:
+            codings = [v for n, v in headers if n.lower() == b"transfer-encoding"]
+            if codings:
+                last = codings[-1].rpartition(b",")[2].strip().lower()
+                self.chunked_response = last == b"chunked"
+                self._until_close = not self.chunked_response
+            else:
+                self._until_close = not any(n.lower() == b"content-length" for n, _ in headers)
+        if self.relay is not None:
+            self.relay.on_head(status, headers)
+        else:
+            length = None if self.chunked_response or self._until_close else content_length(headers)
+            response = UpstreamResponse(self, status, headers, length)
+            if self._head is not None and not self._head.done():
+                self._head.set_result(response)
+        if no_body:
             # No body follows (RFC 9112 §6.3); a fresh parser keeps the connection usable.
             self.parser = httptools.HttpResponseParser(self)
-            self._finish()
+            self.on_message_complete()
 
     def on_body(self, chunk: bytes) -> None:
         if self._status and 100 <= self._status < 200:
+            return
+        if self.relay is not None:
+            self.relay.on_body(chunk)
             return
         self._chunks.append(chunk)
         self._buffered += len(chunk)
@@ -153,7 +202,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def on_message_complete(self) -> None:
         if self._status and not self._done:
-            self._finish()
+            self._done = True
+            if self.relay is not None:
+                self.relay.on_complete()
+            else:
+                self._wake()
 
     # -- request -----------------------------------------------------------------------------
 
@@ -179,12 +232,21 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             self.abort()
             raise UpstreamError("timeout", f"no response within {self.read_timeout:g}s") from None
 
+    def start_relay(self, relay: Relay, head: bytes, head_request: bool) -> None:
+        """Hand the next response to `relay` and send a body-less request."""
+        assert self.transport is not None
+        self._reset()
+        self._head = None
+        self.head_request = head_request
+        self.relay = relay
+        self.transport.write(head)
+
     async def read_body(self) -> bytes:
         while not self._chunks:
             if self._error is not None:
                 raise self._error
             if self._done:
-                self._release()
+                self.release()
                 return b""
             self._body_waiter = self.loop.create_future()
             try:
@@ -209,7 +271,26 @@ class UpstreamConnection(asyncio.BufferedProtocol):
     def got_response_bytes(self) -> bool:
         return self._got_bytes
 
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def release(self) -> None:
+        """The response ended: back to the pool if the upstream keeps it alive (once per response)."""
+        if self._released:
+            return
+        self._released = True
+        if self._keep_alive and not self.closed:
+            self.pool.give_back(self)
+        else:
+            self.abort()
+
     def _reset(self) -> None:
+        self._released = False
         self._status = 0
         self._chunks.clear()
         self._buffered = 0
@@ -217,12 +298,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._got_bytes = False
         self._error = None
 
-    def _finish(self) -> None:
-        self._done = True
-        self._wake()
-
     def _fail(self, error: UpstreamError) -> None:
         self._error = error
+        if self.relay is not None:
+            self.relay.on_error(error)
+            return
         if self._head is not None and not self._head.done():
             self._head.set_exception(error)
         self._wake()
@@ -230,12 +310,6 @@ class UpstreamConnection(asyncio.BufferedProtocol):
     def _wake(self) -> None:
         if self._body_waiter is not None and not self._body_waiter.done():
             self._body_waiter.set_result(None)
-
-    def _release(self) -> None:
-        if self._keep_alive and not self.closed:
-            self.pool.give_back(self)
-        else:
-            self.abort()
 
 
 class UpstreamPool:
@@ -337,6 +411,19 @@ class UpstreamPool:
                 "connect", f"connect to {upstream.host}:{upstream.port}: {exc.strerror}"
             ) from None
         return protocol
+
+    def take_idle(self, key: tuple[str, int, bool, str | None]) -> UpstreamConnection | None:
+        """A warm idle connection for `key`, or None (the relay path never connects)."""
+        idle = self._idle.get(key)
+        if not idle:
+            return None
+        now = self.loop.time()
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and now - conn.idle_since < self.idle_timeout:
+                return conn
+            conn.abort()
+        return None
 
     def give_back(self, conn: UpstreamConnection) -> None:
         idle = self._idle.setdefault(conn.key, [])

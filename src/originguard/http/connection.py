@@ -23,6 +23,7 @@ from originguard.http.wire import error_response
 from originguard.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
+    from originguard.http.relay import Relay
     from originguard.http.server import HttpServer
 
 log = logging.getLogger("originguard.http")
@@ -42,6 +43,7 @@ class HttpConnection(asyncio.Protocol):
         self.loop = server.loop
         self.scheme = scheme
         self.parser = httptools.HttpRequestParser(self)
+        self.relay: Relay | None = None
         self.transport: asyncio.Transport | None = None
         self.state = IDLE
         self.deadline = self.loop.time() + self.limits.header_timeout
@@ -88,6 +90,9 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = self.ignoring = True
         self.server.connections.discard(self)
+        if self.relay is not None:
+            self.relay.on_client_lost()
+            self.relay = None
         if self._parsing is not None and self._parsing.body is not None:
             self._parsing.body.fail(ConnectionResetError("client closed the connection"))
         if self.drain_waiter is not None and not self.drain_waiter.done():
@@ -95,9 +100,13 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        if self.relay is not None:
+            self.relay.pause()  # the client reads slowly: so do we, from the upstream
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if self.relay is not None:
+            self.relay.resume()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
 
@@ -241,7 +250,8 @@ class HttpConnection(asyncio.Protocol):
         self.last_answered_now = False
         queue.append(request)
         self.busy = True
-        self.loop.create_task(self._run(request))
+        if not self.app.begin(request, self):
+            self.loop.create_task(self._run(request))
 
     def _start(self, request: Request) -> None:
         """Serve the request at the head of the queue once the one before it is done."""
@@ -252,7 +262,17 @@ class HttpConnection(asyncio.Protocol):
                 self._request_done(request, answered=True)
                 return
         self.busy = True
+        if not self.app.begin(request, self):
+            self.loop.create_task(self._run(request))
+
+    def run_handler(self, request: Request) -> None:
+        """Serve a request the app took (`begin`) through its coroutine after all."""
         self.loop.create_task(self._run(request))
+
+    def relay_done(self, request: Request, *, close: bool) -> None:
+        """The app finished a request it took with `begin` (its response is written)."""
+        self.busy = False
+        self._request_done(request, answered=True, close=close)
 
     async def _run(self, request: Request) -> None:
         writer = ResponseWriter(self, request)
@@ -330,7 +350,11 @@ class HttpConnection(asyncio.Protocol):
             self.transport.abort()
 
     def on_deadline(self) -> None:
-        """Called by the server's clock when `deadline` passed: slowloris, stalled body, idle."""
+        """Called by the server's clock when `deadline` passed: slowloris, stalled body, idle,
+        or an upstream that stopped answering a relay."""
+        if self.relay is not None:
+            self.relay.on_timeout()
+            return
         if self.state in (HEAD, BODY) and self.rejected is None:
             self.rejected = RequestTimeout("request timed out")
             self.ignoring = True

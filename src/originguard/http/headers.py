@@ -27,6 +27,10 @@ HOP_BY_HOP: Final = frozenset(
 )
 
 
+# Connection options that name no field (RFC 9112 §9.6, §9.3): nothing more to remove for them.
+_CONNECTION_OPTIONS: Final = frozenset({b"close", b"keep-alive"})
+
+
 def connection_tokens(headers: Iterable[Header]) -> set[bytes]:
     """Lower-cased field names listed in every Connection header."""
     tokens: set[bytes] = set()
@@ -36,11 +40,33 @@ def connection_tokens(headers: Iterable[Header]) -> set[bytes]:
     return tokens
 
 
-def strip_hop_by_hop(headers: Sequence[Header], protected: frozenset[bytes] = frozenset()) -> list[Header]:
-    """Drop hop-by-hop fields and the ones Connection names, except `protected` (lower-case) names."""
-    listed = connection_tokens(headers) - protected
-    drop = HOP_BY_HOP | listed
-    return [(n, v) for n, v in headers if n.lower() not in drop]
+def strip_hop_by_hop(
+    headers: Sequence[Header], protected: frozenset[bytes] = frozenset(), drop: frozenset[bytes] = frozenset()
+) -> list[Header]:
+    """Drop hop-by-hop fields, the ones Connection names (except `protected`) and `drop` (all
+    lower-case names). One pass and one lower() per field: it runs on every proxied message."""
+    kept: list[Header] = []
+    lowers: list[bytes] = []
+    listed: set[bytes] | None = None
+    for name, value in headers:
+        lower = name.lower()
+        if lower in HOP_BY_HOP:
+            if lower == b"connection":
+                for token in value.split(b","):
+                    token = token.strip().lower()
+                    if token and token not in _CONNECTION_OPTIONS and token not in protected:
+                        if listed is None:
+                            listed = set()
+                        listed.add(token)
+            continue
+        if lower in drop:
+            continue
+        kept.append((name, value))
+        lowers.append(lower)
+    if listed is None:
+        return kept
+    # A listed field may come before its Connection header: filter again, now that all are known.
+    return [field for field, lower in zip(kept, lowers, strict=True) if lower not in listed]
 
 
 def without(headers: Iterable[Header], names: frozenset[bytes]) -> list[Header]:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -102,7 +103,8 @@ class HttpServer:
         # One timer for all connections: a deadline check per second costs less than a
         # call_later per request, and timeouts need no finer resolution.
         while True:
-            await asyncio.sleep(self._tick)
+            # Wake at each second boundary too, so the Date header is never a second behind.
+            await asyncio.sleep(min(self._tick, 1.0005 - time.time() % 1.0))
             DATE.refresh()
             now = self.loop.time()
             for conn in [c for c in self.connections if c.deadline < now]:

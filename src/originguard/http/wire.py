@@ -55,7 +55,8 @@ def render_head(status: int, headers: Iterable[Header], *, keep_alive: bool, dat
     parts = [status_line(status)]
     if date:
         parts.append(DATE.line)
-    parts.extend(b"%s: %s\r\n" % (name, value) for name, value in headers)
+    for name, value in headers:  # one join at the end: no formatting per field
+        parts += (name, b": ", value, b"\r\n")
     if not keep_alive:
         parts.append(b"Connection: close\r\n")
     parts.append(b"\r\n")

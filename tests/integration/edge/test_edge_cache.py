@@ -44,6 +44,9 @@ def test_revalidation_with_etag_gets_304_and_a_refresh_hit(chain: Chain) -> None
     chain.origin.scripts[b"/r"] = Script(headers=[(b"Cache-Control", b"max-age=1")], etag=b'"v1"')
     assert get(chain, "/r").header("x-cache") == "Miss from originguard"
     time.sleep(1.2)  # let the stored copy go stale (max-age=1)
+    # The 304 carries a longer lifetime: it must replace the stored one (RFC 9111 §4.3.4). (With
+    # max-age=1 and one-second Date resolution the refreshed copy could be stale at once.)
+    chain.origin.scripts[b"/r"] = Script(headers=[(b"Cache-Control", b"max-age=60")], etag=b'"v1"')
     refreshed = get(chain, "/r")
     assert refreshed.status == 200 and refreshed.body == b"hello from the origin\n"
     assert refreshed.header("x-cache") == "RefreshHit from originguard"

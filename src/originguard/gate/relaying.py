@@ -1,0 +1,94 @@
+"""Forwarding to a target: the plan (which target, which headers) and the relay fast path.
+
+A forwarded request without a body goes to a warm pooled connection of its target as a relay
+(http/relay.py): the response is streamed to the client from callbacks. Requests with a body, or
+whose target has no idle connection yet, take the coroutine path (`GateListenerApp._forward`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from originguard.errors import UpstreamError
+from originguard.gate.forwarding import target_request_headers
+from originguard.gate.rules import Match
+from originguard.gate.targets import Target, TargetGroupState
+from originguard.http.headers import strip_hop_by_hop
+from originguard.http.message import Request
+from originguard.http.relay import Relay, RelayHandler
+from originguard.http.wire import render_response
+
+if TYPE_CHECKING:
+    from originguard.gate.app import GateListenerApp
+
+log = logging.getLogger("originguard.gate")
+
+Header = tuple[bytes, bytes]
+BAD_GATEWAY = b"502 Bad Gateway: the target did not answer\n"
+GATEWAY_TIMEOUT = b"504 Gateway Timeout: the target took too long\n"
+TEXT_PLAIN = [(b"Content-Type", b"text/plain")]
+
+
+class ForwardPlan:
+    """Where one admitted request goes and what it carries (chosen once, kept across a retry)."""
+
+    __slots__ = ("group", "headers", "rule", "target")
+
+    def __init__(self, rule: str, group: TargetGroupState, target: Target, headers: list[Header]) -> None:
+        self.rule = rule
+        self.group = group
+        self.target = target
+        self.headers = headers
+
+
+def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> ForwardPlan:
+    """Pick the target (the group's algorithm) and build the headers it receives."""
+    runtime = app.runtime
+    group = runtime.groups[app.target_group_of(decision)]
+    pick = group.pick()
+    if pick.failed_open:
+        now = runtime.pool.loop.time()
+        if now >= runtime.fail_open_logged.get(group.name, 0.0):
+            # Once a minute per group: a log line per request would itself become the outage.
+            runtime.fail_open_logged[group.name] = now + 60.0
+            log.warning("no healthy target in group %s: failing open to all targets", group.name)
+    return ForwardPlan(decision.rule, group, pick.target, target_request_headers(request, app.dropped))
+
+
+_CONTENT_LENGTH = frozenset({b"content-length"})
+
+
+def target_response_headers(headers: list[Header]) -> list[Header]:
+    """What the client gets of a target's response head: no hop-by-hop fields, our own framing."""
+    return strip_hop_by_hop(headers, drop=_CONTENT_LENGTH)
+
+
+def upstream_failure(error: UpstreamError) -> tuple[int, bytes]:
+    """The status and body for a target that failed before its response head."""
+    return (504, GATEWAY_TIMEOUT) if error.kind == "timeout" else (502, BAD_GATEWAY)
+
+
+class GateRelayHandler(RelayHandler):
+    """The gate's decisions for its relays; `relay.context` is the request's ForwardPlan."""
+
+    def __init__(self, app: GateListenerApp) -> None:
+        self.app = app
+
+    def response_headers(self, relay: Relay, status: int, headers: list[Header]) -> list[Header]:
+        return target_response_headers(headers)
+
+    def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
+        status, text = upstream_failure(error)
+        return render_response(status, TEXT_PLAIN, text, keep_alive=relay.request.keep_alive)
+
+    def done(self, relay: Relay) -> None:
+        plan = relay.context
+        assert isinstance(plan, ForwardPlan)
+        plan.target.outstanding -= 1
+        if relay.retried:
+            return  # the coroutine path sends it again and logs it
+        if relay.error is not None:
+            self.app.runtime.upstream_errors.inc((plan.group.name, relay.error.kind))
+            log.warning("target %s of group %s failed: %s", plan.target.address, plan.group.name, relay.error)
+        self.app.log_request(relay.request, relay.status, relay.bytes_sent, plan.rule, plan.target.label)

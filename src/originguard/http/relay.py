@@ -1,0 +1,230 @@
+"""Relay a body-less request over a pooled upstream connection, in callbacks.
+
+The proxy fast path of the gate (and of the edge's uncached behaviours): the request head is
+written to an idle keep-alive connection, and the response is streamed back to the client from
+the upstream connection's read callbacks, one client write per upstream read. No task, future or
+timer is made per request; the client connection's clock enforces the read timeout (as between two
+reads: nginx's proxy_read_timeout). Anything this does not cover (request bodies, no idle
+connection, a retry after a connection that died idle) runs the app's coroutine path instead.
+
+    start_relay ──▶ upstream.on_head ─▶ on_body* ─▶ on_complete ─▶ after_read: flush, finish
+                        └──── on_error (closed, invalid, timeout) ─▶ 502/504, retry, or cut off
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mypy_extensions import mypyc_attr
+
+from originguard.errors import UpstreamError
+from originguard.http.headers import content_length
+from originguard.http.wire import render_head
+
+if TYPE_CHECKING:
+    from originguard.http.client import UpstreamConnection
+    from originguard.http.connection import HttpConnection
+    from originguard.http.message import Request
+
+Header = tuple[bytes, bytes]
+
+# Pending output above which a relay writes before the upstream read ends (bounded memory).
+FLUSH_AT = 64 * 1024
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RelayHandler:
+    """What an app decides about its relays: the response head, error answers, the log line."""
+
+    def response_headers(self, relay: Relay, status: int, headers: list[Header]) -> list[Header]:
+        """The end-to-end headers the client gets (framing and hop-by-hop fields are ours)."""
+        return headers
+
+    def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
+        """A whole response for an upstream that failed before its head (502 or 504)."""
+        raise NotImplementedError
+
+    def done(self, relay: Relay) -> None:
+        """The relay ended (`relay.error` says whether it failed): log and count it."""
+        return None
+
+
+class Relay:
+    """One request in flight from a client connection through an upstream connection."""
+
+    def __init__(
+        self,
+        client: HttpConnection,
+        request: Request,
+        upstream: UpstreamConnection,
+        handler: RelayHandler,
+        context: object,
+        read_timeout: float,
+    ) -> None:
+        self.client = client
+        self.request = request
+        self.upstream = upstream
+        self.handler = handler
+        self.context = context  # the app's own facts about this request (target, rule...)
+        self.read_timeout = read_timeout
+        self.status = 0
+        self.bytes_sent = 0
+        self.started = False  # the response head is on its way to the client
+        self.chunked = False
+        self.close_after = False
+        self.complete = False
+        self.finished = False
+        self.retried = False  # handed back to the app's coroutine path
+        self.error: UpstreamError | None = None
+        self.pending: list[bytes] = []
+
+    # -- from the upstream connection's parser -------------------------------------------------
+
+    def on_head(self, status: int, headers: list[Header]) -> None:
+        self.status = status
+        request = self.request
+        kept = self.handler.response_headers(self, status, headers)
+        length = content_length(headers)
+        has_date = False
+        for name, _ in kept:
+            if name.lower() == b"date":
+                has_date = True  # RFC 9110 §6.6.1: the origin's Date is the one that counts
+                break
+        if request.method == b"HEAD" or status == 204 or status == 304:
+            if length is not None and status != 204:
+                kept.append((b"Content-Length", b"%d" % length))
+        elif length is not None and not self.upstream.chunked_response:
+            kept.append((b"Content-Length", b"%d" % length))
+        elif request.version == b"1.1":
+            self.chunked = True
+            kept.append((b"Transfer-Encoding", b"chunked"))
+        else:
+            self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
+        keep_alive = request.keep_alive and not self.close_after and not self.client.server.draining
+        self.close_after = not keep_alive
+        self.started = True
+        self._add(render_head(status, kept, keep_alive=keep_alive, date=not has_date))
+
+    def on_body(self, chunk: bytes) -> None:
+        if self.chunked:
+            self._add(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        else:
+            self._add(chunk)
+
+    def on_complete(self) -> None:
+        if self.chunked:
+            self._add(b"0\r\n\r\n")
+        self.complete = True
+
+    def after_read(self) -> None:
+        """An upstream read was parsed: one write to the client, and the end if it came."""
+        if self.pending:
+            self._flush()
+        if self.complete:
+            self._finish(reuse=True)
+        else:
+            client = self.client
+            client.deadline = client.loop.time() + self.read_timeout
+
+    def on_error(self, error: UpstreamError) -> None:
+        """The upstream failed (closed, invalid response, timeout)."""
+        if self.finished:
+            return
+        if self.complete:
+            self._finish(reuse=False)
+            return
+        self.error = error
+        upstream = self.upstream
+        upstream.relay = None
+        upstream.abort()
+        if not self.started:
+            if error.kind == "closed" and not upstream.got_response_bytes:
+                # RFC 9112 §9.3.1: the pooled connection died idle and the target never saw the
+                # request; the coroutine path replays it on a fresh connection.
+                self.finished = self.retried = True
+                self.client.relay = None
+                self.handler.done(self)
+                self.client.run_handler(self.request)
+                return
+            wire = self.handler.error_response(self, error)
+            self.status = int(wire[9:12])
+            self.close_after = not self.request.keep_alive
+            self.pending = [wire]
+            self._flush()
+        else:
+            self.close_after = True  # a half-sent response can only be cut off
+        self._end()
+
+    # -- from the client connection ------------------------------------------------------------
+
+    def on_timeout(self) -> None:
+        self.on_error(UpstreamError("timeout", f"no response within {self.read_timeout:g}s"))
+
+    def on_client_lost(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.error = UpstreamError("closed", "the client closed the connection")
+            self.upstream.relay = None
+            self.upstream.abort()
+            self.handler.done(self)
+
+    def pause(self) -> None:
+        self.upstream.pause_reading()
+
+    def resume(self) -> None:
+        self.upstream.resume_reading()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _add(self, data: bytes) -> None:
+        self.pending.append(data)
+        self.bytes_sent += len(data)
+        if self.bytes_sent > FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending = self.pending
+        self.client.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        self.pending = []
+
+    def _finish(self, *, reuse: bool) -> None:
+        upstream = self.upstream
+        upstream.relay = None
+        if reuse:
+            upstream.release()
+        else:
+            upstream.abort()
+        self._end()
+
+    def _end(self) -> None:
+        self.finished = True
+        client = self.client
+        client.relay = None
+        self.handler.done(self)
+        client.relay_done(self.request, close=self.close_after)
+
+
+def start_relay(
+    client: HttpConnection,
+    request: Request,
+    upstream: UpstreamConnection,
+    head: bytes,
+    handler: RelayHandler,
+    context: object,
+    read_timeout: float,
+) -> Relay:
+    """Write `head` (a whole body-less request) to an idle upstream and relay its response."""
+    relay = Relay(client, request, upstream, handler, context, read_timeout)
+    client.relay = relay
+    client.deadline = client.now + read_timeout
+    upstream.start_relay(relay, head, request.method == b"HEAD")
+    return relay
+
+
+def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes:
+    """A request head: one join, no per-field formatting."""
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
