@@ -57,6 +57,11 @@ class GateRuntime:
             "originguard_gate_upstream_errors_total", "Target failures by group and kind", ("group", "kind")
         )
         self.latency = self.metrics.histogram("originguard_gate_request_duration_seconds", "Request latency")
+        self.relayed = self.metrics.counters(
+            "originguard_gate_relayed_total",
+            "Forwarded requests streamed by the relay fast path (the rest ran as coroutines)",
+            ("listener",),
+        )
         self.metrics.gauges(
             "originguard_gate_target_healthy", "1 when a target is healthy", ("group", "target"), self._health
         )
@@ -89,6 +94,7 @@ class GateListenerApp(HttpApp):
         self.listener = listener
         self._fixed: dict[int, FixedAnswer] = {}
         self.relay_handler = GateRelayHandler(self)
+        self._relayed = runtime.relayed.cell((name,))
         self.set_listener(listener)
 
     def set_listener(self, listener: CompiledListener) -> None:
@@ -142,6 +148,7 @@ class GateListenerApp(HttpApp):
         if upstream is None:
             return False
         plan.target.outstanding += 1
+        self._relayed.value += 1.0
         head = render_request(request.method, origin_form(request), plan.headers)
         start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.config.read_timeout)
         return True

@@ -224,7 +224,8 @@ class HttpConnection(asyncio.Protocol):
                 request.body.finish()
             self._parsing = None
         self.state = IDLE
-        self.deadline = math.inf if self.queue else self.now + self.limits.keepalive_timeout
+        if self.relay is None:  # a relay keeps its own deadline: the upstream's read timeout
+            self.deadline = math.inf if self.queue else self.now + self.limits.keepalive_timeout
 
     # -- dispatch ----------------------------------------------------------------------------
 
