@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField, Transform
 from originguard.waf.rate import RateState
@@ -30,29 +30,38 @@ from originguard.waf.request import (
 
 SlotFn = Callable[["RequestView"], Any]
 LabelFn = Callable[[WafRequest, int], str]
-_UNSET: Final = object()
+UNSET: Final = object()  # a slot not computed yet
 BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"})
 
 
 class RequestView:
-    """One request under evaluation: its slots, labels so far, the clock and the rate state."""
+    """One request under evaluation: its slots, labels and counted rules so far, the clock, the rate state."""
 
-    __slots__ = ("_fns", "_memos", "cache", "labels", "now", "rate", "request")
+    __slots__ = ("_fns", "_memos", "cache", "counted", "labels", "now", "rate", "request")
 
-    def __init__(self, request: WafRequest, fns: tuple[SlotFn, ...], now: float, rate: RateState) -> None:
+    def __init__(
+        self,
+        request: WafRequest,
+        fns: tuple[SlotFn, ...],
+        now: float,
+        rate: RateState,
+        cache: list[Any] | None = None,
+    ) -> None:
         self.request = request
         self.now = now
         self.rate = rate
         self.labels: set[str] = set()
+        self.counted: list[str] = []  # names of the count rules that matched, in order
         self._fns = fns
-        # Public so that the generated evaluator (`codegen`) can store the slots it computes.
-        self.cache: list[Any] = [_UNSET] * len(fns)
+        # Public so that the generated evaluator (`codegen`), which fills slots before any rule needs a
+        # view, can hand over the slots it computed.
+        self.cache: list[Any] = [UNSET] * len(fns) if cache is None else cache
         self._memos: dict[Hashable, dict[str, Any]] | None = None
 
     def get(self, slot: int) -> Any:
         """The value of `slot`, computed on first use."""
         value = self.cache[slot]
-        if value is _UNSET:
+        if value is UNSET:
             value = self.cache[slot] = self._fns[slot](self)
         return value
 
@@ -68,9 +77,10 @@ class RequestView:
 
 @dataclass(frozen=True, slots=True)
 class FromRequest:
-    """A slot read from the request alone."""
+    """A slot read from the request alone; `()`, without calling `read`, when `request.<empty_unless>` is."""
 
     read: Callable[[WafRequest], Any]
+    empty_unless: Literal["query", "body"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,15 @@ def extractor(field: FieldToMatch, *, for_detector: bool) -> Callable[[WafReques
     if field == "body" and for_detector:
         return body_parts
     return _SIMPLE[field]
+
+
+def empty_source(field: FieldToMatch, *, for_detector: bool) -> Literal["query", "body"] | None:
+    """The request attribute without which `extractor(field)` gives `()`: the evaluator tests it first."""
+    if field == "all_query_args" or (field == "query" and for_detector):
+        return "query"
+    if field in BODY_FIELDS:
+        return "body"
+    return None
 
 
 def labeller(field: FieldToMatch) -> LabelFn:

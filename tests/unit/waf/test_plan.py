@@ -203,6 +203,15 @@ EDGE_ACL = rules_acl(
         _rule("r9", {"size_constraint": {"field": "query", "op": "lt", "size": 2}}, "count"),
         _rule("r10", {"geo_match": {"countries": ["XB"]}}, "allow"),
         _rule("r11", {"regex_match": {"field": {"query_arg": "P3"}, "pattern": "^a+$"}}),
+        # Rate rules the generated evaluator runs itself (no view): counting, labelling, other keys.
+        {
+            **_rule("r12", {"rate_based": {"limit": 1, "window": "10s", "keys": ["ip"]}}, "count"),
+            "labels": ["seen:rate"],
+        },
+        _rule(
+            "r13", {"rate_based": {"limit": 2, "window": "10s", "keys": [{"header": "user-agent"}, "method"]}}
+        ),
+        _rule("r14", {"label_match": {"label": "seen:rate"}}, "count"),
     ]
 )
 
