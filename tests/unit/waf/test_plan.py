@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 from originguard.waf import RateState, WafRequest, compile_acl, evaluate
 from originguard.waf.evaluate import evaluate_reference
 from originguard.waf.ipset import parse_ip
-from originguard.waf.regex import literal_search, required_literals, trie_pattern
-from originguard.waf.sqli import detect_sqli, fingerprint_verdict
+from originguard.waf.regex import literal_search, prefix_pattern, required_literals, trie_pattern
+from originguard.waf.sqli import _HIGH, detect_sqli, fingerprint_verdict, is_bad_shape, sql_fingerprint
 
 from .helpers import request, rules_acl
 
@@ -326,14 +327,41 @@ SQL_PIECES = st.sampled_from(
         *("1", "a", "'", '"', "`", " ", "or", "OR", "Or", "and", "union", "select", "(", ")", ";", "--"),
         *("#", "/*!", "*/", "||", "&&", "=", "-", "order", "by", "waitfor", "delay", "sleep", "@@v"),
         *("from", "x", "ſ", "K", "İ", "group", "xp_cmdshell", "exec", "into", "null", "0x1f", ","),
+        # Around keywords: what may end a token before one (digits, hex, `$`, non-ASCII spaces and digits)
+        # and what may not (letters, `_`, other non-ASCII), and words with keywords inside.
+        *("xor", "for", "world", "0X", "0xf", "f", "$", "_", "٣", "\xa0", "é", "\u2003", "1.", "e5", "."),
+        *("execute", "time", "intersect", "except", "sp_executesql", "sp_oacreate", "@", "/*x*/", "\n"),
     ]
 )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(st.lists(SQL_PIECES, max_size=10).map("".join), st.booleans())
 def test_sqli_quick_check_never_loses_a_detection(value: str, high: bool) -> None:
     assert detect_sqli(value, high=high) == fingerprint_verdict(value, high=high)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(SQL_PIECES, max_size=10).map("".join), st.booleans())
+def test_sqli_tokeniser_stopping_early_gives_the_full_verdict(value: str, high: bool) -> None:
+    full = None
+    for context in ("", "'", '"'):
+        if (not context or context in value) and not value.isalnum() and value:
+            fingerprint = sql_fingerprint(value, context)
+            if is_bad_shape(fingerprint, high=high):
+                full = f"{context or 'as-is'}:{fingerprint}"
+                break
+    assert fingerprint_verdict(value, high=high) == full
+
+
+FINGERPRINT_LETTERS = st.text(alphabet="s1nvfkEUBT&oc()X,;.", max_size=7)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(FINGERPRINT_LETTERS, FINGERPRINT_LETTERS, st.sampled_from([p for p in _HIGH if p.startswith("^")]))
+def test_prefix_pattern_accepts_every_start_of_a_match(start: str, rest: str, shape: str) -> None:
+    if re.match(shape, start + rest):
+        assert re.fullmatch(prefix_pattern(shape), start) or re.match(shape, start)
 
 
 @settings(max_examples=1000, deadline=None)
