@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -89,6 +92,25 @@ def test_cmd_line_undoes_shell_obfuscation() -> None:
     assert cmd_line("c^at  /etc/passwd") == "cat/etc/passwd"
     assert cmd_line("a;b,c") == "a b c"
     assert cmd_line("system (1)") == "system(1)"
+
+
+def _cmd_line_reference(value: str) -> str:
+    """cmd_line as one translate and two unconditional subs (before its fast paths)."""
+    value = value.translate(str.maketrans({"\\": None, '"': None, "'": None, "^": None, ",": " ", ";": " "}))
+    value = re.sub(r"\s+(?=[/(])", "", value)
+    return re.sub(r"[\s\x0b\xa0]+", " ", value).lower()
+
+
+@given(st.text(alphabet="aB\\\"'^,;/( \t\n\x0b\x1f\x85\xa0\u2003\u2028İ", max_size=12))
+def test_cmd_line_fast_paths_give_the_full_transform(value: str) -> None:
+    assert cmd_line(value) == _cmd_line_reference(value)
+
+
+def test_every_whitespace_but_the_space_is_unprintable() -> None:
+    # cmd_line skips its whitespace pass on printable text without a double space.
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() and c != 0x20]
+    assert spaces and not any(space.isprintable() for space in spaces)
+    assert all(re.fullmatch(r"\s", space) for space in spaces)
 
 
 def test_replace_comments_including_unterminated() -> None:
