@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField, Transform
+from originguard.waf.body import body_parts, body_text, json_strings
 from originguard.waf.rate import RateState
 from originguard.waf.request import (
     FieldValues,
     WafRequest,
-    body_parts,
-    body_text,
     cookie_values,
-    json_strings,
     query_pairs,
     query_parts,
     query_values,

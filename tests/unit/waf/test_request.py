@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from originguard.waf import RateState, WafRequest, evaluate
+from originguard.waf import RateState, WafRequest, body, evaluate
+from originguard.waf.body import json_strings
 from originguard.waf.evaluate import evaluate_reference
 
 from .test_plan import BENCH_ACL, EDGE_ACL
@@ -71,3 +73,25 @@ def test_from_raw_requests_get_the_verdicts_of_decoded_ones(
     )
     for acl in (BENCH_ACL, EDGE_ACL):
         assert evaluate(acl, built, 5.0, RateState()) == evaluate_reference(acl, decoded, 5.0, RateState())
+
+
+def test_a_json_body_is_parsed_once_for_every_rule_that_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[bytes] = []
+    real = body.orjson.loads
+
+    def counting(data: bytes) -> object:
+        parses.append(data)
+        return real(data)
+
+    monkeypatch.setattr(body.orjson, "loads", counting)
+    document = b'{"note": "gift", "items": [{"sku": "A-1", "qty": 2}], "x": null}'
+    req = WafRequest("POST", "/api", "", (("content-type", "application/json"),), "192.0.2.1", document)
+    evaluate(BENCH_ACL, req, 5.0, RateState())  # the core body rules and the json_values rules
+    assert parses == [document]
+    # The walk's order (a stack: a dict's keys, then its children last first), one walk for all three.
+    both = ("note", "items", "x", "sku", "qty", "2", "A-1", "gift")
+    assert json_strings(req, keys=True, values=True) == both
+    assert json_strings(req, keys=True, values=False) == ("note", "items", "x", "sku", "qty")
+    assert json_strings(req, keys=False, values=True) == ("2", "A-1", "gift")
+    assert parses == [document]
+    assert json_strings(WafRequest("POST", "/", "", (), "::1", b"{oops"), keys=True, values=True) is None
