@@ -53,7 +53,7 @@ class RuleHooks:
 
 def generate(plan: Plan, recipes: Sequence[Recipe], fns: tuple[SlotFn, ...], hooks: RuleHooks) -> Evaluator:
     """Compile `plan` into `evaluate_acl(request, now, rate) -> Verdict`."""
-    writer = _Writer(recipes, fns, hooks, quiet_families(plan, recipes))
+    writer = _Writer(recipes, fns, hooks, quiet_families(plan, recipes), _joiner(plan))
     emit = writer.line
     emit("def evaluate_acl(request, now, rate):")
     writer.depth = 1
@@ -82,6 +82,25 @@ def generate(plan: Plan, recipes: Sequence[Recipe], fns: tuple[SlotFn, ...], hoo
     return evaluator
 
 
+def _joiner(plan: Plan) -> str:
+    """What joins a field's values for the screens: a character no screened literal contains.
+
+    A newline, unless a literal holds one (the core cmd-injection rule's separators do): then each
+    joined text of two values or more would pass that screen. Any ASCII non-word character is sound
+    for the detector screens, which treat it as the edge of a word.
+    """
+    literals = [
+        literal
+        for gate, _ in plan.steps
+        if isinstance(gate, ValuesGate)
+        for literal in (*gate.plain, *gate.folded)
+    ]
+    for joiner in ("\n", "\x1f", "\x1e"):
+        if not any(joiner in literal for literal in literals):
+            return joiner
+    return "\n"  # every candidate in some literal: that screen passes more often, never wrongly
+
+
 class _Writer:
     """Source lines, the namespace of constants they name, and which slot locals exist so far."""
 
@@ -91,8 +110,10 @@ class _Writer:
         fns: tuple[SlotFn, ...],
         hooks: RuleHooks,
         families: dict[int, QuietFamily],
+        joiner: str,
     ) -> None:
         self.recipes = recipes
+        self.joiner = joiner
         self.fns = fns
         self.hooks = hooks
         self.families = families
@@ -277,16 +298,15 @@ class _Writer:
         self._joined.add(index)
 
     def joined(self, index: int) -> str:
-        """The local holding slot `index`'s values joined by newlines (which no literal or trigger has)."""
+        """The local holding slot `index`'s values joined by `joiner` (which no literal or trigger has)."""
         self.slot(index)
         if index not in self._joined:
             self.line(f"j{index} = {self._join(index)}")
             self._joined.add(index)
         return f"j{index}"
 
-    @staticmethod
-    def _join(index: int) -> str:
-        return f"s{index}[0] if len(s{index}) == 1 else '\\n'.join(s{index})"
+    def _join(self, index: int) -> str:
+        return f"s{index}[0] if len(s{index}) == 1 else {self.const(self.joiner)}.join(s{index})"
 
     def gate(self, gate: ValuesGate | DetectionGate | CallGate) -> None:
         self._possible |= gate.marks

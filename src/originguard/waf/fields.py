@@ -97,7 +97,8 @@ class Detection:
     source: int
     find: Callable[[FieldValues, dict[str, Any]], Any]
     memo: Hashable
-    # Fails on the values joined by newlines (lower-cased first if `lowered`) only if `find` finds nothing.
+    # Fails on the values joined by a newline or another ASCII non-word character (lower-cased first if
+    # `lowered`) only if `find` finds nothing.
     screen: re.Pattern[str]
     lowered: bool
 

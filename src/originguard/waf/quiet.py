@@ -4,10 +4,11 @@ A field (a *root* slot: read from the request, or one header out of the header i
 slots: its transforms (`url_decode`, `lowercase`, ...) and the detectors run on them. On benign traffic
 the generated evaluator still paid, per family, one trigger test per transform, one join and one screen
 per gate. Here each family gets two regexes, built at compile time from what its gates and transforms
-react to: `plain` on the root's values joined by newlines, `folded` on that text lower-cased. When both
-fail (and the text is ASCII), every transform with trigger characters returns its input, so each member
-holds the root's values (lower-cased after a `lowercase`), every screen sees exactly the text the family
-regexes already searched, and so every gate of the family marks nothing; `codegen` then skips them.
+react to: `plain` on the root's values joined (by a newline or `codegen._joiner`'s pick), `folded` on
+that text lower-cased. When both fail (and the text is ASCII), every transform with trigger characters
+returns its input, so each member holds the root's values (lower-cased after a `lowercase`), every
+screen sees exactly the text the family regexes already searched, and so every gate of the family marks
+nothing; `codegen` then skips them.
 
 The proof is per family, not per request: a referer with `:` (an XSS screen character) must not cost the
 path its skip. A family is only *quiet-capable* when the proof holds for all of it: transforms without

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from originguard.waf import RateState, WafRequest, compile_acl, evaluate
+from originguard.waf.codegen import _joiner
 from originguard.waf.evaluate import evaluate_reference
 from originguard.waf.ipset import parse_ip
+from originguard.waf.plan import ValuesGate
 from originguard.waf.regex import literal_search, prefix_pattern, required_literals, trie_pattern
 from originguard.waf.sqli import _HIGH, detect_sqli, fingerprint_verdict, is_bad_shape, sql_fingerprint
 
@@ -394,3 +396,11 @@ def test_parse_ip_accepts_only_canonical_dotted_quads() -> None:
     for bad in ("01.2.3.4", "1.2.3.256", "1.2.3", "+1.2.3.4", " 1.2.3.4", "1.2.3.4.", "١.2.3.4"):
         assert parse_ip(bad) is None
     assert parse_ip("::ffff:1.2.3.4") == (4, 0x01020304)
+
+
+def test_values_are_joined_by_a_character_no_screened_literal_holds() -> None:
+    # The core cmd-injection rule screens for a newline: joined by one, any two query arguments would pass.
+    literals = {lit for gate, _ in BENCH_ACL.plan.steps if isinstance(gate, ValuesGate) for lit in gate.plain}
+    assert "\n" in literals and _joiner(BENCH_ACL.plan) == "\x1f"
+    plain = rules_acl([_rule("r0", {"byte_match": {"field": "all_query_args", "search": "x"}})])
+    assert _joiner(plain.plan) == "\n"
