@@ -7,8 +7,7 @@ when any element matches, and `Match.index` says which one, so a log can name th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from originguard.waf.transforms import url_decode
 
@@ -164,9 +163,11 @@ _METHODS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """Where a statement matched: field label (`query`, `header:user-agent`), value seen, and why."""
+
+    # A named tuple, not a frozen dataclass: count rules (a geo label on every request) build one per
+    # request and drop it, and a frozen dataclass cost ~0.45 µs to build, a named tuple ~0.15 µs.
 
     field: str
     value: str
@@ -195,10 +196,18 @@ def query_values(query: str) -> FieldValues:
 
 def query_index(query: str) -> dict[str, FieldValues]:
     """Raw values of each argument by lower-case decoded name, in order (query_arg fields read this)."""
+    # `query_pairs` written out, decoding only names with an escape: every request with a query builds
+    # this for the query_arg rules (1.9 -> 1.0 µs measured on a 3-argument query).
     index: dict[str, FieldValues] = {}
-    for name, value in query_pairs(query):
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = url_decode(name)
         key = name.lower()
-        index[key] = (*index.get(key, ()), value)
+        found = index.get(key)
+        index[key] = (value,) if found is None else (*found, value)
     return index
 
 
@@ -221,11 +230,7 @@ def cookie_values(request: WafRequest) -> FieldValues:
 
 def cookie_crumbs(headers: FieldValues) -> FieldValues:
     """The cookie values in these Cookie header values."""
-    out: list[str] = []
-    for header in headers:
-        for crumb in header.split(";"):
-            out.append(crumb.strip().partition("=")[2])
-    return tuple(out)
+    return tuple([crumb.strip().partition("=")[2] for header in headers for crumb in header.split(";")])
 
 
 def header_index(headers: tuple[tuple[str, str], ...]) -> dict[str, FieldValues]:
