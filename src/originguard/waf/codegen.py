@@ -85,9 +85,10 @@ def generate(plan: Plan, recipes: Sequence[Recipe], fns: tuple[SlotFn, ...], hoo
 def _joiner(plan: Plan) -> str:
     """What joins a field's values for the screens: a character no screened literal contains.
 
-    A newline, unless a literal holds one (the core cmd-injection rule's separators do): then each
-    joined text of two values or more would pass that screen. Any ASCII non-word character is sound
-    for the detector screens, which treat it as the edge of a word.
+    \x01 unless a literal holds it: no transform reacts to it, and it is no whitespace (so `cmd_line`
+    fields can be proved quiet) and no newline (which the core cmd-injection rule's separators screen
+    for: each joined text of two values would pass it). Any ASCII non-word character is sound for the
+    detector screens, which treat it as the edge of a word.
     """
     literals = [
         literal
@@ -95,10 +96,10 @@ def _joiner(plan: Plan) -> str:
         if isinstance(gate, ValuesGate)
         for literal in (*gate.plain, *gate.folded)
     ]
-    for joiner in ("\n", "\x1f", "\x1e"):
+    for joiner in ("\x01", "\x02", "\n"):
         if not any(joiner in literal for literal in literals):
             return joiner
-    return "\n"  # every candidate in some literal: that screen passes more often, never wrongly
+    return "\x01"  # every candidate in some literal: that screen passes more often, never wrongly
 
 
 class _Writer:

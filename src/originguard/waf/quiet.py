@@ -12,9 +12,10 @@ nothing; `codegen` then skips them.
 
 The proof is per family, not per request: a referer with `:` (an XSS screen character) must not cost the
 path its skip. A family is only *quiet-capable* when the proof holds for all of it: transforms without
-trigger characters other than `lowercase` (base64_decode, cmd_line, compress_white_space,
-normalize_path can turn any text into any other), call gates (query-argument names, addresses), size or
-non-empty needs on a lower-cased member, or a screen that is not a plain group-free pattern disqualify it.
+trigger characters other than `lowercase` and `cmd_line` (which lower-cases text without its triggers;
+base64_decode, compress_white_space, normalize_path can turn any text into any other), call gates
+(query-argument names, addresses), size or non-empty needs on a lower-cased member, or a screen that is
+not a plain group-free pattern disqualify it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Final
 from originguard.waf.fields import Detection, FromSlot, Recipe
 from originguard.waf.plan import CallGate, DetectionGate, Gate, Plan
 from originguard.waf.regex import trie_pattern
-from originguard.waf.transforms import triggers
+from originguard.waf.transforms import CMD_LINE_SPACES, CMD_LINE_TRIGGERS, triggers
 
 _URL_DECODES: Final = frozenset({"url_decode", "url_decode_uni"})
 
@@ -96,6 +97,11 @@ def _family(
                 decoded[index] = decoded[recipe.source] or decodes
                 if recipe.transform == "lowercase":
                     lowered[index] = True
+                elif recipe.transform == "cmd_line":
+                    # Without its triggers cmd_line only lower-cases; `+` turned space can only add one.
+                    lowered[index] = True
+                    plain.update(CMD_LINE_TRIGGERS)
+                    patterns[False].append(CMD_LINE_SPACES)
                 else:
                     found = triggers(recipe.transform)
                     if not found:

@@ -112,6 +112,13 @@ def base64_decode(value: str) -> str:
     return _bytes_to_text(raw)
 
 
+# Text holding none of these (nor a whitespace other than the space: CMD_LINE_SPACES) comes out of
+# cmd_line only lower-cased: nothing to drop or turn into a space, no run of spaces, no space before `/`
+# or `(`. `quiet` proves fields quiet with them.
+CMD_LINE_TRIGGERS: Final = ("\\", '"', "'", "^", ",", ";", "  ", " /", " (")
+CMD_LINE_SPACES: Final = r"[^\S ]"
+
+
 def cmd_line(value: str) -> str:
     """Undo shell obfuscation: drop `\\ " ' ^`, `,`/`;` to space, no space before `/` or `(`, lower-case."""
     # Replaces and guarded subs, not str.translate with a dict and two regex passes (4.7 -> 1.1 µs on

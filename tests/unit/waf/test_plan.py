@@ -399,8 +399,66 @@ def test_parse_ip_accepts_only_canonical_dotted_quads() -> None:
 
 
 def test_values_are_joined_by_a_character_no_screened_literal_holds() -> None:
-    # The core cmd-injection rule screens for a newline: joined by one, any two query arguments would pass.
+    # Not a newline: the core cmd-injection rule screens for one, so any two query arguments would pass.
     literals = {lit for gate, _ in BENCH_ACL.plan.steps if isinstance(gate, ValuesGate) for lit in gate.plain}
-    assert "\n" in literals and _joiner(BENCH_ACL.plan) == "\x1f"
-    plain = rules_acl([_rule("r0", {"byte_match": {"field": "all_query_args", "search": "x"}})])
-    assert _joiner(plain.plan) == "\n"
+    assert "\n" in literals and _joiner(BENCH_ACL.plan) == "\x01"
+    odd = rules_acl([_rule("r0", {"byte_match": {"field": "all_query_args", "search": "a\x01b"}})])
+    assert _joiner(odd.plan) == "\x02"
+
+
+# cmd_line lower-cases text without its triggers, so its fields can be proved quiet: every trigger must
+# keep the proof from hiding what the transform reveals (`who'am^i`, `a\tb`, `x /`, `a  b`).
+CMD_LINE_ACL = rules_acl(
+    [
+        _rule(
+            "r0", {"byte_match": {"field": "all_query_args", "search": "whoami", "transforms": ["cmd_line"]}}
+        ),
+        _rule("r1", {"byte_match": {"field": "path", "search": "x/", "transforms": ["cmd_line"]}}),
+        _rule("r2", {"byte_match": {"field": "query", "search": "a b", "transforms": ["cmd_line"]}}),
+        _rule(
+            "r3",
+            {
+                "regex_match": {
+                    "field": "all_query_args",
+                    "pattern": "1=1",
+                    "transforms": ["url_decode", "cmd_line"],
+                }
+            },
+        ),
+        _rule("r4", {"byte_match": {"field": "path", "search": "x(", "transforms": ["cmd_line"]}}),
+    ]
+)
+SHELL_NOISE = ("'", '"', "^", "\\", ",", ";", " ", "\t", "\xa0", "\n", "+", "%20", "&", "W", "x")
+CMD_NOISE = st.sampled_from(SHELL_NOISE)
+
+
+@st.composite
+def cmd_text(draw: st.DrawFn) -> str:
+    """A word a rule looks for (after cmd_line) with shell noise inserted: `who'ami`, `x /`, `a\tb`."""
+    text = draw(st.sampled_from(["whoami", "x/", "x(", "a b", "1=1", "ok"]))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(CMD_NOISE) + text[at:]
+    return text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(cmd_text(), cmd_text(), cmd_text())
+def test_planned_evaluation_matches_rule_by_rule_walk_behind_cmd_line(
+    path: str, arg: str, other: str
+) -> None:
+    req = request("/" + path, f"q={arg}&z={other}")
+    assert evaluate(CMD_LINE_ACL, req, 0.0, RateState()) == evaluate_reference(
+        CMD_LINE_ACL, req, 0.0, RateState()
+    )
+
+
+def test_every_single_piece_of_shell_noise_is_seen_behind_cmd_line() -> None:
+    for word in ("whoami", "x/", "x(", "a b", "1=1"):
+        for noise in SHELL_NOISE:
+            for at in range(len(word) + 1):
+                text = word[:at] + noise + word[at:]
+                for req in (request("/" + text), request("/", f"q={text}"), request("/", text)):
+                    assert evaluate(CMD_LINE_ACL, req, 0.0, RateState()) == evaluate_reference(
+                        CMD_LINE_ACL, req, 0.0, RateState()
+                    ), text

@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from originguard.waf.transforms import (
+    CMD_LINE_SPACES,
+    CMD_LINE_TRIGGERS,
     TRANSFORMS,
     base64_decode,
     chain,
@@ -104,6 +106,12 @@ def _cmd_line_reference(value: str) -> str:
 @given(st.text(alphabet="aB\\\"'^,;/( \t\n\x0b\x1f\x85\xa0\u2003\u2028İ", max_size=12))
 def test_cmd_line_fast_paths_give_the_full_transform(value: str) -> None:
     assert cmd_line(value) == _cmd_line_reference(value)
+
+
+@given(st.text(alphabet="aB\\\\\"'^,;/( \t\n\xa0İ%+", max_size=12))
+def test_cmd_line_only_lower_cases_text_without_its_triggers(value: str) -> None:
+    if not any(t in value for t in CMD_LINE_TRIGGERS) and not re.search(CMD_LINE_SPACES, value):
+        assert cmd_line(value) == value.lower()
 
 
 def test_every_whitespace_but_the_space_is_unprintable() -> None:
