@@ -28,7 +28,7 @@ from typing import Final
 
 from originguard.waf.fields import Detection, FromSlot, Recipe
 from originguard.waf.plan import CallGate, DetectionGate, Gate, Plan
-from originguard.waf.regex import trie_pattern
+from originguard.waf.regex import trie_alternatives
 from originguard.waf.transforms import CMD_LINE_SPACES, CMD_LINE_TRIGGERS, triggers
 
 _URL_DECODES: Final = frozenset({"url_decode", "url_decode_uni"})
@@ -158,7 +158,7 @@ def _ancestors(needed: set[int], root: int, recipes: Sequence[Recipe]) -> set[in
 
 
 def _search(literals: set[str], patterns: list[str]) -> re.Pattern[str] | None:
-    parts = [f"(?:{pattern})" for pattern in patterns]
-    if literals:
-        parts.insert(0, trie_pattern(frozenset(literals)))
+    # One flat alternation (a flag-free pattern's alternatives join as they are): with each screen in a
+    # group of its own, sre could not skip to candidate characters and the search cost 3x as much.
+    parts = [*(trie_alternatives(frozenset(literals)) if literals else []), *patterns]
     return re.compile("|".join(parts)) if parts else None

@@ -82,13 +82,25 @@ def literal_search(literals: Literals, *, folded: bool) -> Callable[[str], bool]
 
 def trie_pattern(literals: Literals) -> str:
     """A Python regex matching any of `literals`, with common prefixes factored out."""
+    branches = trie_alternatives(literals)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def trie_alternatives(literals: Literals) -> list[str]:
+    """`trie_pattern`'s alternatives, one per first character, for joining into a larger alternation.
+
+    sre skips to candidate positions only when every top-level alternative starts with a literal
+    character (measured 3-4x faster than the same alternatives inside a group).
+    """
     root: dict[str, Any] = {}
     for literal in literals:
         node = root
         for char in literal:
             node = node.setdefault(char, {})
         node[""] = {}  # end of a literal
-    return _trie_regex(root)
+    if "" in root:
+        return [""]  # the empty literal: every text contains it
+    return [pylre.escape(char) + _trie_regex(child) for char, child in sorted(root.items())]
 
 
 def _trie_regex(node: dict[str, Any]) -> str:

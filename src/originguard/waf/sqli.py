@@ -87,11 +87,15 @@ _WORD_END: Final = r"(?![\w$\x80-\U0010ffff])"
 def _suspect(letters: str, symbols: tuple[str, ...]) -> re.Pattern[str]:
     words = {word for word, letter in WORDS.items() if letter in letters}
     words |= {first for (first, _), letter in FOLD.items() if letter in letters}
-    # Each alternative starts with a literal, so that sre skips to candidate characters (~0.3 µs on a URL).
-    alternatives = [re.escape(symbol) for symbol in sorted(symbols)]
+    by_head: dict[str, list[str]] = {}
     for word in sorted(words, key=lambda w: (-len(w), w)):
-        head = re.escape(word[0])
-        alternatives.append(f"{head}(?<!{_SWALLOWS}{head}){re.escape(word[1:])}{_WORD_END}")
+        by_head.setdefault(word[0], []).append(word)
+    # Every alternative starts with a literal, so that sre skips to candidate characters, and a word's
+    # edges are tested only once its letters matched: ~0.4 µs on a URL-sized value.
+    alternatives = [re.escape(symbol) for symbol in sorted(symbols)]
+    for head, group in sorted(by_head.items()):
+        rests = "|".join(f"{re.escape(word[1:])}(?<!{_SWALLOWS}{re.escape(word)})" for word in group)
+        alternatives.append(f"{re.escape(head)}(?:{rests}){_WORD_END}")
     return re.compile("|".join(alternatives))
 
 
@@ -165,8 +169,7 @@ def sql_fingerprint(value: str, context: str = "") -> str:
 
 
 def _fingerprint(value: str, context: str, watch: _Shapes | None) -> str:
-    """`sql_fingerprint`; with `watch`, cut short once no bad shape can start as it does (then no bad
-    shape matches what it returns either)."""
+    """`sql_fingerprint`; with `watch`, "" as soon as no bad shape can start as it does."""
     types: list[str] = []
     start = 0
     if context:
@@ -196,7 +199,7 @@ def _fingerprint(value: str, context: str, watch: _Shapes | None) -> str:
                 letter = "f"
         else:
             previous_word = ""
-            letter = _letter(kind, token.group())
+            letter = _KIND_LETTERS.get(kind or "") or _letter(kind, token.group())
             if letter == "u" and types and types[-1] in "1nvs)":
                 letter = "o"  # after a value it is binary: 1-1
         if types and types[-1] == "u" and letter in "1nvfs":
@@ -216,23 +219,21 @@ def _fingerprint(value: str, context: str, watch: _Shapes | None) -> str:
         if alive is None:
             alive = watch.alive(fixed)
         if not alive:
-            break
+            return ""  # what it would grow into matches no shape, and neither does ""
     # A comment in the middle is only whitespace to SQL; one at the end cuts off the rest of the query.
-    joined = "".join(t for i, t in enumerate(types) if t != "c" or i == len(types) - 1)
-    return joined.replace("u", "o")
+    if "c" in types[:-1]:
+        types = [t for t in types[:-1] if t != "c"] + types[-1:]
+    joined = "".join(types)
+    return joined.replace("u", "o") if "u" in joined else joined
+
+
+_KIND_LETTERS: Final = {"str": "s", "num": "1", "var": "v", "cmt": "c", "xc": "X"}
 
 
 def _letter(kind: str | None, text: str) -> str:
-    if kind == "str":
-        return "s"
-    if kind == "num":
-        return "1"
-    if kind == "var":
-        return "v"
-    if kind == "cmt":
-        return "c"
-    if kind == "xc":
-        return "X"
+    found = _KIND_LETTERS.get(kind or "")
+    if found is not None:
+        return found
     if kind == "punct":
         return text
     if kind == "op2":

@@ -116,7 +116,14 @@ def base64_decode(value: str) -> str:
 # cmd_line only lower-cased: nothing to drop or turn into a space, no run of spaces, no space before `/`
 # or `(`. `quiet` proves fields quiet with them.
 CMD_LINE_TRIGGERS: Final = ("\\", '"', "'", "^", ",", ";", "  ", " /", " (")
-CMD_LINE_SPACES: Final = r"[^\S ]"
+# Every whitespace but the space, as alternatives of one character: they join flat into a field's
+# search, where `[^\S ]` made it 3-4x slower (sre skips ahead only to alternatives' first literals).
+_NON_SPACE_WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+CMD_LINE_SPACES: Final = "|".join(re.escape(char) for char in _NON_SPACE_WHITESPACE)
 
 
 def cmd_line(value: str) -> str:

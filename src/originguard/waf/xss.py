@@ -80,7 +80,7 @@ _JS_URL: Final = re.compile(r"^\s*(?:javascript|vbscript|livescript)\s*:.*[(`=]"
 
 # detect_xss needs one of these (a tag, an attribute, a URL scheme); a search for them fails on values
 # joined by newlines only if no value is XSS.
-SUSPECT: Final = re.compile("[<=:]")
+SUSPECT: Final = re.compile("<|=|:")  # alternatives, not a class: joins flat into a field's search
 
 
 def detect_xss(value: str) -> str | None:

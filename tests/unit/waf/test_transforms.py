@@ -119,6 +119,8 @@ def test_every_whitespace_but_the_space_is_unprintable() -> None:
     spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() and c != 0x20]
     assert spaces and not any(space.isprintable() for space in spaces)
     assert all(re.fullmatch(r"\s", space) for space in spaces)
+    # quiet.py proves cmd_line fields quiet with CMD_LINE_SPACES: exactly those characters.
+    assert spaces == re.findall(CMD_LINE_SPACES, "".join(chr(c) for c in range(sys.maxunicode + 1)))
 
 
 def test_replace_comments_including_unterminated() -> None:
