@@ -107,7 +107,7 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
         if rule.direct is not None and plan.always >> index & 1
     }
     may_count = any(rule.action == "count" for rule in compiled_rules)
-    hooks = RuleHooks(rule_runner(compiled_rules), inline, finish, default, may_count)
+    hooks = RuleHooks(rule_runner(compiled_rules, plan.exact), inline, finish, default, may_count)
     evaluator = generate(plan, slots.recipes, fns, hooks)
     return CompiledAcl(
         rules=compiled_rules,

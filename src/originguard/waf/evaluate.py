@@ -49,14 +49,25 @@ def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState)
     return verdict
 
 
-def rule_runner(rules: tuple[CompiledRule, ...]) -> Callable[[int, RequestView], Verdict | None]:
-    """Run the rules whose bits are set in a mask, in priority order: the verdict of the first to stop."""
+def rule_runner(
+    rules: tuple[CompiledRule, ...], exact: int = 0
+) -> Callable[[int, RequestView], Verdict | None]:
+    """Run the rules whose bits are set in a mask, in priority order: the verdict of the first to stop.
+
+    A count rule in `exact` (marked only when it matches, `Plan.exact`) counts without its matcher: a
+    geo label on every request cost its lookup again and a Match it never used.
+    """
+    counts = exact & sum(1 << index for index, rule in enumerate(rules) if rule.action == "count")
 
     def run(mask: int, view: RequestView) -> Verdict | None:
         while mask:
             lowest = mask & -mask
             mask ^= lowest
             rule = rules[lowest.bit_length() - 1]
+            if lowest & counts:
+                view.labels.update(rule.labels)
+                view.counted.append(rule.name)
+                continue
             found = rule.matcher(view)
             if found is None:
                 continue

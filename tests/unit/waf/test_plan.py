@@ -215,6 +215,20 @@ EDGE_ACL = rules_acl(
             "r13", {"rate_based": {"limit": 2, "window": "10s", "keys": [{"header": "user-agent"}, "method"]}}
         ),
         _rule("r14", {"label_match": {"label": "seen:rate"}}, "count"),
+        # Count rules whose gate is only a necessary condition: they must still run their matcher.
+        _rule("r15", {"regex_match": {"field": "path", "pattern": "x[0-9]"}}, "count"),
+        _rule("r16", {"byte_match": {"field": "path", "search": "a", "position": "starts_with"}}, "count"),
+        _rule(
+            "r17",
+            {
+                "and": [
+                    {"ip_set": {"cidrs": ["10.0.0.0/8", "192.0.2.0/24"]}},
+                    {"byte_match": {"field": "path", "search": "x"}},
+                ]
+            },
+            "count",
+        ),
+        _rule("r18", {"byte_match": {"field": "query", "search": "="}}, "count"),
     ]
 )
 
