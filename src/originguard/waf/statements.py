@@ -176,7 +176,7 @@ class StatementCompiler:
                 lambda found, memo: _first_detection(found, detect, memo),
                 memo_key,
                 screen,
-                lowered=kind == "sqli",
+                lowered=True,
             ),
         )
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from originguard.waf.sqli import _TOKEN, _letter, detect_sqli, sql_fingerprint
 from originguard.waf.sqli_lexicon import FOLD, FUNCTIONS, WORDS
-from originguard.waf.xss import detect_xss
+from originguard.waf.xss import _SUSPECT_NAMES, _URL_ATTRS, detect_xss
+from originguard.waf.xss import SUSPECT as XSS_SUSPECT
 
 from .test_plan import SQL_PIECES
 
@@ -190,3 +191,82 @@ def _reference_fingerprint(value: str, context: str = "") -> str:
 def test_fingerprint_is_the_reference_fingerprint(value: str, context: str) -> None:
     if not context or context in value:
         assert sql_fingerprint(value, context) == _reference_fingerprint(value, context)
+
+
+XSS_PIECES = st.sampled_from(
+    [
+        *("<", ">", "=", ":", " ", '"', "'", "/", "\t", "\n", "\x00", "x", "(", "`", "&", "#", ";"),
+        *("on", "ON", "error", "load", "Click", "href", "HREF", "src", "data", "style", "action", "srcdoc"),
+        *("javascript", "JavaScript", "vbscript", "java", "script", "alert(1)", "img", "svg", "a", "b"),
+        *("ſ", "İ", "ı", "K", "text/html", "image/png", "expression(", "&colon;", "&#58;", "xlink:href"),
+        *("javaſcript", "javascrıpt", "JAVASCRİPT", "vbſcrıpt", "java\x00script", "o\x00nload", "ı"),
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(XSS_PIECES, max_size=8).map("".join))
+def test_xss_screen_fails_only_on_values_that_are_not_xss(value: str) -> None:
+    if detect_xss(value) is not None:
+        assert XSS_SUSPECT.search(value.lower()), value
+
+
+def test_xss_screen_names_every_url_attribute() -> None:
+    assert all(any(name.endswith(screened) for screened in _SUSPECT_NAMES) for name in _URL_ATTRS)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://shop.example/search?q=shoes", "a=1&b=2", "12:30", "mailto:someone", "sessionid"],
+)
+def test_xss_screen_passes_plain_urls_and_queries(value: str) -> None:
+    assert XSS_SUSPECT.search(value.lower()) is None
+
+
+@st.composite
+def xss_attempts(draw: st.DrawFn) -> str:
+    """An attribute or a script URL as it may be reflected, without a tag: `" onerror=alert(1)`."""
+    if draw(st.booleans()):
+        scheme = draw(st.sampled_from(["javascript", "JaVaScRiPt", "javaſcript", "javascrıpt", "javascrİpt"]))
+        scheme = draw(st.sampled_from([scheme, "java\x00script", "vbscript", "LiveScript"]))
+        return (
+            draw(st.sampled_from(["", " ", "\t"])) + scheme + draw(st.sampled_from([":", " :"])) + "alert(1)"
+        )
+    lead = draw(st.sampled_from(["", "x", '"', "'", " ", 'x" ', "a b "]))
+    name = draw(
+        st.sampled_from(
+            [
+                *("onerror", "ONLOAD", "o\x00nclick", "href", "HREF", "src", "xlink:href", "formaction"),
+                *("style", "data", "srcdoc", "title", "background", "poster", "codebase", "dynsrc", "lowsrc"),
+                "action",
+            ]
+        )
+    )
+    gap = draw(st.sampled_from(["=", " = ", "\t=", "\x00="]))
+    value = draw(
+        st.sampled_from(
+            [
+                *(
+                    '"javascript:alert(1)"',
+                    "javascript:alert(1)",
+                    "'expression(alert(1))'",
+                    "data:text/html,x",
+                ),
+                *(
+                    "alert(1)",
+                    "java\x00script:x(1)",
+                    "&#106;avascript:x(1)",
+                    "'<svg onload=x>'",
+                    "vbscript:x",
+                ),
+            ]
+        )
+    )
+    return lead + name + gap + value
+
+
+@settings(max_examples=3000, deadline=None)
+@given(xss_attempts())
+def test_xss_screen_catches_attributes_and_script_urls_without_a_tag(value: str) -> None:
+    if detect_xss(value) is not None:
+        assert XSS_SUSPECT.search(value.lower()), value
