@@ -283,6 +283,8 @@ class _Writer:
     def _derived(self, index: int, recipe: FromSlot) -> None:
         source = self.slot(recipe.source)
         call = f"{self.const(recipe.derive)}({source})"
+        if recipe.key is not None:  # one header or query argument: a dict lookup, not a call of one
+            call = f"{source}.get({self.const(recipe.key)}, ())"
         found = triggers(recipe.transform) if recipe.transform is not None else None
         if not found:
             self.line(f"s{index} = cache[{index}] = {call}")

@@ -88,6 +88,7 @@ class FromSlot:
     source: int
     derive: Callable[[Any], Any]
     transform: Transform | None = None
+    key: str | None = None  # `derive` is `values.get(key, ())` on a dict slot: `codegen` writes it out
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,10 +147,10 @@ class StatementCompiler:
         if isinstance(field, QueryArgField):
             # Ten query_arg rules on ten names parse the query once, into a name -> values index.
             wanted = field.query_arg.lower()
-            return FromSlot(self.query_args_slot(), lambda args: args.get(wanted, ()))
+            return FromSlot(self.query_args_slot(), lambda args: args.get(wanted, ()), key=wanted)
         if isinstance(field, HeaderField):
             name = field.header
-            return FromSlot(self.headers_slot(), lambda headers: headers.get(name, ()))
+            return FromSlot(self.headers_slot(), lambda headers: headers.get(name, ()), key=name)
         if field == "cookies":
             return FromSlot(self.headers_slot(), lambda headers: cookie_crumbs(headers.get("cookie", ())))
         return FromRequest(extractor(field, for_detector=split), empty_source(field, for_detector=split))
