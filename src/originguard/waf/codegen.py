@@ -247,22 +247,37 @@ class _Writer:
             text = f"t{root}" if family.plus_to_space else joined
         if family.folded is not None:
             tests.append(f"{self.const(family.folded.search)}({text}.lower()) is None")
-        test = " and ".join(tests)
-        # An absent field (no query, no body) is quiet without a search, unless a search matches "".
+        # An absent field (no query, no body) is quiet without a search, unless a search matches "". Its
+        # transforms give its (no or one empty) values back and its detectors find nothing: the cache
+        # gets them, so that a rule that runs anyway (an `or` over query and body) computes none.
         if all(search is None or search.search("") is None for search in (family.plain, family.folded)):
-            test = f"not {joined} or {test}"
-        self.line(f"if {test}:")
+            self.line(f"if not {joined}:")
+            self.line(f"    q{root} = True")
+            slots = sorted(i for i, found in self.families.items() if found is family and i != root)
+            detections = [i for i in slots if isinstance(self.recipes[i], Detection)]
+            values = [i for i in slots if i not in detections]
+            if values:
+                self.line("    " + " = ".join(f"cache[{i}]" for i in values) + f" = s{root}")
+            if detections:
+                self.line("    " + " = ".join(f"cache[{i}]" for i in detections) + " = None")
+            self._exposed(family, joined)
+            self.line(f"elif {' and '.join(tests)}:")
+        else:
+            self.line(f"if {' and '.join(tests)}:")
         self.line(f"    q{root} = True")
-        # Only size and non-empty needs read members outside `if not q`; a rule reads the cache.
-        for member in family.exposed:
-            self.line(f"    s{member} = cache[{member}] = s{root}")
-            self.line(f"    j{member} = {joined}")
+        self._exposed(family, joined)
         self.line("else:")
         self.line(f"    q{root} = False")
         self.depth += 1
         for member in family.members:
             self.joined(member)
         self.depth -= 1
+
+    def _exposed(self, family: QuietFamily, joined: str) -> None:
+        # Only size and non-empty needs read members outside `if not q`; a rule reads the cache.
+        for member in family.exposed:
+            self.line(f"    s{member} = cache[{member}] = s{family.root}")
+            self.line(f"    j{member} = {joined}")
 
     def _detection(self, index: int, recipe: Detection) -> None:
         source = self.slot(recipe.source)
