@@ -209,14 +209,17 @@ def _fingerprint(value: str, context: str, watch: _Shapes | None) -> str:
             break
         if watch is None:
             continue
-        final = letter != "u" and previous_word not in _FOLD_FIRSTS
-        while settled < len(types) - (not final):
+        end = len(types) if letter != "u" and previous_word not in _FOLD_FIRSTS else len(types) - 1
+        if settled == end:
+            continue
+        while settled < end:
             done = types[settled]
             settled += 1
             if done != "c":
                 fixed += "o" if done == "u" else done
-        alive = watch.known.get(fixed)
-        if alive is None:
+        try:
+            alive = watch.known[fixed]
+        except KeyError:
             alive = watch.alive(fixed)
         if not alive:
             return ""  # what it would grow into matches no shape, and neither does ""
