@@ -7,7 +7,8 @@ same order with the calls inlined: each slot value lives in a local variable (an
 so that rules read it instead of computing it again), a transform whose trigger characters (`%`, `&`,
 ...) are absent from the joined values is skipped by an `in` test, literal screens are one `in` or one
 regex search on the joined text, a detector gate is an `is not None`. A field whose raw text `quiet`
-proves inert (one or two searches) skips every transform, screen and detector gate it feeds.
+proves inert (one or two searches) skips every transform, screen and detector gate it feeds. Where the
+rules run between the gates is `runpoints`'.
 
 Safety: the source holds only identifiers, integers and the names of objects passed in the namespace
 (`k0`, `k1`, ...). Config strings (search strings, header names, patterns) and request data are never
@@ -19,36 +20,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from originguard.waf.fields import UNSET, Detection, FromRequest, FromSlot, Recipe, RequestView, SlotFn
+from originguard.waf.fields import UNSET, Detection, FromRequest, FromSlot, Recipe, SlotFn
 from originguard.waf.plan import CallGate, DetectionGate, Plan, ValuesGate
 from originguard.waf.quiet import QuietFamily, quiet_families
 from originguard.waf.rate import RateState
-from originguard.waf.ratelimit import AddressCounter, Direct
 from originguard.waf.regex import trie_pattern
-from originguard.waf.request import Match, WafRequest
+from originguard.waf.request import WafRequest
+from originguard.waf.runpoints import INDENT, RuleHooks, RuleWriter
 from originguard.waf.transforms import triggers
 
 Evaluator = Callable[[WafRequest, float, RateState], Any]  # returns the Verdict of `evaluate`
-RunRules = Callable[[int, RequestView], Any]  # run the rules in a mask; a Verdict or None
-Matched = Callable[[Match, RequestView], Any]  # a rule matched: a Verdict, or None when it counts
-Finish = Callable[[set[str], list[str]], Any]  # the default verdict with labels or counts
-_INDENT: Final = "    "
-
-
-@dataclass(frozen=True, slots=True)
-class RuleHooks:
-    """How the generated function runs rules and ends: the runner, the direct rules, the defaults."""
-
-    run: RunRules
-    # Rules run on every request that read only the request (rate_based by address): called inline,
-    # with no `RequestView` built unless they match.
-    direct: dict[int, tuple[Direct, Matched]]
-    finish: Finish
-    default: Any  # the verdict when nothing matched or counted
-    may_count: bool  # some rule counts: labels and counted rules may remain at the end
 
 
 def generate(plan: Plan, recipes: Sequence[Recipe], fns: tuple[SlotFn, ...], hooks: RuleHooks) -> Evaluator:
@@ -74,7 +57,7 @@ def generate(plan: Plan, recipes: Sequence[Recipe], fns: tuple[SlotFn, ...], hoo
         emit(f"    return {writer.const(hooks.finish)}(view.labels, view.counted)")
     emit(f"return {writer.const(hooks.default)}")
     # Memos are shared by detectors on several fields, some computed only inside a family's branch.
-    writer.lines[memo_at:memo_at] = [_INDENT + line for line in writer.memo_lines]
+    writer.lines[memo_at:memo_at] = [INDENT + line for line in writer.memo_lines]
     namespace = dict(writer.constants)
     exec(compile("\n".join(writer.lines), "<waf-acl>", "exec"), namespace)  # safe: see the docstring
     evaluator: Evaluator = namespace["evaluate_acl"]
@@ -102,8 +85,8 @@ def _joiner(plan: Plan) -> str:
     return "\x01"  # every candidate in some literal: that screen passes more often, never wrongly
 
 
-class _Writer:
-    """Source lines, the namespace of constants they name, and which slot locals exist so far."""
+class _Writer(RuleWriter):
+    """The evaluator's source: which slot locals exist so far, the fields' families and gates."""
 
     def __init__(
         self,
@@ -113,17 +96,11 @@ class _Writer:
         families: dict[int, QuietFamily],
         joiner: str,
     ) -> None:
+        super().__init__(hooks, fns)
         self.recipes = recipes
         self.joiner = joiner
-        self.fns = fns
-        self.hooks = hooks
         self.families = families
         self.memo_lines: list[str] = []
-        self.lines: list[str] = []
-        self.constants: dict[str, Any] = {}
-        self._names: dict[int, str] = {}  # id(constant) -> its name
-        self._keep: list[Any] = []  # keeps constants alive so that their ids stay unique
-        self.depth = 0
         self._slots: set[int] = set()
         self._joined: set[int] = set()
         self._memos: dict[Any, str] = {}
@@ -133,80 +110,6 @@ class _Writer:
             for key, uses in Counter(r.memo for r in recipes if isinstance(r, Detection)).items()
             if uses > 1
         }
-        self._possible = 0  # rules that may be pending here: always-rules added, gate marks so far
-        self._added = 0  # always-rules added to `pending` (or run directly) so far
-
-    def line(self, text: str) -> None:
-        self.lines.append(_INDENT * self.depth + text)
-
-    def const(self, value: Any) -> str:
-        """The namespace name of `value` (an object, never source text)."""
-        name = self._names.get(id(value))
-        if name is None:
-            name = self._names[id(value)] = f"k{len(self._names)}"
-            self.constants[name] = value
-            self._keep.append(value)
-        return name
-
-    def run_point(self, below: int, always: int) -> None:
-        """Run the rules in `below` (-1: all) before the next gate, in priority order."""
-        joining = always & below & ~self._added
-        self._added |= joining
-        direct = [index for index in sorted(self.hooks.direct) if joining >> index & 1]
-        pooled = joining & ~sum(1 << index for index in direct)
-        if pooled:
-            self.line(f"pending |= {pooled}")
-            self._possible |= pooled
-        for index in direct:
-            self._run_pending((1 << index) - 1)  # the rules before it first
-            self._direct(index)
-        self._run_pending(below)
-
-    def _run_pending(self, below: int) -> None:
-        if not self._possible & below:
-            return  # no gate so far can have marked a rule this early
-        run = self.const(self.hooks.run)
-        self.line("if pending:")
-        self.depth += 1
-        if below == -1:
-            self._view()
-            self.line(f"verdict = {run}(pending, view)")
-            self.line("if verdict is not None:")
-            self.line("    return verdict")
-            self.depth -= 1
-            return
-        self.line(f"if pending & {below}:")
-        self.depth += 1
-        self._view()
-        self.line(f"verdict = {run}(pending & {below}, view)")
-        self.line("if verdict is not None:")
-        self.line("    return verdict")
-        self.line(f"pending &= {~below}")
-        self.depth -= 2
-        self._possible &= ~below
-
-    def _direct(self, index: int) -> None:
-        direct, matched = self.hooks.direct[index]
-        if isinstance(direct, AddressCounter):
-            # Written out: the call of the counter itself cost a fifth of the default ACL.
-            key = f"({self.const(direct.rule_id)}, (request.client_ip,))"
-            self.line(f"estimate = rate.hit({key}, {self.const(direct.window)}, now)")
-            self.line(f"if estimate > {self.const(direct.limit)}:")
-            self.line(f"    found = {self.const(direct.over)}(request.client_ip, estimate)")
-        else:
-            self.line(f"found = {self.const(direct)}(request, now, rate)")
-            self.line("if found is not None:")
-        self.depth += 1
-        self._view()
-        self.line(f"verdict = {self.const(matched)}(found, view)")
-        self.line("if verdict is not None:")
-        self.line("    return verdict")
-        self.depth -= 1
-
-    def _view(self) -> None:
-        """Build the view if no rule has run yet: the slots computed so far are in `cache` already."""
-        self.line("if view is None:")
-        self.line(f"    view = {self.const(RequestView)}(request, {self.const(self.fns)}, now, rate, cache)")
 
     def slot(self, index: int) -> str:
         """Emit the computation of slot `index` (and of the slots it reads) once; its local's name."""

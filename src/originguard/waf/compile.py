@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
-from originguard.waf.codegen import Evaluator, RuleHooks, generate
+from originguard.waf.codegen import Evaluator, generate
 from originguard.waf.evaluate import Verdict, default_verdict, rule_matched, rule_runner
 from originguard.waf.fields import SlotFn, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.managed import core_rules
 from originguard.waf.plan import Plan, Planner
 from originguard.waf.ratelimit import Direct
+from originguard.waf.runpoints import RuleHooks
 from originguard.waf.statements import Matcher, StatementCompiler
 
 
