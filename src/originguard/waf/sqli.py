@@ -109,7 +109,7 @@ def suspect_pattern(*, high: bool) -> re.Pattern[str]:
 
 
 class _Shapes:
-    """The bad shapes, and which fingerprint beginnings can still grow into one (memoised)."""
+    """The bad shapes, and what a fingerprint's beginning can still grow into (memoised)."""
 
     def __init__(self, shapes: tuple[str, ...]) -> None:
         self.search = re.compile("|".join(f"(?:{p})" for p in shapes)).search
@@ -117,16 +117,20 @@ class _Shapes:
         assert [p for p in shapes if not p.startswith("^")] == ["X"]
         prefixes = "|".join(prefix_pattern(p) for p in shapes if p.startswith("^"))
         self._prefix = re.compile(prefixes).fullmatch
-        self.known: dict[str, bool] = {}
+        self.known: dict[str, int] = {}
 
-    def alive(self, start: str) -> bool:
-        """Whether a fingerprint beginning with `start` (and no `X`) can be a bad shape."""
+    def outlook(self, start: str) -> int:
+        """For a fingerprint beginning with `start` (and no `X`): DEAD, OPEN or MATCHED."""
         if len(self.known) > _KNOWN_LIMIT:
             self.known.clear()  # bounded: a flood of odd values must not grow it
-        found = self.known[start] = self._prefix(start) is not None or self.search(start) is not None
+        found = MATCHED if self.search(start) else OPEN if self._prefix(start) else DEAD
+        self.known[start] = found
         return found
 
 
+DEAD: Final = 0  # no extension is a bad shape: stop tokenising
+OPEN: Final = 1  # some extension may be
+MATCHED: Final = 2  # a shape matches it now: stop watching (the fingerprint is still read whole)
 _KNOWN_LIMIT: Final = 4096
 _LOW_SHAPES: Final = _Shapes(_LOW)
 _HIGH_SHAPES: Final = _Shapes(_HIGH)
@@ -218,11 +222,13 @@ def _fingerprint(value: str, context: str, watch: _Shapes | None) -> str:
             if done != "c":
                 fixed += "o" if done == "u" else done
         try:
-            alive = watch.known[fixed]
+            outlook = watch.known[fixed]
         except KeyError:
-            alive = watch.alive(fixed)
-        if not alive:
+            outlook = watch.outlook(fixed)
+        if outlook == DEAD:
             return ""  # what it would grow into matches no shape, and neither does ""
+        if outlook == MATCHED:
+            watch = None  # most likely bad: read the rest for the fingerprint, without more tests
     # A comment in the middle is only whitespace to SQL; one at the end cuts off the rest of the query.
     if "c" in types[:-1]:
         types = [t for t in types[:-1] if t != "c"] + types[-1:]

@@ -149,3 +149,33 @@ def test_no_transform_crashes_on_any_text(name: str, value: str) -> None:
 def test_decoders_survive_escape_soup(value: str) -> None:
     for fn in TRANSFORMS.values():
         fn(value)
+
+
+def _url_decode_reference(value: str, *, uni: bool) -> str:
+    """url_decode(_uni) as one regex substitution with a call per escape (before unquote_to_bytes)."""
+    if "%" not in value:
+        return value.replace("+", " ")
+    raw = value.replace("+", " ").encode("utf-8", "surrogatepass")
+    if uni:
+        pattern = rb"%(?:[uU]([0-9A-Fa-f]{4})|([0-9A-Fa-f]{2}))"
+        decoded = re.sub(
+            pattern,
+            lambda m: (
+                chr(int(m.group(1), 16)).encode("utf-8", "surrogatepass")
+                if m.group(1) is not None
+                else bytes((int(m.group(2), 16),))
+            ),
+            raw,
+        )
+    else:
+        decoded = re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes((int(m.group(1), 16),)), raw)
+    try:
+        return decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return decoded.decode("latin-1")
+
+
+@given(st.text(alphabet="a%2F0zZ+é\ud800uUeE1%", max_size=14))
+def test_url_decoding_reads_escapes_as_a_regex_substitution_would(value: str) -> None:
+    assert url_decode(value) == _url_decode_reference(value, uni=False)
+    assert url_decode_uni(value) == _url_decode_reference(value, uni=True)
