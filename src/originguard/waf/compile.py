@@ -7,11 +7,13 @@ from typing import Final, Literal
 
 from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
 from originguard.waf.codegen import Evaluator, generate
-from originguard.waf.evaluate import Verdict, default_verdict, rule_runner
+from originguard.waf.evaluate import Verdict, default_verdict, rule_matched, rule_runner
 from originguard.waf.fields import SlotFn, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.managed import core_rules
 from originguard.waf.plan import Plan, Planner
+from originguard.waf.ratelimit import Direct
+from originguard.waf.runpoints import RuleHooks
 from originguard.waf.statements import Matcher, StatementCompiler
 
 
@@ -33,6 +35,7 @@ class CompiledRule:
     labels: tuple[str, ...]
     matcher: Matcher
     response: BlockReply
+    direct: Direct | None = None  # the matcher as a function of the request alone, when it needs no slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,8 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
             expanded = _expand_managed(rule, rule.statement, compiler, response)
         else:
             matcher = compiler.compile(rule.statement, rule.name)
-            compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response)
+            direct = compiler.direct(rule.statement, rule.name)
+            compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response, direct)
             expanded = [(compiled, rule.statement)]
         for compiled, statement in expanded:
             planner.add(len(rules), statement, compiled.labels)
@@ -98,7 +102,14 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
         return verdict
 
     compiled_rules = tuple(rules)
-    evaluator = generate(plan, slots.recipes, fns, rule_runner(compiled_rules), finish, default)
+    inline = {
+        index: (rule.direct, rule_matched(rule))
+        for index, rule in enumerate(compiled_rules)
+        if rule.direct is not None and plan.always >> index & 1
+    }
+    may_count = any(rule.action == "count" for rule in compiled_rules)
+    hooks = RuleHooks(rule_runner(compiled_rules, plan.exact), inline, finish, default, may_count)
+    evaluator = generate(plan, slots.recipes, fns, hooks)
     return CompiledAcl(
         rules=compiled_rules,
         default_action=config.default_action,

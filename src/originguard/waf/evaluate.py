@@ -49,24 +49,48 @@ def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState)
     return verdict
 
 
-def rule_runner(rules: tuple[CompiledRule, ...]) -> Callable[[int, RequestView, list[str]], Verdict | None]:
-    """Run the rules whose bits are set in a mask, in priority order: the verdict of the first to stop."""
+def rule_runner(
+    rules: tuple[CompiledRule, ...], exact: int = 0
+) -> Callable[[int, RequestView], Verdict | None]:
+    """Run the rules whose bits are set in a mask, in priority order: the verdict of the first to stop.
 
-    def run(mask: int, view: RequestView, counted: list[str]) -> Verdict | None:
+    A count rule in `exact` (marked only when it matches, `Plan.exact`) counts without its matcher: a
+    geo label on every request cost its lookup again and a Match it never used.
+    """
+    counts = exact & sum(1 << index for index, rule in enumerate(rules) if rule.action == "count")
+
+    def run(mask: int, view: RequestView) -> Verdict | None:
         while mask:
             lowest = mask & -mask
             mask ^= lowest
             rule = rules[lowest.bit_length() - 1]
+            if lowest & counts:
+                view.labels.update(rule.labels)
+                view.counted.append(rule.name)
+                continue
             found = rule.matcher(view)
             if found is None:
                 continue
             view.labels.update(rule.labels)
             if rule.action != "count":
-                return _rule_verdict(rule, found, view.labels, counted)
-            counted.append(rule.name)
+                return _rule_verdict(rule, found, view.labels, view.counted)
+            view.counted.append(rule.name)
         return None
 
     return run
+
+
+def rule_matched(rule: CompiledRule) -> Callable[[Match, RequestView], Verdict | None]:
+    """What `rule_runner` does when `rule` matches, for rules the generated evaluator runs itself."""
+
+    def matched(found: Match, view: RequestView) -> Verdict | None:
+        view.labels.update(rule.labels)
+        if rule.action != "count":
+            return _rule_verdict(rule, found, view.labels, view.counted)
+        view.counted.append(rule.name)
+        return None
+
+    return matched
 
 
 def default_verdict(
@@ -92,19 +116,18 @@ def default_verdict(
 def evaluate_reference(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:
     """`evaluate` without the plan: every rule in priority order (the definition tests compare against)."""
     view = RequestView(request, acl.slots, now, rate)
-    counted: list[str] = []
     for rule in acl.rules:
         found = rule.matcher(view)
         if found is None:
             continue
         view.labels.update(rule.labels)
         if rule.action == "count":
-            counted.append(rule.name)
+            view.counted.append(rule.name)
             continue
-        return _rule_verdict(rule, found, view.labels, counted)
-    if not counted and not view.labels:
+        return _rule_verdict(rule, found, view.labels, view.counted)
+    if not view.counted and not view.labels:
         return _default_verdict(acl)
-    return _default_verdict(acl, tuple(sorted(view.labels)), tuple(counted))
+    return _default_verdict(acl, tuple(sorted(view.labels)), tuple(view.counted))
 
 
 def _rule_verdict(rule: CompiledRule, found: Match, labels: set[str], counted: list[str]) -> Verdict:

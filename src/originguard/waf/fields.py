@@ -12,17 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from originguard.config.waf import FieldToMatch, HeaderField, QueryArgField, Transform
+from originguard.waf.body import body_parts, body_text, json_strings
 from originguard.waf.rate import RateState
 from originguard.waf.request import (
     FieldValues,
     WafRequest,
-    body_parts,
-    body_text,
     cookie_values,
-    json_strings,
     query_pairs,
     query_parts,
     query_values,
@@ -30,29 +28,38 @@ from originguard.waf.request import (
 
 SlotFn = Callable[["RequestView"], Any]
 LabelFn = Callable[[WafRequest, int], str]
-_UNSET: Final = object()
+UNSET: Final = object()  # a slot not computed yet
 BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"})
 
 
 class RequestView:
-    """One request under evaluation: its slots, labels so far, the clock and the rate state."""
+    """One request under evaluation: its slots, labels and counted rules so far, the clock, the rate state."""
 
-    __slots__ = ("_fns", "_memos", "cache", "labels", "now", "rate", "request")
+    __slots__ = ("_fns", "_memos", "cache", "counted", "labels", "now", "rate", "request")
 
-    def __init__(self, request: WafRequest, fns: tuple[SlotFn, ...], now: float, rate: RateState) -> None:
+    def __init__(
+        self,
+        request: WafRequest,
+        fns: tuple[SlotFn, ...],
+        now: float,
+        rate: RateState,
+        cache: list[Any] | None = None,
+    ) -> None:
         self.request = request
         self.now = now
         self.rate = rate
         self.labels: set[str] = set()
+        self.counted: list[str] = []  # names of the count rules that matched, in order
         self._fns = fns
-        # Public so that the generated evaluator (`codegen`) can store the slots it computes.
-        self.cache: list[Any] = [_UNSET] * len(fns)
+        # Public so that the generated evaluator (`codegen`), which fills slots before any rule needs a
+        # view, can hand over the slots it computed.
+        self.cache: list[Any] = [UNSET] * len(fns) if cache is None else cache
         self._memos: dict[Hashable, dict[str, Any]] | None = None
 
     def get(self, slot: int) -> Any:
         """The value of `slot`, computed on first use."""
         value = self.cache[slot]
-        if value is _UNSET:
+        if value is UNSET:
             value = self.cache[slot] = self._fns[slot](self)
         return value
 
@@ -68,9 +75,10 @@ class RequestView:
 
 @dataclass(frozen=True, slots=True)
 class FromRequest:
-    """A slot read from the request alone."""
+    """A slot read from the request alone; `()`, without calling `read`, when `request.<empty_unless>` is."""
 
     read: Callable[[WafRequest], Any]
+    empty_unless: Literal["query", "body"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,7 @@ class FromSlot:
     source: int
     derive: Callable[[Any], Any]
     transform: Transform | None = None
+    key: str | None = None  # `derive` is `values.get(key, ())` on a dict slot: `codegen` writes it out
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,8 @@ class Detection:
     source: int
     find: Callable[[FieldValues, dict[str, Any]], Any]
     memo: Hashable
-    # Fails on the values joined by newlines (lower-cased first if `lowered`) only if `find` finds nothing.
+    # Fails on the values joined by a newline or another ASCII non-word character (lower-cased first if
+    # `lowered`) only if `find` finds nothing.
     screen: re.Pattern[str]
     lowered: bool
 
@@ -153,6 +163,15 @@ def extractor(field: FieldToMatch, *, for_detector: bool) -> Callable[[WafReques
     return _SIMPLE[field]
 
 
+def empty_source(field: FieldToMatch, *, for_detector: bool) -> Literal["query", "body"] | None:
+    """The request attribute without which `extractor(field)` gives `()`: the evaluator tests it first."""
+    if field == "all_query_args" or (field == "query" and for_detector):
+        return "query"
+    if field in BODY_FIELDS:
+        return "body"
+    return None
+
+
 def labeller(field: FieldToMatch) -> LabelFn:
     """How a match on element `index` of `field` is named in verdicts and logs."""
     if isinstance(field, HeaderField):
@@ -188,8 +207,8 @@ _SIMPLE: Final[dict[str, Callable[[WafRequest], FieldValues]]] = {
     "path": lambda r: (r.path,),
     "query": lambda r: (r.query,),
     "all_query_args": lambda r: query_values(r.query),
-    "all_headers": lambda r: tuple(v for _, v in r.headers),
-    "header_names": lambda r: tuple(n for n, _ in r.headers),
+    "all_headers": lambda r: tuple([v for _, v in r.headers]),
+    "header_names": lambda r: tuple([n for n, _ in r.headers]),
     "cookies": cookie_values,
     "body": _body,
     "json_body": _json(True, True),

@@ -21,11 +21,15 @@ def parse_ip(text: str) -> IpKey | None:
     parts = text.split(".")
     if len(parts) == 4:
         # A table of the 256 canonical octets ("0".."255": no sign, space, leading zero or non-ASCII
-        # digit): ipaddress.ip_address costs ~1 µs and a hand-rolled check ~1.5 µs, this ~0.4 µs.
+        # digit): ipaddress.ip_address costs ~1 µs and a hand-rolled check ~1.5 µs, this ~0.3 µs.
         octets = _OCTETS
-        a, b, c, d = octets.get(parts[0]), octets.get(parts[1]), octets.get(parts[2]), octets.get(parts[3])
-        if a is not None and b is not None and c is not None and d is not None:
-            return (4, a << 24 | b << 16 | c << 8 | d)
+        try:
+            return (
+                4,
+                octets[parts[0]] << 24 | octets[parts[1]] << 16 | octets[parts[2]] << 8 | octets[parts[3]],
+            )
+        except KeyError:
+            pass
     if ":" not in text:
         return None
     try:

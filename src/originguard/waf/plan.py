@@ -90,6 +90,9 @@ class Plan:
 
     always: int
     steps: tuple[tuple[Gate, int], ...]  # (gate, mask of the rules before the first it can mark)
+    # Rules whose gate marks them only when they match (the whole statement an ip_set, a geo_match, a
+    # detector or a byte_match `contains`): a count rule among them need not run its matcher.
+    exact: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,7 @@ class Planner:
 
     compiler: StatementCompiler
     _always: int = 0
+    _exact: int = 0
     _needs: list[tuple[int, Need]] = field(default_factory=list)
     _labels: set[str] = field(default_factory=set)  # labels of the rules added so far
 
@@ -164,6 +168,8 @@ class Planner:
             self._always |= 1 << index
         else:
             self._needs.extend((index, need) for need in needs)
+            if _exact(statement, needs):
+                self._exact |= 1 << index
         self._labels.update(labels)
 
     def build(self) -> Plan:
@@ -178,7 +184,7 @@ class Planner:
             ),
             key=lambda pair: pair[0],
         )
-        return Plan(self._always, tuple((gate, (1 << start) - 1) for start, gate in built))
+        return Plan(self._always, tuple((gate, (1 << start) - 1) for start, gate in built), self._exact)
 
     def _needs_of(self, statement: Statement) -> Needs:
         if isinstance(statement, ByteMatchStatement):
@@ -238,6 +244,21 @@ class Planner:
             prefix = label if label.endswith(":") else label + ":"
             return any(known.startswith(prefix) for known in self._labels)
         return label in self._labels
+
+
+def _exact(statement: Statement, needs: tuple[Need, ...]) -> bool:
+    """Whether the gates mark the rule exactly when `statement` matches (see `Plan.exact`)."""
+    if len(needs) != 1:
+        return False
+    need = needs[0]
+    if isinstance(statement, IpSetStatement | GeoMatchStatement):
+        return isinstance(need, AddressNeed)  # the gate tests every address and the fallback alike
+    if isinstance(statement, SqliStatement | XssStatement):
+        return isinstance(need, DetectionNeed)  # the matcher reads the slot the gate tests
+    if isinstance(statement, ByteMatchStatement) and statement.byte_match.position == "contains":
+        # The gate's test is `search in value` on the same values; a cut-off body is never planned.
+        return isinstance(need, LiteralNeed) and not need.folded
+    return False
 
 
 def _counts_requests(statement: Statement) -> bool:

@@ -4,16 +4,18 @@ A field (a *root* slot: read from the request, or one header out of the header i
 slots: its transforms (`url_decode`, `lowercase`, ...) and the detectors run on them. On benign traffic
 the generated evaluator still paid, per family, one trigger test per transform, one join and one screen
 per gate. Here each family gets two regexes, built at compile time from what its gates and transforms
-react to: `plain` on the root's values joined by newlines, `folded` on that text lower-cased. When both
-fail (and the text is ASCII), every transform with trigger characters returns its input, so each member
-holds the root's values (lower-cased after a `lowercase`), every screen sees exactly the text the family
-regexes already searched, and so every gate of the family marks nothing; `codegen` then skips them.
+react to: `plain` on the root's values joined (by a newline or `codegen._joiner`'s pick), `folded` on
+that text lower-cased. When both fail (and the text is ASCII), every transform with trigger characters
+returns its input, so each member holds the root's values (lower-cased after a `lowercase`), every
+screen sees exactly the text the family regexes already searched, and so every gate of the family marks
+nothing; `codegen` then skips them.
 
 The proof is per family, not per request: a referer with `:` (an XSS screen character) must not cost the
 path its skip. A family is only *quiet-capable* when the proof holds for all of it: transforms without
-trigger characters other than `lowercase` (base64_decode, cmd_line, compress_white_space,
-normalize_path can turn any text into any other), call gates (query-argument names, addresses), size or
-non-empty needs on a lower-cased member, or a screen that is not a plain group-free pattern disqualify it.
+trigger characters other than `lowercase` and `cmd_line` (which lower-cases text without its triggers;
+base64_decode, compress_white_space, normalize_path can turn any text into any other), call gates
+(query-argument names, addresses), size or non-empty needs on a lower-cased member, or a screen that is
+not a plain group-free pattern disqualify it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Final
 
 from originguard.waf.fields import Detection, FromSlot, Recipe
 from originguard.waf.plan import CallGate, DetectionGate, Gate, Plan
-from originguard.waf.regex import trie_pattern
-from originguard.waf.transforms import triggers
+from originguard.waf.regex import trie_alternatives
+from originguard.waf.transforms import CMD_LINE_SPACES, CMD_LINE_TRIGGERS, triggers
 
 _URL_DECODES: Final = frozenset({"url_decode", "url_decode_uni"})
 
@@ -95,6 +97,11 @@ def _family(
                 decoded[index] = decoded[recipe.source] or decodes
                 if recipe.transform == "lowercase":
                     lowered[index] = True
+                elif recipe.transform == "cmd_line":
+                    # Without its triggers cmd_line only lower-cases; `+` turned space can only add one.
+                    lowered[index] = True
+                    plain.update(CMD_LINE_TRIGGERS)
+                    patterns[False].append(CMD_LINE_SPACES)
                 else:
                     found = triggers(recipe.transform)
                     if not found:
@@ -151,7 +158,7 @@ def _ancestors(needed: set[int], root: int, recipes: Sequence[Recipe]) -> set[in
 
 
 def _search(literals: set[str], patterns: list[str]) -> re.Pattern[str] | None:
-    parts = [f"(?:{pattern})" for pattern in patterns]
-    if literals:
-        parts.insert(0, trie_pattern(frozenset(literals)))
+    # One flat alternation (a flag-free pattern's alternatives join as they are): with each screen in a
+    # group of its own, sre could not skip to candidate characters and the search cost 3x as much.
+    parts = [*(trie_alternatives(frozenset(literals)) if literals else []), *patterns]
     return re.compile("|".join(parts)) if parts else None

@@ -29,21 +29,29 @@ class RateState:
 
     def hit(self, key: RateKey, window: float, now: float) -> float:
         """Count one request for `key` at `now`; return the estimated requests in the last `window`."""
-        entry = self._buckets.get(key)
-        bucket_start = now - (now % window)
-        if entry is None:
-            if len(self._buckets) >= self.max_keys:
-                self._evict(window, now)
-            self._buckets[key] = [bucket_start, 1.0, 0.0]
-            return 1.0
+        # Runs on every request the default ACL sees: the common case (a known key, same bucket) is a
+        # dict lookup, an increment and, once a previous bucket exists, the weighting.
+        bucket_start = now - now % window
+        try:
+            entry = self._buckets[key]
+        except KeyError:
+            return self._first(key, window, now, bucket_start)
         if entry[0] != bucket_start:
             # A new bucket: the current one becomes "previous" only if it is the bucket just before.
             entry[2] = entry[1] if bucket_start - entry[0] == window else 0.0
             entry[1] = 0.0
             entry[0] = bucket_start
-        entry[1] += 1.0
-        elapsed = (now - bucket_start) / window
-        return entry[2] * (1.0 - elapsed) + entry[1]
+        count = entry[1] = entry[1] + 1.0
+        previous = entry[2]
+        if not previous:
+            return count
+        return previous * (1.0 - (now - bucket_start) / window) + count
+
+    def _first(self, key: RateKey, window: float, now: float, bucket_start: float) -> float:
+        if len(self._buckets) >= self.max_keys:
+            self._evict(window, now)
+        self._buckets[key] = [bucket_start, 1.0, 0.0]
+        return 1.0
 
     def estimate(self, key: RateKey, window: float, now: float) -> float:
         """The estimate for `key` without counting a request (for admin views and tests)."""

@@ -82,13 +82,25 @@ def literal_search(literals: Literals, *, folded: bool) -> Callable[[str], bool]
 
 def trie_pattern(literals: Literals) -> str:
     """A Python regex matching any of `literals`, with common prefixes factored out."""
+    branches = trie_alternatives(literals)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def trie_alternatives(literals: Literals) -> list[str]:
+    """`trie_pattern`'s alternatives, one per first character, for joining into a larger alternation.
+
+    sre skips to candidate positions only when every top-level alternative starts with a literal
+    character (measured 3-4x faster than the same alternatives inside a group).
+    """
     root: dict[str, Any] = {}
     for literal in literals:
         node = root
         for char in literal:
             node = node.setdefault(char, {})
         node[""] = {}  # end of a literal
-    return _trie_regex(root)
+    if "" in root:
+        return [""]  # the empty literal: every text contains it
+    return [pylre.escape(char) + _trie_regex(child) for char, child in sorted(root.items())]
 
 
 def _trie_regex(node: dict[str, Any]) -> str:
@@ -179,3 +191,74 @@ def _single_literal(body: Any) -> str | None:
     if len(items) == 1 and items[0][0] is sre_constants.LITERAL:
         return chr(items[0][1])
     return None
+
+
+def prefix_pattern(pattern: str) -> str:
+    """A regex whose `fullmatch` accepts every prefix of every string `pattern.match` accepts.
+
+    So if no extension of `text` can match, `fullmatch(text)` fails: a tokeniser can stop early. Anchors
+    are dropped, which only adds strings: the prefixes accepted are a superset, never fewer. Only
+    literals, classes, groups, alternations and repeats are supported (the shapes of a fingerprint
+    pattern); anything else raises ValueError.
+    """
+    return _prefix(list(sre_parse.parse(pattern)))
+
+
+def _prefix(items: list[tuple[Any, Any]]) -> str:
+    # A prefix of a concatenation is the first k items whole, then a prefix of item k.
+    choices = [
+        "".join(_whole(item) for item in items[:k]) + _prefix_item(items[k]) for k in range(len(items))
+    ]
+    return "(?:" + "|".join(choices) + ")" if choices else ""
+
+
+def _prefix_item(item: tuple[Any, Any]) -> str:
+    op, arg = item
+    if op is sre_constants.AT:
+        return ""
+    if op is sre_constants.SUBPATTERN:
+        return _prefix(list(arg[-1]))
+    if op is sre_constants.BRANCH:
+        return "(?:" + "|".join(_prefix(list(branch)) for branch in arg[1]) + ")"
+    if op in _REPEATS:
+        _low, high, body = arg
+        if high == 0:
+            return ""
+        more = "*" if high == sre_constants.MAXREPEAT else f"{{0,{high - 1}}}"
+        return f"(?:{_whole_sequence(list(body))}){more}{_prefix(list(body))}"
+    return f"(?:{_whole(item)})?"
+
+
+def _whole_sequence(items: list[tuple[Any, Any]]) -> str:
+    return "".join(_whole(item) for item in items)
+
+
+def _whole(item: tuple[Any, Any]) -> str:
+    op, arg = item
+    if op is sre_constants.LITERAL:
+        return pylre.escape(chr(arg))
+    if op is sre_constants.NOT_LITERAL:
+        return f"[^{pylre.escape(chr(arg))}]"
+    if op is sre_constants.IN:
+        return "[" + "".join(_class_item(o, a) for o, a in arg) + "]"
+    if op is sre_constants.AT:
+        return ""
+    if op is sre_constants.SUBPATTERN:
+        return f"(?:{_whole_sequence(list(arg[-1]))})"
+    if op is sre_constants.BRANCH:
+        return "(?:" + "|".join(_whole_sequence(list(branch)) for branch in arg[1]) + ")"
+    if op in _REPEATS:
+        low, high, body = arg
+        top = "" if high == sre_constants.MAXREPEAT else str(high)
+        return f"(?:{_whole_sequence(list(body))}){{{low},{top}}}"
+    raise ValueError(f"unsupported in a prefix pattern: {op}")
+
+
+def _class_item(op: Any, arg: Any) -> str:
+    if op is sre_constants.NEGATE:
+        return "^"
+    if op is sre_constants.LITERAL:
+        return pylre.escape(chr(arg))
+    if op is sre_constants.RANGE:
+        return f"{pylre.escape(chr(arg[0]))}-{pylre.escape(chr(arg[1]))}"
+    raise ValueError(f"unsupported in a prefix pattern's class: {op}")

@@ -42,13 +42,14 @@ from originguard.waf.fields import (
     Recipe,
     RequestView,
     SlotTable,
+    empty_source,
     extractor,
     field_key,
     labeller,
 )
 from originguard.waf.geo import GeoTable
 from originguard.waf.ipset import CidrSet, IpKey, forwarded_ips, parse_ip
-from originguard.waf.ratelimit import compile_rate_based
+from originguard.waf.ratelimit import Direct, compile_rate_based, rate_counter
 from originguard.waf.regex import compile_search
 from originguard.waf.request import (
     FieldValues,
@@ -118,6 +119,12 @@ class StatementCompiler:
             raise ValueError("managed statements are expanded into rules before compiling")
         assert_never(statement)
 
+    def direct(self, statement: Statement, rule_id: str) -> Direct | None:
+        """`statement` as a function of the request alone (no slots, no view), when it is one."""
+        if isinstance(statement, RateBasedStatement):
+            return rate_counter(statement.rate_based, rule_id)
+        return None
+
     def values_slot(self, spec: FieldStatement, *, for_detector: bool) -> int:
         """The slot of `spec.field` after `spec.transforms`."""
         field = spec.field
@@ -140,13 +147,13 @@ class StatementCompiler:
         if isinstance(field, QueryArgField):
             # Ten query_arg rules on ten names parse the query once, into a name -> values index.
             wanted = field.query_arg.lower()
-            return FromSlot(self.query_args_slot(), lambda args: args.get(wanted, ()))
+            return FromSlot(self.query_args_slot(), lambda args: args.get(wanted, ()), key=wanted)
         if isinstance(field, HeaderField):
             name = field.header
-            return FromSlot(self.headers_slot(), lambda headers: headers.get(name, ()))
+            return FromSlot(self.headers_slot(), lambda headers: headers.get(name, ()), key=name)
         if field == "cookies":
             return FromSlot(self.headers_slot(), lambda headers: cookie_crumbs(headers.get("cookie", ())))
-        return FromRequest(extractor(field, for_detector=split))
+        return FromRequest(extractor(field, for_detector=split), empty_source(field, for_detector=split))
 
     def query_args_slot(self) -> int:
         """The slot of the query as {lower-case decoded name: raw values in order}."""
@@ -169,7 +176,7 @@ class StatementCompiler:
                 lambda found, memo: _first_detection(found, detect, memo),
                 memo_key,
                 screen,
-                lowered=kind == "sqli",
+                lowered=True,
             ),
         )
 

@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from originguard.waf.evaluate import Verdict
+from originguard.waf.evaluate import Action, Verdict
 from originguard.waf.request import WafRequest
 
 REDACTED: Final = "***"
 DEFAULT_RULE: Final = "(default)"
 
 
-@dataclass
+@dataclass(slots=True)
 class RuleCounters:
     """How often one rule ended evaluation with allow or block, or counted a request."""
 
@@ -35,17 +35,25 @@ class WafStats:
 
     def record(self, verdict: Verdict) -> None:
         """Add one verdict to the counters."""
-        for name in verdict.counted:
-            self._counters(name).counted += 1
-        counters = self._counters(verdict.rule or DEFAULT_RULE)
-        if verdict.blocked:
+        # Called by the edge on every request: a lookup and an increment when nothing was counted.
+        if verdict.counted:
+            for name in verdict.counted:
+                self._counters(name).counted += 1
+        try:
+            counters = self.rules[verdict.rule or DEFAULT_RULE]
+        except KeyError:
+            counters = self._counters(verdict.rule or DEFAULT_RULE)
+        if verdict.action is Action.BLOCK:
             counters.blocked += 1
         else:
             counters.allowed += 1
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """A plain copy for metrics export: {rule: {allowed, blocked, counted}}."""
-        return {name: vars(c).copy() for name, c in self.rules.items()}
+        return {
+            name: {"allowed": c.allowed, "blocked": c.blocked, "counted": c.counted}
+            for name, c in self.rules.items()
+        }
 
     def _counters(self, name: str) -> RuleCounters:
         found = self.rules.get(name)

@@ -13,19 +13,19 @@ import posixpath
 import re
 from collections.abc import Callable, Sequence
 from typing import Final
+from urllib.parse import unquote_to_bytes
 
 from originguard.config.waf import Transform
 
 TransformFn = Callable[[str], str]
 
-_PERCENT: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
 _PERCENT_U: Final = re.compile(rb"%(?:[uU]([0-9A-Fa-f]{4})|([0-9A-Fa-f]{2}))")
 _WHITESPACE: Final = re.compile(r"[\s\x0b\xa0]+")
 _SLASHES: Final = re.compile(r"/{2,}")
 _C_COMMENT: Final = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 _JS_ESCAPE: Final = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|([0-7]{1,3})|(.))", re.DOTALL)
 _JS_SIMPLE: Final = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v"}
-_CMD_DROP: Final = str.maketrans({"\\": None, '"': None, "'": None, "^": None, ",": " ", ";": " "})
+_CMD_DROPPED: Final = ("\\", '"', "'", "^")
 _CMD_SPACE_BEFORE: Final = re.compile(r"\s+(?=[/(])")
 
 
@@ -43,19 +43,16 @@ def url_decode(value: str) -> str:
     if "%" not in value:
         return value.replace("+", " ") if "+" in value else value
     raw = value.replace("+", " ").encode("utf-8", "surrogatepass")
-    return _bytes_to_text(_PERCENT.sub(_percent_byte, raw))
+    # unquote_to_bytes reads `%XX` as `%([0-9A-Fa-f]{2})` would, without a Python call per escape.
+    return _bytes_to_text(unquote_to_bytes(raw))
 
 
 def url_decode_uni(value: str) -> str:
     """Like url_decode, and also the IIS `%uXXXX` form that some servers still accept (one pass)."""
-    if "%" not in value:
-        return value.replace("+", " ") if "+" in value else value
+    if "%u" not in value and "%U" not in value:
+        return url_decode(value)  # 1.9 -> 1.2 µs on `1%20union%20select%201,2`
     raw = value.replace("+", " ").encode("utf-8", "surrogatepass")
     return _bytes_to_text(_PERCENT_U.sub(_percent_uni, raw))
-
-
-def _percent_byte(match: re.Match[bytes]) -> bytes:
-    return bytes((int(match.group(1), 16),))
 
 
 def _percent_uni(match: re.Match[bytes]) -> bytes:
@@ -112,11 +109,38 @@ def base64_decode(value: str) -> str:
     return _bytes_to_text(raw)
 
 
+# Text holding none of these (nor a whitespace other than the space: CMD_LINE_SPACES) comes out of
+# cmd_line only lower-cased: nothing to drop or turn into a space, no run of spaces, no space before `/`
+# or `(`. `quiet` proves fields quiet with them.
+CMD_LINE_TRIGGERS: Final = ("\\", '"', "'", "^", ",", ";", "  ", " /", " (")
+# Every whitespace but the space, as alternatives of one character: they join flat into a field's
+# search, where `[^\S ]` made it 3-4x slower (sre skips ahead only to alternatives' first literals).
+_NON_SPACE_WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+CMD_LINE_SPACES: Final = "|".join(re.escape(char) for char in _NON_SPACE_WHITESPACE)
+
+
 def cmd_line(value: str) -> str:
     """Undo shell obfuscation: drop `\\ " ' ^`, `,`/`;` to space, no space before `/` or `(`, lower-case."""
-    value = value.translate(_CMD_DROP)
-    value = _CMD_SPACE_BEFORE.sub("", value)
-    return _WHITESPACE.sub(" ", value).lower()
+    # Replaces and guarded subs, not str.translate with a dict and two regex passes (4.7 -> 1.1 µs on
+    # a 75-character JSON body): a `\s` other than the space is never printable.
+    for dropped in _CMD_DROPPED:
+        if dropped in value:
+            value = value.replace(dropped, "")
+    if "," in value:
+        value = value.replace(",", " ")
+    if ";" in value:
+        value = value.replace(";", " ")
+    if "/" in value or "(" in value:
+        value = _CMD_SPACE_BEFORE.sub("", value)
+    if not value.isprintable():
+        value = _WHITESPACE.sub(" ", value)
+    while "  " in value:  # only spaces left: halve each run until none is longer than one
+        value = value.replace("  ", " ")
+    return value.lower()
 
 
 def replace_comments(value: str) -> str:

@@ -78,9 +78,37 @@ _BAD_STYLE: Final = ("expression(", "javascript:", "-moz-binding", "behavior:", 
 _JS_URL: Final = re.compile(r"^\s*(?:javascript|vbscript|livescript)\s*:.*[(`=]", re.IGNORECASE | re.DOTALL)
 
 
-# detect_xss needs one of these (a tag, an attribute, a URL scheme); a search for them fails on values
-# joined by newlines only if no value is XSS.
-SUSPECT: Final = re.compile("[<=:]")
+# Every reason detect_xss gives needs one of these in the lower-cased value: `<` (a tag); an attribute
+# it judges, `on...=` or a URL/style attribute name before its `=` (a name may start anywhere: the
+# scan starts after a quote or a space); `javascript:` and kin (matched case-insensitively, where `ſ`
+# is an `s` and `ı`, `İ` (lower-cased: i + U+0307) are an `i`); NUL, which the scan deletes first.
+# A bare `=` or `:` sent every URL and query string to the scan (1.5 µs on a Referer); each branch
+# starts with a literal, so that it joins flat into a field's search.
+_SUSPECT_NAMES: Final = (
+    "href",
+    "src",
+    "action",
+    "data",
+    "background",
+    "poster",
+    "codebase",
+    "srcdoc",
+    "style",
+)
+SUSPECT: Final = re.compile(
+    "|".join(
+        [
+            "<",
+            "\x00",
+            "\u017f",
+            "\u0131",
+            "\u0307",
+            r"on[^\s/<>=]+\s*=",
+            *(rf"{name}\s*=" for name in _SUSPECT_NAMES),  # the URL attributes end with one of these
+            *(rf"{scheme}\s*:" for scheme in ("javascript", "vbscript", "livescript")),
+        ]
+    )
+)
 
 
 def detect_xss(value: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from originguard.waf import RateState, WafRequest, compile_acl, evaluate
+from originguard.waf.codegen import _joiner
 from originguard.waf.evaluate import evaluate_reference
 from originguard.waf.ipset import parse_ip
-from originguard.waf.regex import literal_search, required_literals, trie_pattern
-from originguard.waf.sqli import detect_sqli, fingerprint_verdict
+from originguard.waf.plan import ValuesGate
+from originguard.waf.regex import literal_search, prefix_pattern, required_literals, trie_pattern
+from originguard.waf.sqli import _HIGH, detect_sqli, fingerprint_verdict, is_bad_shape, sql_fingerprint
 
 from .helpers import request, rules_acl
 
@@ -203,6 +206,29 @@ EDGE_ACL = rules_acl(
         _rule("r9", {"size_constraint": {"field": "query", "op": "lt", "size": 2}}, "count"),
         _rule("r10", {"geo_match": {"countries": ["XB"]}}, "allow"),
         _rule("r11", {"regex_match": {"field": {"query_arg": "P3"}, "pattern": "^a+$"}}),
+        # Rate rules the generated evaluator runs itself (no view): counting, labelling, other keys.
+        {
+            **_rule("r12", {"rate_based": {"limit": 1, "window": "10s", "keys": ["ip"]}}, "count"),
+            "labels": ["seen:rate"],
+        },
+        _rule(
+            "r13", {"rate_based": {"limit": 2, "window": "10s", "keys": [{"header": "user-agent"}, "method"]}}
+        ),
+        _rule("r14", {"label_match": {"label": "seen:rate"}}, "count"),
+        # Count rules whose gate is only a necessary condition: they must still run their matcher.
+        _rule("r15", {"regex_match": {"field": "path", "pattern": "x[0-9]"}}, "count"),
+        _rule("r16", {"byte_match": {"field": "path", "search": "a", "position": "starts_with"}}, "count"),
+        _rule(
+            "r17",
+            {
+                "and": [
+                    {"ip_set": {"cidrs": ["10.0.0.0/8", "192.0.2.0/24"]}},
+                    {"byte_match": {"field": "path", "search": "x"}},
+                ]
+            },
+            "count",
+        ),
+        _rule("r18", {"byte_match": {"field": "query", "search": "="}}, "count"),
     ]
 )
 
@@ -317,14 +343,41 @@ SQL_PIECES = st.sampled_from(
         *("1", "a", "'", '"', "`", " ", "or", "OR", "Or", "and", "union", "select", "(", ")", ";", "--"),
         *("#", "/*!", "*/", "||", "&&", "=", "-", "order", "by", "waitfor", "delay", "sleep", "@@v"),
         *("from", "x", "ſ", "K", "İ", "group", "xp_cmdshell", "exec", "into", "null", "0x1f", ","),
+        # Around keywords: what may end a token before one (digits, hex, `$`, non-ASCII spaces and digits)
+        # and what may not (letters, `_`, other non-ASCII), and words with keywords inside.
+        *("xor", "for", "world", "0X", "0xf", "f", "$", "_", "٣", "\xa0", "é", "\u2003", "1.", "e5", "."),
+        *("execute", "time", "intersect", "except", "sp_executesql", "sp_oacreate", "@", "/*x*/", "\n"),
     ]
 )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(st.lists(SQL_PIECES, max_size=10).map("".join), st.booleans())
 def test_sqli_quick_check_never_loses_a_detection(value: str, high: bool) -> None:
     assert detect_sqli(value, high=high) == fingerprint_verdict(value, high=high)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(SQL_PIECES, max_size=10).map("".join), st.booleans())
+def test_sqli_tokeniser_stopping_early_gives_the_full_verdict(value: str, high: bool) -> None:
+    full = None
+    for context in ("", "'", '"'):
+        if (not context or context in value) and not value.isalnum() and value:
+            fingerprint = sql_fingerprint(value, context)
+            if is_bad_shape(fingerprint, high=high):
+                full = f"{context or 'as-is'}:{fingerprint}"
+                break
+    assert fingerprint_verdict(value, high=high) == full
+
+
+FINGERPRINT_LETTERS = st.text(alphabet="s1nvfkEUBT&oc()X,;.", max_size=7)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(FINGERPRINT_LETTERS, FINGERPRINT_LETTERS, st.sampled_from([p for p in _HIGH if p.startswith("^")]))
+def test_prefix_pattern_accepts_every_start_of_a_match(start: str, rest: str, shape: str) -> None:
+    if re.match(shape, start + rest):
+        assert re.fullmatch(prefix_pattern(shape), start) or re.match(shape, start)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -357,3 +410,69 @@ def test_parse_ip_accepts_only_canonical_dotted_quads() -> None:
     for bad in ("01.2.3.4", "1.2.3.256", "1.2.3", "+1.2.3.4", " 1.2.3.4", "1.2.3.4.", "١.2.3.4"):
         assert parse_ip(bad) is None
     assert parse_ip("::ffff:1.2.3.4") == (4, 0x01020304)
+
+
+def test_values_are_joined_by_a_character_no_screened_literal_holds() -> None:
+    # Not a newline: the core cmd-injection rule screens for one, so any two query arguments would pass.
+    literals = {lit for gate, _ in BENCH_ACL.plan.steps if isinstance(gate, ValuesGate) for lit in gate.plain}
+    assert "\n" in literals and _joiner(BENCH_ACL.plan) == "\x01"
+    odd = rules_acl([_rule("r0", {"byte_match": {"field": "all_query_args", "search": "a\x01b"}})])
+    assert _joiner(odd.plan) == "\x02"
+
+
+# cmd_line lower-cases text without its triggers, so its fields can be proved quiet: every trigger must
+# keep the proof from hiding what the transform reveals (`who'am^i`, `a\tb`, `x /`, `a  b`).
+CMD_LINE_ACL = rules_acl(
+    [
+        _rule(
+            "r0", {"byte_match": {"field": "all_query_args", "search": "whoami", "transforms": ["cmd_line"]}}
+        ),
+        _rule("r1", {"byte_match": {"field": "path", "search": "x/", "transforms": ["cmd_line"]}}),
+        _rule("r2", {"byte_match": {"field": "query", "search": "a b", "transforms": ["cmd_line"]}}),
+        _rule(
+            "r3",
+            {
+                "regex_match": {
+                    "field": "all_query_args",
+                    "pattern": "1=1",
+                    "transforms": ["url_decode", "cmd_line"],
+                }
+            },
+        ),
+        _rule("r4", {"byte_match": {"field": "path", "search": "x(", "transforms": ["cmd_line"]}}),
+    ]
+)
+SHELL_NOISE = ("'", '"', "^", "\\", ",", ";", " ", "\t", "\xa0", "\n", "+", "%20", "&", "W", "x")
+CMD_NOISE = st.sampled_from(SHELL_NOISE)
+
+
+@st.composite
+def cmd_text(draw: st.DrawFn) -> str:
+    """A word a rule looks for (after cmd_line) with shell noise inserted: `who'ami`, `x /`, `a\tb`."""
+    text = draw(st.sampled_from(["whoami", "x/", "x(", "a b", "1=1", "ok"]))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(CMD_NOISE) + text[at:]
+    return text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(cmd_text(), cmd_text(), cmd_text())
+def test_planned_evaluation_matches_rule_by_rule_walk_behind_cmd_line(
+    path: str, arg: str, other: str
+) -> None:
+    req = request("/" + path, f"q={arg}&z={other}")
+    assert evaluate(CMD_LINE_ACL, req, 0.0, RateState()) == evaluate_reference(
+        CMD_LINE_ACL, req, 0.0, RateState()
+    )
+
+
+def test_every_single_piece_of_shell_noise_is_seen_behind_cmd_line() -> None:
+    for word in ("whoami", "x/", "x(", "a b", "1=1"):
+        for noise in SHELL_NOISE:
+            for at in range(len(word) + 1):
+                text = word[:at] + noise + word[at:]
+                for req in (request("/" + text), request("/", f"q={text}"), request("/", text)):
+                    assert evaluate(CMD_LINE_ACL, req, 0.0, RateState()) == evaluate_reference(
+                        CMD_LINE_ACL, req, 0.0, RateState()
+                    ), text

@@ -271,6 +271,26 @@ def test_rate_based_keys_header_and_scope_down() -> None:
         assert not run(compiled, request("/api/x"), rate=rate).blocked  # no key header: not counted
 
 
+@pytest.mark.parametrize(
+    ("keys", "value"),
+    [
+        (["ip", "path"], "192.0.2.1 /a"),
+        (["method", "path", "ip"], "GET /a 192.0.2.1"),
+        (["path"], "/a"),
+        (["constant"], ""),
+        ([{"header": "x-api-key"}, "ip"], "k1 192.0.2.1"),
+    ],
+)
+def test_rate_based_keys_without_scope_count_each_key_apart(keys: list[object], value: str) -> None:
+    compiled, rate = acl({"rate_based": {"limit": 1, "window": 60, "keys": keys}}), RateState()
+    first = request("/a", ip="192.0.2.1", headers={"x-api-key": "k1"})
+    assert not run(compiled, first, rate=rate).blocked
+    verdict = run(compiled, first, rate=rate)
+    assert verdict.blocked and verdict.value == value
+    other = request("/b", ip="192.0.2.2", headers={"x-api-key": "k2"}, method="POST")
+    assert run(compiled, other, rate=rate).blocked == (keys == ["constant"])
+
+
 def test_rate_state_stays_bounded() -> None:
     rate = RateState(max_keys=100)
     for i in range(1000):
