@@ -75,9 +75,6 @@ class GateRelayHandler(RelayHandler):
     def __init__(self, app: GateListenerApp) -> None:
         self.app = app
 
-    def response_headers(self, relay: Relay, status: int, headers: list[Header]) -> list[Header]:
-        return target_response_headers(headers)
-
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         status, text = upstream_failure(error)
         return render_response(status, TEXT_PLAIN, text, keep_alive=relay.request.keep_alive)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
-from originguard.http.headers import content_length
+from originguard.http.head_block import HeadBlock
 
 if TYPE_CHECKING:
     from originguard.http.relay import Relay
@@ -96,7 +96,6 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.idle_since = 0.0
         self.head_request = False
         self._status = 0
-        self._headers: list[Header] = []
         self._head: asyncio.Future[UpstreamResponse] | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
@@ -106,6 +105,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._error: UpstreamError | None = None
         self._paused = False
         self._keep_alive = True
+        self._head_pending = True
+        self._head_raw = b""
         self._released = False
         self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
         self.chunked_response = False
@@ -121,8 +122,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self._got_bytes = True
+        data = self.buffer[:nbytes]
+        if self._head_pending:
+            self._head_raw += data  # the head is read from these bytes (HeadBlock), not per field
         try:
-            self.parser.feed_data(self.buffer[:nbytes])
+            self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if self._done:
                 self._keep_alive = False  # bytes after the response we asked for: never reuse
@@ -151,35 +155,41 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     # -- httptools ---------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._headers = []
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+    # No on_header: a Python call per field is what a proxy must not pay; the block is read
+    # whole from the raw bytes once llhttp has validated it (http/head_block.py).
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
+        raw = self._head_raw
+        end = raw.find(b"\r\n\r\n")
         if 100 <= status < 200:
-            return  # interim response (RFC 9110 §15.2): the final one follows
+            self._head_raw = raw[end + 4 :]  # interim response (RFC 9110 §15.2): the final one follows
+            return
+        self._head_pending = False
+        self._head_raw = b""
+        head = HeadBlock(raw[raw.find(b"\r\n") + 2 : end + 2])
         self._status = status
         self._keep_alive = self.parser.should_keep_alive()
-        headers = self._headers
         no_body = self.head_request or status == 204 or status == 304
         self.chunked_response = False
         self._until_close = False
         if not no_body:
-            codings = [v for n, v in headers if n.lower() == b"transfer-encoding"]
-            if codings:
-                last = codings[-1].rpartition(b",")[2].strip().lower()
+            if head.has(b"transfer-encoding"):
+                last = head.values(b"transfer-encoding")[-1].rpartition(b",")[2].strip().lower()
                 self.chunked_response = last == b"chunked"
                 self._until_close = not self.chunked_response
             else:
-                self._until_close = not any(n.lower() == b"content-length" for n, _ in headers)
+                self._until_close = not head.has(b"content-length")
         if self.relay is not None:
-            self.relay.on_head(status, headers)
+            self.relay.on_head(status, head)
         else:
-            length = None if self.chunked_response or self._until_close else content_length(headers)
-            response = UpstreamResponse(self, status, headers, length)
+            length_value = head.first(b"content-length")
+            length = (
+                None
+                if self.chunked_response or self._until_close or length_value is None
+                else int(length_value)
+            )
+            response = UpstreamResponse(self, status, head.fields(), length)
             if self._head is not None and not self._head.done():
                 self._head.set_result(response)
         if no_body:
@@ -290,6 +300,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             self.abort()
 
     def _reset(self) -> None:
+        self._head_pending = True
+        self._head_raw = b""
         self._released = False
         self._status = 0
         self._chunks.clear()

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 from originguard.errors import UpstreamError
-from originguard.http.headers import content_length
-from originguard.http.wire import render_head
+from originguard.http.head_block import HeadBlock
+from originguard.http.wire import DATE, status_line
 
 if TYPE_CHECKING:
     from originguard.http.client import UpstreamConnection
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from originguard.http.message import Request
 
 Header = tuple[bytes, bytes]
+
+# The upstream's framing is replaced by the relay's own (RFC 9112 §6).
+NOT_FORWARDED = (b"content-length",)
 
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT = 64 * 1024
@@ -36,9 +39,10 @@ FLUSH_AT = 64 * 1024
 class RelayHandler:
     """What an app decides about its relays: the response head, error answers, the log line."""
 
-    def response_headers(self, relay: Relay, status: int, headers: list[Header]) -> list[Header]:
-        """The end-to-end headers the client gets (framing and hop-by-hop fields are ours)."""
-        return headers
+    def response_fields(self, relay: Relay, status: int, head: HeadBlock) -> bytes:
+        """The header lines the client gets, each ending in CRLF; the relay adds the framing,
+        Date (when the upstream sent none) and Connection lines itself."""
+        return head.without_hop_by_hop(NOT_FORWARDED)
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         """A whole response for an upstream that failed before its head (502 or 504)."""
@@ -80,30 +84,30 @@ class Relay:
 
     # -- from the upstream connection's parser -------------------------------------------------
 
-    def on_head(self, status: int, headers: list[Header]) -> None:
+    def on_head(self, status: int, head: HeadBlock) -> None:
         self.status = status
         request = self.request
-        kept = self.handler.response_headers(self, status, headers)
-        length = content_length(headers)
-        has_date = False
-        for name, _ in kept:
-            if name.lower() == b"date":
-                has_date = True  # RFC 9110 §6.6.1: the origin's Date is the one that counts
-                break
+        upstream = self.upstream
+        parts = [status_line(status)]
+        if not head.has(b"date"):
+            parts.append(DATE.line)  # RFC 9110 §6.6.1: the upstream's Date counts, if it sent one
+        parts.append(self.handler.response_fields(self, status, head))
+        length = head.first(b"content-length")
         if request.method == b"HEAD" or status == 204 or status == 304:
             if length is not None and status != 204:
-                kept.append((b"Content-Length", b"%d" % length))
-        elif length is not None and not self.upstream.chunked_response:
-            kept.append((b"Content-Length", b"%d" % length))
+                parts.append(b"Content-Length: %s\r\n" % length)
+        elif length is not None and not upstream.chunked_response:
+            parts.append(b"Content-Length: %s\r\n" % length)
         elif request.version == b"1.1":
             self.chunked = True
-            kept.append((b"Transfer-Encoding", b"chunked"))
+            parts.append(b"Transfer-Encoding: chunked\r\n")
         else:
             self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
         keep_alive = request.keep_alive and not self.close_after and not self.client.server.draining
         self.close_after = not keep_alive
+        parts.append(b"\r\n" if keep_alive else b"Connection: close\r\n\r\n")
         self.started = True
-        self._add(render_head(status, kept, keep_alive=keep_alive, date=not has_date))
+        self._add(b"".join(parts))
 
     def on_body(self, chunk: bytes) -> None:
         if self.chunked:
