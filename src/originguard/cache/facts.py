@@ -29,6 +29,16 @@ _REQUEST_FIELDS: Final = frozenset(
 )
 
 
+# Request fields after which a freshness check alone no longer decides a hit.
+_NOT_PLAIN: Final = _REQUEST_FIELDS | {b"if-range"}
+
+
+def is_plain(method: bytes, index: dict[bytes, tuple[bytes, ...]]) -> bool:
+    """Does `RequestFacts.parse` say `plain` for this request, from its lower-cased header index
+    (the hit path's question, answered with no pass over the fields)."""
+    return (method == b"GET" or method == b"HEAD") and index.keys().isdisjoint(_NOT_PLAIN)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestFacts:
     """A viewer request as the cache sees it; `plain` means a freshness check alone decides a hit."""

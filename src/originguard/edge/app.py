@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from originguard.cache import RequestFacts, cache_key
+from originguard.cache import cache_key
+from originguard.cache.facts import is_plain
 from originguard.cache.key import KeyPolicy
 from originguard.edge.behaviors import CompiledBehavior, select_behavior
 from originguard.edge.runtime import EdgeRuntime
@@ -45,38 +46,51 @@ class EdgeApp(HttpApp):
     def __init__(self, runtime: EdgeRuntime, scheme: str, https_port: int | None) -> None:
         self.runtime = runtime
         self.scheme = scheme
+        self.plain_http = scheme == "http"
         self.https_port = https_port
-        self.key_policies: dict[int, KeyPolicy] = {}
+        self._hits = runtime.requests.cell(("Hit", "200"))
+        self._bytes = runtime.bytes_sent.cell(())
 
     def respond_now(self, request: Request) -> bytes | None:
         runtime = self.runtime
         view = runtime.view
-        if request.path == view.health_path:
+        path = request.path
+        if path == view.health_path:
             return self._answer(
                 request, HEALTH.wire(keep_alive=request.keep_alive, head_only=False), "Health", 200
             )
-        if any(view.via in value for value in request.header_values(b"via")):
-            # A shield chain that points back at us would otherwise loop until sockets run out.
-            return self._answer(request, LOOP.wire(keep_alive=False, head_only=False), "Error", 508)
-        behavior = select_behavior(view.behaviors, request.path)
-        if self.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
+        for value in request.header_values(b"via"):
+            if value.find(view.via) >= 0:
+                # A shield chain that points back at us would otherwise loop until sockets run out.
+                return self._answer(request, LOOP.wire(keep_alive=False, head_only=False), "Error", 508)
+        behavior = select_behavior(view.behaviors, path)
+        if self.plain_http and behavior.viewer_protocol_policy != "allow-all":
             return self._viewer_policy(request, behavior)
         if request.method not in behavior.methods:
             wire = METHOD_REFUSED.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
             return self._answer(request, wire, "Error", 403)
         verdict = None
-        if view.waf is not None and request.body is None:
+        if view.waf is not None:
             verdict = self.inspect(request, b"", False)
             if verdict.blocked:
                 return self.blocked_wire(request, verdict)
-        policy = self._key_policy(behavior)
-        if behavior.config.cache and request.method == b"GET" and request.keep_alive:
-            facts = RequestFacts.parse(request.method, request.headers)
-            if facts.plain:
-                key = cache_key(request.host, request.path, request.query, request.headers, policy)
-                hit = runtime.store.fresh_wire(key, time.time())
-                if hit is not None:
-                    return self._answer(request, hit, "Hit", 200, verdict)
+        policy = behavior.key_policy
+        if (
+            behavior.cacheable
+            and request.method == b"GET"
+            and request.keep_alive
+            and is_plain(request.method, request.header_index())
+        ):
+            key = cache_key(request.host, path, request.query, request.headers, policy)
+            hit = runtime.store.fresh_wire(key, time.time())
+            if hit is not None:
+                # The hottest path: counters are prebuilt cells, and no log line is built unless
+                # the access log is on.
+                self._hits.value += 1.0
+                self._bytes.value += len(hit)
+                if runtime.access_log.enabled:
+                    self._log_line(request, 200, len(hit), "Hit", verdict)
+                return hit
         request.context = EdgeContext(behavior, policy, verdict)
         return None
 
@@ -151,7 +165,7 @@ class EdgeApp(HttpApp):
             return self._viewer_policy(request, behavior)
         if request.method not in behavior.methods:
             return self._answer(request, METHOD_REFUSED.wire(keep_alive=False, head_only=False), "Error", 403)
-        request.context = EdgeContext(behavior, self._key_policy(behavior), None)
+        request.context = EdgeContext(behavior, behavior.key_policy, None)
         return None
 
     def _viewer_policy(self, request: Request, behavior: CompiledBehavior) -> bytes:
@@ -171,13 +185,6 @@ class EdgeApp(HttpApp):
         wire = HTTPS_ONLY.wire(keep_alive=request.keep_alive, head_only=head_only)
         return self._answer(request, wire, "Error", 403)
 
-    def _key_policy(self, behavior: CompiledBehavior) -> KeyPolicy:
-        policy = self.key_policies.get(id(behavior))
-        if policy is None:
-            policy = KeyPolicy.from_config(behavior.config.cache_key)
-            self.key_policies[id(behavior)] = policy
-        return policy
-
     def _answer(
         self, request: Request, wire: bytes, result: str, status: int, verdict: Verdict | None = None
     ) -> bytes:
@@ -188,22 +195,28 @@ class EdgeApp(HttpApp):
         """Access log line and counters for one viewer request."""
         runtime = self.runtime
         runtime.requests.inc((result, str(status)))
-        runtime.bytes_sent.inc((), size)
+        self._bytes.value += size
         if runtime.access_log.enabled:
-            record: dict[str, Any] = {
-                "edge": runtime.view.node.name,
-                "client": request.client_ip,
-                "method": request.method.decode("latin-1"),
-                "host": request.host.decode("latin-1"),
-                "uri": request.path.decode("latin-1"),
-                "status": status,
-                "bytes": size,
-                "time_taken_ms": round((runtime.pool.loop.time() - request.started_at) * 1000, 3),
-                "result": result,
-                "waf": None if verdict is None else {"action": str(verdict.action), "rule": verdict.rule},
-                "protocol": self.scheme,
-            }
-            runtime.access_log.write(record)
+            self._log_line(request, status, size, result, verdict)
+
+    def _log_line(
+        self, request: Request, status: int, size: int, result: str, verdict: Verdict | None
+    ) -> None:
+        runtime = self.runtime
+        record: dict[str, Any] = {
+            "edge": runtime.view.node.name,
+            "client": request.client_ip,
+            "method": request.method.decode("latin-1"),
+            "host": request.host.decode("latin-1"),
+            "uri": request.path.decode("latin-1"),
+            "status": status,
+            "bytes": size,
+            "time_taken_ms": round((runtime.pool.loop.time() - request.started_at) * 1000, 3),
+            "result": result,
+            "waf": None if verdict is None else {"action": str(verdict.action), "rule": verdict.rule},
+            "protocol": self.scheme,
+        }
+        runtime.access_log.write(record)
 
 
 def _status_of(wire: bytes) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from originguard.cache.key import KeyPolicy
 from originguard.config.edge import Behavior, DistributionConfig
 from originguard.gate.patterns import Matcher, compile_wildcard
 
@@ -26,6 +27,8 @@ class CompiledBehavior:
     matches: Matcher
     methods: frozenset[bytes]
     viewer_protocol_policy: str
+    key_policy: KeyPolicy
+    cacheable: bool
 
 
 def compile_behaviors(distribution: DistributionConfig) -> tuple[CompiledBehavior, ...]:
@@ -40,6 +43,8 @@ def compile_behaviors(distribution: DistributionConfig) -> tuple[CompiledBehavio
                 matches=compile_wildcard(pattern, case_sensitive=True),
                 methods=ALLOWED_METHODS[behavior.allowed_methods],
                 viewer_protocol_policy=behavior.viewer_protocol_policy or distribution.viewer_protocol_policy,
+                key_policy=KeyPolicy.from_config(behavior.cache_key),
+                cacheable=behavior.cache,
             )
         )
     return tuple(compiled)

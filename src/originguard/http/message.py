@@ -91,6 +91,12 @@ class Request:
             self._lower = index_headers(self.headers)
         return self._lower.get(lower_name, NO_VALUES)
 
+    def header_index(self) -> HeaderIndex:
+        """Lower-cased name → values, for every field (built on first use)."""
+        if self._lower is None:
+            self._lower = index_headers(self.headers)
+        return self._lower
+
     def header(self, lower_name: bytes) -> bytes | None:
         """The first value of a field, or None."""
         values = self.header_values(lower_name)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from mypy_extensions import mypyc_attr
+
 RateKey = tuple[str, tuple[str, ...]]  # (rule id, aggregation key values)
 _DEFAULT_MAX_KEYS: Final = 200_000
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # cluster.rate.SharedRateState
 class RateState:
     """Counters of every rate-based rule of one edge; bounded to `max_keys` live keys."""
 

@@ -47,19 +47,22 @@ class WafRequest:
     def __init__(
         self,
         method: str,
-        path: str,
+        path: str | None,
         query: str,
-        headers: tuple[tuple[str, str], ...],
+        headers: tuple[tuple[str, str], ...] | None,
         client_ip: str,
         body: bytes = b"",
         body_truncated: bool = False,
+        raw_path: bytes = b"",
+        raw_headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
+        # `path` / `headers` None: decoded from `raw_path` / `raw_headers` on first read.
         self.method = method
         self._path = path
-        self._raw_path = b""
+        self._raw_path = raw_path
         self.query = query
         self._headers = headers
-        self._raw_headers = ()
+        self._raw_headers = raw_headers
         self._json = None
         self.client_ip = client_ip
         self.body = body
@@ -83,21 +86,18 @@ class WafRequest:
         """
         # The default ACL (sqli on the query, a rate per address) reads neither the path nor a header:
         # decoding them (~1.5 µs for a browser's 7 headers) waits until something does.
-        request = _new(cls)
-        try:
-            request.method = _METHODS[method]  # a dict hit costs half a decode
-        except KeyError:
-            request.method = method.decode("latin-1")
-        request._path = None
-        request._raw_path = path
-        request.query = query.decode("latin-1")
-        request._headers = None
-        request._raw_headers = headers
-        request._json = None
-        request.client_ip = client_ip
-        request.body = body
-        request.body_truncated = body_truncated
-        return request
+        name = _METHODS.get(method)  # a dict hit costs half a decode
+        return cls(
+            method.decode("latin-1") if name is None else name,
+            None,
+            query.decode("latin-1"),
+            None,
+            client_ip,
+            body,
+            body_truncated,
+            path,
+            headers,
+        )
 
     @property
     def path(self) -> str:
@@ -156,7 +156,6 @@ class WafRequest:
         )
 
 
-_new: Final = object.__new__
 T = TypeVar("T")
 _METHODS: Final = {
     name.encode(): name for name in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE")
