@@ -17,9 +17,11 @@ from bench.harness import (
     VENV_BIN,
     WrkResult,
     alternate,
+    expect,
     free_port,
     nginx,
     process,
+    readable_by_workers,
     report,
 )
 from originguard.certs import ensure_dev_pki
@@ -126,6 +128,7 @@ gate:
 def run(seconds: int = 5) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="og-bench-edge-") as tmp:
         work = Path(tmp)
+        readable_by_workers(work)
         certs = work / "certs"
         ensure_dev_pki(certs, {"edge": NAMES, "gate": NAMES})
         root = work / "www"
@@ -133,6 +136,8 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
         for name, size in (("1k.bin", 1024), ("100k.bin", 100 * 1024)):
             (root / name).write_bytes(b"x" * size)
             (root / "api" / name).write_bytes(b"x" * size)
+        for directory in (root, root / "api"):
+            readable_by_workers(directory)
         secret = generate_secret_value()
         write_secret_file(work / "secret", [secret])
         names = ("backend", "n_http", "n_https", "e_http", "e_https", "gate", "n_edge", "n_gate", "w_https")
@@ -189,12 +194,13 @@ def _hit_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> l
             ("1k https", "https", "e_https", "n_https", "/1k.bin"),
             ("100k https", "https", "e_https", "n_https", "/100k.bin"),
         ):
-            ours, theirs = alternate(
-                f"{scheme}://127.0.0.1:{ports[ours_port]}{path}",
-                f"{scheme}://127.0.0.1:{ports[theirs_port]}{path}",
-                seconds=seconds,
-            )
+            ours_url = f"{scheme}://127.0.0.1:{ports[ours_port]}{path}"
+            theirs_url = f"{scheme}://127.0.0.1:{ports[theirs_port]}{path}"
+            expect(ours_url, header=("X-Cache", "Hit from originguard"))
+            expect(theirs_url, header=("X-Cache", "HIT"))
+            ours, theirs = alternate(ours_url, theirs_url, seconds=seconds)
             rows.append((f"edge hit {name}", ours, theirs, 1.0))
+        expect(f"https://127.0.0.1:{ports['w_https']}/1k.bin", header=("X-Cache", "Hit from originguard"))
         with_waf, without_waf = alternate(
             f"https://127.0.0.1:{ports['e_https']}/1k.bin",
             f"https://127.0.0.1:{ports['w_https']}/1k.bin",
@@ -218,11 +224,11 @@ def _chain_row(work: Path, certs: Path, ports: dict[str, int], secret: str, seco
         process(gate, core=LOAD_CORE, port=ports["gate"]),
         process(_edge(config), core=SUT_CORE, port=ports["e_https"]),
     ):
-        ours, theirs = alternate(
-            f"https://127.0.0.1:{ports['e_https']}/api/1k.bin",
-            f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin",
-            seconds=seconds,
-        )
+        ours_url = f"https://127.0.0.1:{ports['e_https']}/api/1k.bin"
+        theirs_url = f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin"
+        expect(ours_url, header=("X-Cache", "Miss from originguard"))  # /api/* is never cached
+        expect(theirs_url)
+        ours, theirs = alternate(ours_url, theirs_url, seconds=seconds)
     return ("miss chain edge→gate→app (https)", ours, theirs, 0.6)
 
 

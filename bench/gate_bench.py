@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, alternate, free_port, nginx, process, report
+from bench.harness import LOAD_CORE, SUT_CORE, VENV_BIN, alternate, expect, free_port, nginx, process, report
 from originguard.certs import ensure_dev_pki
 from originguard.secrets import generate_secret_value, write_secret_file
 
@@ -77,6 +77,9 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
             process(argv, core=SUT_CORE, port=ours_port),
         ):
             ours, theirs = f"https://127.0.0.1:{ours_port}/", f"https://127.0.0.1:{theirs_port}/"
+            for url in (ours, theirs):
+                expect(url, status=403)
+                expect(url, send={"X-Origin-Verify": secret})
             admit = alternate(ours, theirs, seconds=seconds, headers=header)
             deny = alternate(ours, theirs, seconds=seconds)
     return report(

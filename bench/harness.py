@@ -10,10 +10,13 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +81,7 @@ def nginx(server_blocks: str, *, core: str, port: int) -> Iterator[None]:
     if not shutil.which("nginx"):
         raise RuntimeError("nginx is not installed (make bench installs it)")
     with tempfile.TemporaryDirectory(prefix="og-nginx-") as prefix:
+        readable_by_workers(Path(prefix))
         conf = Path(prefix) / "nginx.conf"
         conf.write_text(
             f"""
@@ -96,6 +100,40 @@ http {{
         )
         with process(["nginx", "-p", prefix, "-c", str(conf), "-g", "daemon off;"], core=core, port=port):
             yield
+
+
+def readable_by_workers(directory: Path) -> None:
+    """nginx workers run as `nobody`: a 0700 temporary directory makes them answer 403 and
+    cache nothing (which is what the figures before 2026-12-01 measured: see docs/benchmarks.md)."""
+    directory.chmod(0o755)
+
+
+def expect(
+    url: str,
+    *,
+    status: int = 200,
+    header: tuple[str, str] | None = None,
+    send: dict[str, str] | None = None,
+    requests: int = 3,
+) -> None:
+    """Fetch `url` a few times (fills caches, pools, TLS sessions); the last answer must have
+    `status` and, if given, the header `name: value-prefix` — or the benchmark would measure
+    something else than its title says."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    last = None
+    for _ in range(requests):
+        try:
+            request = urllib.request.Request(url, headers=send or {})
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                response.read()
+                last = (response.status, response.headers)
+        except urllib.error.HTTPError as error:
+            last = (error.code, error.headers)
+    assert last is not None
+    if last[0] != status or (header is not None and not (last[1].get(header[0]) or "").startswith(header[1])):
+        raise RuntimeError(f"{url} answered {last[0]} {dict(last[1])}: expected {status} {header or ''}")
 
 
 @dataclass
