@@ -90,6 +90,21 @@ def normalize_host(host: bytes) -> bytes:
 
 def _host(host: bytes) -> bytes:
     """Lower-case host, port dropped (IPv6 literals keep their brackets)."""
+    known = _HOSTS.get(host)
+    if known is not None:
+        return known
+    if len(_HOSTS) >= _HOSTS_KEPT:
+        _HOSTS.clear()  # Host is the viewer's to choose: the memo must stay bounded
+    normalized = _HOSTS[host] = _normalize(host)
+    return normalized
+
+
+# Host → key form: a site sees few distinct Host values, and five method calls per hit add up.
+_HOSTS: dict[bytes, bytes] = {}
+_HOSTS_KEPT: Final = 4096
+
+
+def _normalize(host: bytes) -> bytes:
     host = host.strip().lower()
     name, colon, port = host.rpartition(b":")
     if colon and port.isdigit() and (not name.startswith(b"[") or name.endswith(b"]")):

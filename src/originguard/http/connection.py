@@ -33,6 +33,19 @@ PIPELINE_DEPTH = 16  # queued requests beyond this pause reading instead of grow
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+def _line_version(data: bytes) -> str:
+    """The version ending the request line at the start of `data` ("1.1", "1.0"), else ""."""
+    end = data.find(b"\r\n")
+    if end < 14:  # "GET / HTTP/1.1" is the shortest request line there is
+        return ""
+    ending = data[end - 9 : end]
+    if ending == b" HTTP/1.1":
+        return "1.1"
+    if ending == b" HTTP/1.0":
+        return "1.0"
+    return ""
+
+
 class HttpConnection(asyncio.Protocol):
     """asyncio protocol for one client connection."""
 
@@ -67,6 +80,7 @@ class HttpConnection(asyncio.Protocol):
         self._parsing: Request | None = None
         self.now = self.loop.time()
         self.last_answered_now = False
+        self._next_version = ""
         # Copied out of `limits`: read in per-field callbacks, where each attribute hop counts.
         self.max_uri_bytes = server.limits.max_uri_bytes
         self.max_header_bytes = server.limits.max_header_bytes
@@ -119,6 +133,7 @@ class HttpConnection(asyncio.Protocol):
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = now + self.header_timeout
+            self._next_version = _line_version(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -177,8 +192,12 @@ class HttpConnection(asyncio.Protocol):
         self._index = {}
         self._head_bytes = 0
         limits = self.limits
+        # The version from the request line this read began with (llhttp parsed the same bytes):
+        # get_http_version() formats a new string per call.
+        line_version = self._next_version or parser.get_http_version()
+        self._next_version = ""
         path, query, version, host, has_body, expect_continue = check_head(
-            method, target, parser.get_http_version(), index, limits.max_body_bytes
+            method, target, line_version, index, limits.max_body_bytes
         )
         # Positional: this runs per request and keyword construction costs twice as much.
         request = Request(
