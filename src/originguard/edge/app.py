@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from originguard.cache import cache_key
 from originguard.cache.facts import is_plain
 from originguard.cache.key import KeyPolicy
 from originguard.edge.behaviors import CompiledBehavior, select_behavior
+from originguard.edge.relaying import EdgeRelayHandler, begin_relay
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
 from originguard.gate.responses import prebuild
@@ -22,6 +23,9 @@ from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 from originguard.waf import Verdict, WafRequest, block_log_record, evaluate
+
+if TYPE_CHECKING:
+    from originguard.http.connection import HttpConnection
 
 HEALTH = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"no-store")], b"ok\n")
 METHOD_REFUSED = prebuild(
@@ -49,6 +53,7 @@ class EdgeApp(HttpApp):
         self.plain_http = scheme == "http"
         self.https_port = https_port
         self._hits = runtime.requests.cell(("Hit", "200"))
+        self.relay_handler = EdgeRelayHandler(self)
         self._bytes = runtime.bytes_sent.cell(())
 
     def respond_now(self, request: Request) -> bytes | None:
@@ -93,6 +98,14 @@ class EdgeApp(HttpApp):
                 return hit
         request.context = EdgeContext(behavior, policy, verdict)
         return None
+
+    def begin(self, request: Request, client: HttpConnection) -> bool:
+        context = request.context
+        if not isinstance(context, EdgeContext):
+            return False
+        if context.behavior.cacheable and (request.method == b"GET" or request.method == b"HEAD"):
+            return False  # the cache's path: lookups, fills, collapsing
+        return begin_relay(self, request, client, context)
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         from originguard.edge.miss import serve_slow_path

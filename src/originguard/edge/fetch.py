@@ -45,9 +45,7 @@ async def fetch_from_origin(
             client_ip=request.client_ip,
             scheme=request.scheme,
             edge_name=runtime.view.node.name,
-            host=None
-            if origin.config.host_header == "forward"
-            else (origin.config.server_name or origin.config.address.host).encode(),
+            host=None if origin.config.host_header == "forward" else origin.host_bytes,
             drop=drop,
         )
         headers.extend(extra)

@@ -27,6 +27,7 @@ class CompiledOrigin:
     https: Upstream | None
     http: Upstream | None
     signing: OriginSigning
+    host_bytes: bytes  # the Host sent when the origin does not forward the viewer's
 
     def upstream(self, viewer_scheme: str) -> Upstream:
         """The connection for a request, by the origin protocol policy."""
@@ -96,7 +97,8 @@ def _compile(
         https = Upstream(host, port, context, origin.server_name or host)
     if origin.protocol_policy != "https-only":
         http = Upstream(host, origin.http_port or port)
-    return CompiledOrigin(origin.id, origin, https, http, signing)
+    host_bytes = (origin.server_name or origin.address.host).encode()
+    return CompiledOrigin(origin.id, origin, https, http, signing, host_bytes)
 
 
 def shield_targets(

@@ -43,6 +43,7 @@ class EdgeConfigView:
     via: bytes
     hit_head: bytes
     health_path: bytes
+    miss_fields: bytes  # the lines a relayed miss adds to the origin's head
 
 
 def compile_edge(
@@ -107,6 +108,11 @@ def compile_edge(
         + b"\r\nX-Edge-Location: "
         + name.encode()
         + b"\r\n",
+        miss_fields=b"X-Cache: Miss from originguard\r\nVia: "
+        + via
+        + b"\r\nX-Edge-Location: "
+        + name.encode()
+        + b"\r\n",
     )
 
 
@@ -129,6 +135,11 @@ class EdgeRuntime:
         self.bytes_sent = self.metrics.counters("originguard_edge_bytes_total", "Bytes sent to viewers", ())
         self.origin_latency = self.metrics.histogram(
             "originguard_edge_origin_duration_seconds", "Origin fetch latency"
+        )
+        self.relayed = self.metrics.counters(
+            "originguard_edge_relayed_total",
+            "Uncached requests streamed by the relay fast path (the rest ran as coroutines)",
+            (),
         )
         self.origin_errors = self.metrics.counters(
             "originguard_edge_origin_errors_total", "Origin failures by kind", ("origin", "kind")

@@ -1,0 +1,131 @@
+"""The relay fast path for what the cache does not take (uncached behaviours, unsafe methods).
+
+A body-less request to a single origin with a warm pooled connection is signed, written, and
+its response streamed back from the upstream's read callbacks (http/relay.py), with the same
+header hygiene as `pass_through`: hop-by-hop, echoed secret and targeted cache-control fields
+removed, X-Cache / Via / X-Edge-Location added. Request bodies, failover groups and cold pools
+take the coroutine path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from originguard.cache.invalidation import invalidation_keys
+from originguard.edge.origins import CompiledOrigin
+from originguard.edge.signing import origin_request_headers
+from originguard.errors import UpstreamError
+from originguard.http.head_block import HeadBlock
+from originguard.http.message import Request
+from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
+from originguard.http.wire import render_response
+
+if TYPE_CHECKING:
+    from originguard.edge.app import EdgeApp, EdgeContext
+    from originguard.http.connection import HttpConnection
+
+log = logging.getLogger("originguard.edge")
+
+ORIGIN_DOWN = b"502 Bad Gateway: the origin could not be reached\n"
+ORIGIN_SLOW = b"504 Gateway Timeout: the origin took too long\n"
+_SAFE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
+
+
+class EdgeRelay:
+    """What one relayed request needs at its end: its origin and fast-path context."""
+
+    __slots__ = ("context", "invalidate", "origin")
+
+    def __init__(self, origin: CompiledOrigin, context: EdgeContext) -> None:
+        self.origin = origin
+        self.context = context
+        self.invalidate: list[bytes] = []
+
+
+def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context: EdgeContext) -> bool:
+    """Relay `request` if it can be (see the module docstring); False leaves it to the coroutine."""
+    runtime = app.runtime
+    view = runtime.view
+    target = view.origins[context.behavior.config.origin]
+    if request.body is not None or len(target.members) != 1:
+        return False
+    origin = target.members[0]
+    upstream = runtime.pool.take_idle(origin.upstream(request.scheme).key)
+    if upstream is None:
+        return False
+    headers = origin_request_headers(
+        request.headers,
+        origin.signing,
+        client_ip=request.client_ip,
+        scheme=request.scheme,
+        edge_name=view.node.name,
+        host=None if origin.config.host_header == "forward" else origin.host_bytes,
+    )
+    runtime.relayed.inc(())
+    head = render_request(
+        request.method, request.path + (b"?" + request.query if request.query else b""), headers
+    )
+    start_relay(
+        client,
+        request,
+        upstream,
+        head,
+        app.relay_handler,
+        EdgeRelay(origin, context),
+        origin.config.read_timeout,
+    )
+    return True
+
+
+class EdgeRelayHandler(RelayHandler):
+    """The edge's decisions for its relays; `relay.context` is an EdgeRelay."""
+
+    def __init__(self, app: EdgeApp) -> None:
+        self.app = app
+
+    def response_fields(self, relay: Relay, status: int, head: HeadBlock) -> bytes:
+        facts = relay.context
+        assert isinstance(facts, EdgeRelay)
+        view = self.app.runtime.view
+        drop = (b"content-length", b"via", *facts.origin.signing.names, *view.targeted)
+        if relay.request.method not in _SAFE:
+            # RFC 9111 §4.4: what a successful unsafe request changed is invalidated (at the end).
+            request = relay.request
+            facts.invalidate = invalidation_keys(
+                request.method,
+                status,
+                request.host,
+                request.target,
+                request.headers,
+                head.fields(),
+                facts.context.key_policy,
+            )
+        return head.without_hop_by_hop(drop) + view.miss_fields
+
+    def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
+        status, text = (504, ORIGIN_SLOW) if error.kind == "timeout" else (502, ORIGIN_DOWN)
+        return render_response(
+            status,
+            [(b"Content-Type", b"text/plain"), (b"X-Cache", b"Error from originguard")],
+            text,
+            keep_alive=relay.request.keep_alive,
+        )
+
+    def done(self, relay: Relay) -> None:
+        facts = relay.context
+        assert isinstance(facts, EdgeRelay)
+        if relay.retried:
+            return  # the coroutine path sends it again and logs it
+        runtime = self.app.runtime
+        error = relay.error
+        if error is not None:
+            runtime.origin_errors.inc((facts.origin.id, error.kind))
+            if relay.started:
+                log.warning("origin %s broke off a response: %s", facts.origin.id, error)
+        else:
+            runtime.origin_latency.observe(runtime.pool.loop.time() - relay.request.started_at)
+            for key in facts.invalidate:
+                runtime.store.delete(key)
+        result = "Miss" if error is None else "Error"
+        self.app.log(relay.request, relay.status, relay.bytes_sent, result, facts.context.verdict)
