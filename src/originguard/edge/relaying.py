@@ -16,7 +16,7 @@ from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.origins import CompiledOrigin
 from originguard.edge.signing import origin_request_headers
 from originguard.errors import UpstreamError
-from originguard.http.head_block import HeadBlock
+from originguard.http.headers import HOP_BY_HOP, FieldSet, forward_fields
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
 from originguard.http.wire import render_response
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("originguard.edge")
 
+Header = tuple[bytes, bytes]
 ORIGIN_DOWN = b"502 Bad Gateway: the origin could not be reached\n"
 ORIGIN_SLOW = b"504 Gateway Timeout: the origin took too long\n"
 _SAFE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
@@ -83,12 +84,13 @@ class EdgeRelayHandler(RelayHandler):
 
     def __init__(self, app: EdgeApp) -> None:
         self.app = app
+        self._view: object = None
+        self._drops: dict[str, FieldSet] = {}
 
-    def response_fields(self, relay: Relay, status: int, head: HeadBlock) -> bytes:
+    def response_fields(self, relay: Relay, status: int, headers: list[Header]) -> tuple[bytes, bool]:
         facts = relay.context
         assert isinstance(facts, EdgeRelay)
         view = self.app.runtime.view
-        drop = (b"content-length", b"via", *facts.origin.signing.names, *view.targeted)
         if relay.request.method not in _SAFE:
             # RFC 9111 §4.4: what a successful unsafe request changed is invalidated (at the end).
             request = relay.request
@@ -98,10 +100,23 @@ class EdgeRelayHandler(RelayHandler):
                 request.host,
                 request.target,
                 request.headers,
-                head.fields(),
+                headers,
                 facts.context.key_policy,
             )
-        return head.without_hop_by_hop(drop) + view.miss_fields
+        fields, has_date = forward_fields(headers, self._dropped(facts.origin))
+        return fields + view.miss_fields, has_date
+
+    def _dropped(self, origin: CompiledOrigin) -> FieldSet:
+        """What a viewer never gets of this origin's head: hop-by-hop and framing fields, the
+        origin's Via (ours replaces it), echoed secret headers, targeted cache-control fields."""
+        view = self.app.runtime.view
+        if view is not self._view:
+            self._view, self._drops = view, {}  # a reload compiles new origins
+        found = self._drops.get(origin.id)
+        if found is None:
+            names = {*HOP_BY_HOP, b"content-length", b"via", *origin.signing.names, *view.targeted}
+            found = self._drops[origin.id] = FieldSet(names)
+        return found
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         status, text = (504, ORIGIN_SLOW) if error.kind == "timeout" else (502, ORIGIN_DOWN)

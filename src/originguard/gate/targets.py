@@ -30,10 +30,14 @@ class Target:
         return self.health.state is HealthState.HEALTHY
 
 
-@dataclass(frozen=True, slots=True)
 class Pick:
-    target: Target
-    failed_open: bool
+    """The target for one request, and whether it was chosen among unhealthy ones (fail-open)."""
+
+    __slots__ = ("failed_open", "target")
+
+    def __init__(self, target: Target, failed_open: bool) -> None:
+        self.target = target
+        self.failed_open = failed_open
 
 
 class TargetGroupState:
@@ -51,7 +55,7 @@ class TargetGroupState:
 
     def pick(self) -> Pick:
         """The target for the next request by the group's algorithm."""
-        healthy = [t for t in self.targets if t.healthy]
+        healthy = [t for t in self.targets if t.health.state is HealthState.HEALTHY]
         candidates = healthy or self.targets
         if self.config.algorithm == "least_outstanding":
             fewest = min(t.outstanding for t in candidates)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
-from originguard.http.head_block import HeadBlock
 
 if TYPE_CHECKING:
     from originguard.http.relay import Relay
@@ -105,8 +104,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._error: UpstreamError | None = None
         self._paused = False
         self._keep_alive = True
-        self._head_pending = True
-        self._head_raw = b""
+        self._headers: list[Header] = []
+        self.response_length: bytes | None = None  # Content-Length of the current response
         self._released = False
         self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
         self.chunked_response = False
@@ -122,11 +121,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self._got_bytes = True
-        data = self.buffer[:nbytes]
-        if self._head_pending:
-            self._head_raw += data  # the head is read from these bytes (HeadBlock), not per field
         try:
-            self.parser.feed_data(data)
+            self.parser.feed_data(self.buffer[:nbytes])
         except httptools.HttpParserError as exc:
             if self._done:
                 self._keep_alive = False  # bytes after the response we asked for: never reuse
@@ -155,41 +151,41 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     # -- httptools ---------------------------------------------------------------------------
 
-    # No on_header: a Python call per field is what a proxy must not pay; the block is read
-    # whole from the raw bytes once llhttp has validated it (http/head_block.py).
+    def on_message_begin(self) -> None:
+        self._headers = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
-        raw = self._head_raw
-        end = raw.find(b"\r\n\r\n")
         if 100 <= status < 200:
-            self._head_raw = raw[end + 4 :]  # interim response (RFC 9110 §15.2): the final one follows
-            return
-        self._head_pending = False
-        self._head_raw = b""
-        head = HeadBlock(raw[raw.find(b"\r\n") + 2 : end + 2])
+            return  # interim response (RFC 9110 §15.2): the final one follows
         self._status = status
         self._keep_alive = self.parser.should_keep_alive()
+        headers = self._headers
         no_body = self.head_request or status == 204 or status == 304
-        self.chunked_response = False
-        self._until_close = False
+        length: bytes | None = None
+        codings: bytes | None = None
+        for name, value in headers:  # framing (RFC 9112 §6.3); lengths first spare most lower()s
+            size = len(name)
+            if size == 14 and length is None and name.lower() == b"content-length":
+                length = value.strip()
+            elif size == 17 and name.lower() == b"transfer-encoding":
+                codings = value if codings is None else codings + b"," + value
+        self.response_length = length
+        self.chunked_response = self._until_close = False
         if not no_body:
-            if head.has(b"transfer-encoding"):
-                last = head.values(b"transfer-encoding")[-1].rpartition(b",")[2].strip().lower()
-                self.chunked_response = last == b"chunked"
+            if codings is not None:
+                self.chunked_response = codings.rpartition(b",")[2].strip().lower() == b"chunked"
                 self._until_close = not self.chunked_response
             else:
-                self._until_close = not head.has(b"content-length")
+                self._until_close = length is None
         if self.relay is not None:
-            self.relay.on_head(status, head)
+            self.relay.on_head(status, headers)
         else:
-            length_value = head.first(b"content-length")
-            length = (
-                None
-                if self.chunked_response or self._until_close or length_value is None
-                else int(length_value)
-            )
-            response = UpstreamResponse(self, status, head.fields(), length)
+            known = None if self.chunked_response or self._until_close or length is None else int(length)
+            response = UpstreamResponse(self, status, headers, known)
             if self._head is not None and not self._head.done():
                 self._head.set_result(response)
         if no_body:
@@ -300,8 +296,6 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             self.abort()
 
     def _reset(self) -> None:
-        self._head_pending = True
-        self._head_raw = b""
         self._released = False
         self._status = 0
         self._chunks.clear()

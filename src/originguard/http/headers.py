@@ -74,6 +74,51 @@ def without(headers: Iterable[Header], names: frozenset[bytes]) -> list[Header]:
     return [(n, v) for n, v in headers if n.lower() not in names]
 
 
+class FieldSet:
+    """Lower-case field names, tested without lower-casing most names: a name whose length no
+    member has cannot be one, so only the rest pay for lower() (on proxy paths, per field)."""
+
+    __slots__ = ("lengths", "names")
+
+    def __init__(self, names: Iterable[bytes]) -> None:
+        self.names = frozenset(names)
+        self.lengths = frozenset(len(name) for name in self.names)
+
+    def holds(self, name: bytes) -> bool:
+        """Is `name` (any case) one of the set."""
+        return len(name) in self.lengths and name.lower() in self.names
+
+
+def forward_fields(headers: Sequence[Header], drop: FieldSet) -> tuple[bytes, bool]:
+    """Header lines for the next hop: `drop` fields (which hold the hop-by-hop ones) and the
+    fields Connection names removed; and whether a Date field is among those kept."""
+    parts: list[bytes] = []
+    listed: set[bytes] | None = None
+    has_date = False
+    lengths = drop.lengths
+    dropped = drop.names
+    for name, value in headers:
+        size = len(name)
+        if size in lengths and name.lower() in dropped:
+            if size == 10 and name.lower() == b"connection":
+                for token in value.split(b","):
+                    token = token.strip().lower()
+                    if token and token not in _CONNECTION_OPTIONS:
+                        listed = {token} if listed is None else listed | {token}
+            continue
+        if size == 4 and name.lower() == b"date":
+            has_date = True
+        # Four appends: `parts += (...)` builds a tuple per field.
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(b"\r\n")
+    if listed is not None and not listed <= drop.names:
+        # A listed field may come before its Connection header: again, now that all are known.
+        return forward_fields(headers, FieldSet(drop.names | listed))
+    return b"".join(parts), has_date
+
+
 def values_of(headers: Iterable[Header], name: bytes) -> list[bytes]:
     """All values of one field (`name` lower-case), in order."""
     return [v for n, v in headers if n.lower() == name]

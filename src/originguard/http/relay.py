@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 from originguard.errors import UpstreamError
-from originguard.http.head_block import HeadBlock
+from originguard.http.headers import HOP_BY_HOP, FieldSet, forward_fields
 from originguard.http.wire import DATE, status_line
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 Header = tuple[bytes, bytes]
 
-# The upstream's framing is replaced by the relay's own (RFC 9112 §6).
-NOT_FORWARDED = (b"content-length",)
+# Hop-by-hop fields, and the upstream's framing: the relay sets its own (RFC 9112 §6).
+NOT_FORWARDED = FieldSet({*HOP_BY_HOP, b"content-length"})
 
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT = 64 * 1024
@@ -39,10 +39,10 @@ FLUSH_AT = 64 * 1024
 class RelayHandler:
     """What an app decides about its relays: the response head, error answers, the log line."""
 
-    def response_fields(self, relay: Relay, status: int, head: HeadBlock) -> bytes:
-        """The header lines the client gets, each ending in CRLF; the relay adds the framing,
-        Date (when the upstream sent none) and Connection lines itself."""
-        return head.without_hop_by_hop(NOT_FORWARDED)
+    def response_fields(self, relay: Relay, status: int, headers: list[Header]) -> tuple[bytes, bool]:
+        """The header lines the client gets (each ending in CRLF) and whether Date is among
+        them; the relay adds the framing, Date if missing, and Connection lines itself."""
+        return forward_fields(headers, NOT_FORWARDED)
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         """A whole response for an upstream that failed before its head (502 or 504)."""
@@ -84,15 +84,15 @@ class Relay:
 
     # -- from the upstream connection's parser -------------------------------------------------
 
-    def on_head(self, status: int, head: HeadBlock) -> None:
+    def on_head(self, status: int, headers: list[Header]) -> None:
         self.status = status
         request = self.request
         upstream = self.upstream
-        parts = [status_line(status)]
-        if not head.has(b"date"):
+        fields, has_date = self.handler.response_fields(self, status, headers)
+        parts = [status_line(status), fields]
+        if not has_date:
             parts.append(DATE.line)  # RFC 9110 §6.6.1: the upstream's Date counts, if it sent one
-        parts.append(self.handler.response_fields(self, status, head))
-        length = head.first(b"content-length")
+        length = upstream.response_length
         if request.method == b"HEAD" or status == 204 or status == 304:
             if length is not None and status != 204:
                 parts.append(b"Content-Length: %s\r\n" % length)
@@ -229,6 +229,9 @@ def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes
     """A request head: one join, no per-field formatting."""
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in headers:
-        parts += (name, b": ", value, b"\r\n")
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)

@@ -55,8 +55,11 @@ def render_head(status: int, headers: Iterable[Header], *, keep_alive: bool, dat
     parts = [status_line(status)]
     if date:
         parts.append(DATE.line)
-    for name, value in headers:  # one join at the end: no formatting per field
-        parts += (name, b": ", value, b"\r\n")
+    for name, value in headers:  # one join at the end: no formatting or tuple per field
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(b"\r\n")
     if not keep_alive:
         parts.append(b"Connection: close\r\n")
     parts.append(b"\r\n")
