@@ -16,7 +16,7 @@ from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.origins import CompiledOrigin
 from originguard.edge.signing import origin_request_headers
 from originguard.errors import UpstreamError
-from originguard.http.headers import HOP_BY_HOP, FieldSet, forward_fields
+from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
 from originguard.http.wire import render_response
@@ -87,13 +87,20 @@ class EdgeRelayHandler(RelayHandler):
         self._view: object = None
         self._drops: dict[str, FieldSet] = {}
 
-    def response_fields(self, relay: Relay, status: int, headers: list[Header]) -> tuple[bytes, bool]:
+    def dropped(self, relay: Relay) -> FieldSet:
         facts = relay.context
         assert isinstance(facts, EdgeRelay)
-        view = self.app.runtime.view
-        if relay.request.method not in _SAFE:
+        return self._dropped(facts.origin)
+
+    def added(self, relay: Relay) -> bytes:
+        return self.app.runtime.view.miss_fields
+
+    def on_response(self, relay: Relay, status: int, headers: list[Header]) -> None:
+        request = relay.request
+        if request.method not in _SAFE:
             # RFC 9111 §4.4: what a successful unsafe request changed is invalidated (at the end).
-            request = relay.request
+            facts = relay.context
+            assert isinstance(facts, EdgeRelay)
             facts.invalidate = invalidation_keys(
                 request.method,
                 status,
@@ -103,18 +110,16 @@ class EdgeRelayHandler(RelayHandler):
                 headers,
                 facts.context.key_policy,
             )
-        fields, has_date = forward_fields(headers, self._dropped(facts.origin))
-        return fields + view.miss_fields, has_date
 
     def _dropped(self, origin: CompiledOrigin) -> FieldSet:
-        """What a viewer never gets of this origin's head: hop-by-hop and framing fields, the
-        origin's Via (ours replaces it), echoed secret headers, targeted cache-control fields."""
+        """What a viewer never gets of this origin's head: hop-by-hop fields, the origin's Via
+        (ours replaces it), echoed secret headers, targeted cache-control fields."""
         view = self.app.runtime.view
         if view is not self._view:
             self._view, self._drops = view, {}  # a reload compiles new origins
         found = self._drops.get(origin.id)
         if found is None:
-            names = {*HOP_BY_HOP, b"content-length", b"via", *origin.signing.names, *view.targeted}
+            names = {*HOP_BY_HOP, b"via", *origin.signing.names, *view.targeted}
             found = self._drops[origin.id] = FieldSet(names)
         return found
 

@@ -9,12 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from originguard.config.gate import Action, GateConfig
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import declared_length, dropped_for_target, origin_form, stream_body
+from originguard.gate.forwarding import (
+    declared_length,
+    dropped_for_target,
+    origin_form,
+    stream_body,
+    target_request_headers,
+)
 from originguard.gate.relaying import (
     TEXT_PLAIN,
     ForwardPlan,
     GateRelayHandler,
     plan_forward,
+    target_request_head,
     target_response_headers,
     upstream_failure,
 )
@@ -23,8 +30,9 @@ from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
 from originguard.http.app import HttpApp
 from originguard.http.client import Upstream, UpstreamPool
+from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
-from originguard.http.relay import render_request, start_relay
+from originguard.http.relay import start_relay
 from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
@@ -93,6 +101,7 @@ class GateListenerApp(HttpApp):
         self.name = name
         self.listener = listener
         self._fixed: dict[int, FixedAnswer] = {}
+        self._status_cells: dict[tuple[str, int], CounterCell] = {}  # (rule, status) → its counter
         self.relay_handler = GateRelayHandler(self)
         self._relayed = runtime.relayed.cell((name,))
         self.set_listener(listener)
@@ -108,6 +117,7 @@ class GateListenerApp(HttpApp):
         self._fixed = fixed
         secrets = listener.secret_headers if self.runtime.config.strip_matched_secret else frozenset()
         self.dropped = dropped_for_target(secrets)
+        self.cut_for_target = FieldSet(HOP_BY_HOP | self.dropped)
         self.listener = listener
 
     # -- HttpApp -----------------------------------------------------------------------------
@@ -149,7 +159,7 @@ class GateListenerApp(HttpApp):
             return False
         plan.target.outstanding += 1
         self._relayed.value += 1.0
-        head = render_request(request.method, origin_form(request), plan.headers)
+        head = target_request_head(self, request)
         start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.config.read_timeout)
         return True
 
@@ -211,7 +221,7 @@ class GateListenerApp(HttpApp):
                 Upstream(target.address.host, target.address.port),
                 request.method,
                 origin_form(request),
-                plan.headers,
+                target_request_headers(request, self.dropped),
                 body,
                 content_length=declared_length(request) if request.body is not None else None,
                 read_timeout=plan.group.config.read_timeout,
@@ -243,7 +253,11 @@ class GateListenerApp(HttpApp):
 
     def _log(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
         runtime = self.runtime
-        runtime.requests.inc((self.name, rule, str(status)))
+        cells = self._status_cells
+        cell = cells.get((rule, status))
+        if cell is None:
+            cell = cells[(rule, status)] = runtime.requests.cell((self.name, rule, str(status)))
+        cell.value += 1.0
         elapsed = runtime.pool.loop.time() - request.started_at
         runtime.latency.observe(elapsed)
         if runtime.access_log.enabled:

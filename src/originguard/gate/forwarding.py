@@ -26,6 +26,21 @@ def target_request_headers(request: Request, drop: frozenset[bytes]) -> list[Hea
     return headers
 
 
+def forwarded_fields(request: Request) -> bytes:
+    """The X-Forwarded-* lines a target gets (the same fields as `target_request_headers` adds)."""
+    forwarded_for = request.header(b"x-forwarded-for")
+    client = request.client_ip.encode()
+    return b"".join(
+        (
+            b"X-Forwarded-For: ",
+            forwarded_for + b", " + client if forwarded_for else client,
+            b"\r\nX-Forwarded-Proto: ",
+            request.scheme.encode(),
+            b"\r\nX-Forwarded-Port: %d\r\n" % request.server_port,
+        )
+    )
+
+
 def dropped_for_target(secret_headers: frozenset[bytes]) -> frozenset[bytes]:
     """Fields never passed to a target as sent: the matched secrets and what the gate sets itself."""
     return secret_headers | REPLACED | {b"x-forwarded-for"}

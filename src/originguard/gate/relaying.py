@@ -11,12 +11,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import target_request_headers
+from originguard.gate.forwarding import forwarded_fields, origin_form, target_request_headers
 from originguard.gate.rules import Match
 from originguard.gate.targets import Target, TargetGroupState
-from originguard.http.headers import strip_hop_by_hop
+from originguard.http.headers import edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler
+from originguard.http.relay import Relay, RelayHandler, render_request
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
@@ -33,17 +33,16 @@ TEXT_PLAIN = [(b"Content-Type", b"text/plain")]
 class ForwardPlan:
     """Where one admitted request goes and what it carries (chosen once, kept across a retry)."""
 
-    __slots__ = ("group", "headers", "rule", "target")
+    __slots__ = ("group", "rule", "target")
 
-    def __init__(self, rule: str, group: TargetGroupState, target: Target, headers: list[Header]) -> None:
+    def __init__(self, rule: str, group: TargetGroupState, target: Target) -> None:
         self.rule = rule
         self.group = group
         self.target = target
-        self.headers = headers
 
 
 def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> ForwardPlan:
-    """Pick the target (the group's algorithm) and build the headers it receives."""
+    """Pick the target (the group's algorithm)."""
     runtime = app.runtime
     group = runtime.groups[app.target_group_of(decision)]
     pick = group.pick()
@@ -53,7 +52,21 @@ def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> For
             # Once a minute per group: a log line per request would itself become the outage.
             runtime.fail_open_logged[group.name] = now + 60.0
             log.warning("no healthy target in group %s: failing open to all targets", group.name)
-    return ForwardPlan(decision.rule, group, pick.target, target_request_headers(request, app.dropped))
+    return ForwardPlan(decision.rule, group, pick.target)
+
+
+def target_request_head(app: GateListenerApp, request: Request) -> bytes:
+    """The whole request head a target gets for a body-less request: the viewer's head as it
+    came, minus hop-by-hop, secret and gate-set fields, plus X-Forwarded-*; rendered from the
+    parsed fields when the raw head is not at hand (split across reads, HTTP/1.0, absolute-form)."""
+    raw = request.raw_head()
+    target = request.target
+    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or target.find(b"#") >= 0:
+        return render_request(
+            request.method, origin_form(request), target_request_headers(request, app.dropped)
+        )
+    cut, _ = fields_to_cut(request.headers, app.cut_for_target)
+    return edit_head(raw, request.headers, cut, forwarded_fields(request))
 
 
 _CONTENT_LENGTH = frozenset({b"content-length"})

@@ -106,10 +106,16 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._keep_alive = True
         self._headers: list[Header] = []
         self.response_length: bytes | None = None  # Content-Length of the current response
+        # The current response's head as received (status line through its last field's CRLF),
+        # when the first read of the response held it whole: relays forward it edited, not rebuilt.
+        self.raw_head: bytes | None = None
+        self._first_read = bytearray()
+        self._head_from = 0
         self._released = False
         self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
         self.chunked_response = False
         self.relay: Relay | None = None
+        self.idle_list: list[UpstreamConnection] | None = None  # its pool's idle list, once known
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -120,9 +126,12 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         return memoryview(self.buffer)
 
     def buffer_updated(self, nbytes: int) -> None:
+        data = self.buffer[:nbytes]
+        if not self._got_bytes:
+            self._first_read = data  # where the response head is, when one read brought it whole
         self._got_bytes = True
         try:
-            self.parser.feed_data(self.buffer[:nbytes])
+            self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if self._done:
                 self._keep_alive = False  # bytes after the response we asked for: never reuse
@@ -159,8 +168,12 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
+        first = self._first_read
+        end = first.find(b"\r\n\r\n", self._head_from) if first else -1
         if 100 <= status < 200:
+            self._head_from = end + 4 if end >= 0 else len(first)
             return  # interim response (RFC 9110 §15.2): the final one follows
+        self.raw_head = bytes(first[self._head_from : end + 2]) if end >= 0 else None
         self._status = status
         self._keep_alive = self.parser.should_keep_alive()
         headers = self._headers
@@ -285,18 +298,21 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         if self.transport is not None and not self.closed:
             self.transport.resume_reading()
 
-    def release(self) -> None:
+    def release(self, now: float = -1.0) -> None:
         """The response ended: back to the pool if the upstream keeps it alive (once per response)."""
         if self._released:
             return
         self._released = True
         if self._keep_alive and not self.closed:
-            self.pool.give_back(self)
+            self.pool.give_back(self, now)
         else:
             self.abort()
 
     def _reset(self) -> None:
         self._released = False
+        self.raw_head = None
+        self._first_read = bytearray()
+        self._head_from = 0
         self._status = 0
         self._chunks.clear()
         self._buffered = 0
@@ -431,12 +447,15 @@ class UpstreamPool:
             conn.abort()
         return None
 
-    def give_back(self, conn: UpstreamConnection) -> None:
-        idle = self._idle.setdefault(conn.key, [])
+    def give_back(self, conn: UpstreamConnection, now: float = -1.0) -> None:
+        """`conn` is idle again; `now` (the loop's clock, if the caller has it) saves a read."""
+        idle = conn.idle_list
+        if idle is None:
+            idle = conn.idle_list = self._idle.setdefault(conn.key, [])
         if len(idle) >= self.max_idle:
             conn.abort()
             return
-        conn.idle_since = self.loop.time()
+        conn.idle_since = now if now >= 0.0 else self.loop.time()
         idle.append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:

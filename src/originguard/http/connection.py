@@ -81,6 +81,7 @@ class HttpConnection(asyncio.Protocol):
         self.now = self.loop.time()
         self.last_answered_now = False
         self._next_version = ""
+        self._source: bytes | None = None  # the read a request began with (Request.raw_head)
         # Copied out of `limits`: read in per-field callbacks, where each attribute hop counts.
         self.max_uri_bytes = server.limits.max_uri_bytes
         self.max_header_bytes = server.limits.max_header_bytes
@@ -134,6 +135,7 @@ class HttpConnection(asyncio.Protocol):
             self.state = HEAD
             self.deadline = now + self.header_timeout
             self._next_version = _line_version(data)
+            self._source = data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -196,6 +198,8 @@ class HttpConnection(asyncio.Protocol):
         # get_http_version() formats a new string per call.
         line_version = self._next_version or parser.get_http_version()
         self._next_version = ""
+        source = self._source
+        self._source = None
         path, query, version, host, has_body, expect_continue = check_head(
             method, target, line_version, index, limits.max_body_bytes
         )
@@ -219,6 +223,7 @@ class HttpConnection(asyncio.Protocol):
             self.now,
             None,
             index,
+            source,
         )
         if has_body:
             request.body = Body(limits.max_body_bytes, self._resume_body, self._send_continue_for(request))

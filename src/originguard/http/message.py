@@ -35,6 +35,7 @@ class Request:
         "query",
         "scheme",
         "server_port",
+        "source",
         "started_at",
         "target",
         "tls_version",
@@ -61,6 +62,7 @@ class Request:
         started_at: float = 0.0,
         context: object = None,
         _lower: HeaderIndex | None = None,
+        source: bytes | None = None,
     ) -> None:
         self.method = method
         self.target = target
@@ -80,6 +82,17 @@ class Request:
         self.started_at = started_at
         self.context = context  # what the fast path decided, handed to the slow path
         self._lower = _lower
+        self.source = source  # the read this request's head began, when it began one
+
+    def raw_head(self) -> bytes | None:
+        """The head as received (request line through its last field's CRLF), when the read that
+        brought it began with it and held it whole; else None (split across reads, pipelined)."""
+        source = self.source
+        method = self.method
+        if source is None or not source.startswith(method) or source[len(method) : len(method) + 1] != b" ":
+            return None  # starting mid-request (a method split across reads) or after empty lines
+        end = source.find(b"\r\n\r\n")
+        return source[: end + 2] if end >= 0 else None
 
     def __repr__(self) -> str:
         # Headers are left out: they may carry the origin secret.

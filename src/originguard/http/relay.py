@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 from originguard.errors import UpstreamError
-from originguard.http.headers import HOP_BY_HOP, FieldSet, forward_fields
+from originguard.http.headers import HOP_BY_HOP, FieldSet, edit_head, fields_to_cut
 from originguard.http.wire import DATE, status_line
 
 if TYPE_CHECKING:
@@ -28,8 +28,7 @@ if TYPE_CHECKING:
 
 Header = tuple[bytes, bytes]
 
-# Hop-by-hop fields, and the upstream's framing: the relay sets its own (RFC 9112 §6).
-NOT_FORWARDED = FieldSet({*HOP_BY_HOP, b"content-length"})
+HOP_BY_HOP_FIELDS = FieldSet(HOP_BY_HOP)
 
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT = 64 * 1024
@@ -39,10 +38,17 @@ FLUSH_AT = 64 * 1024
 class RelayHandler:
     """What an app decides about its relays: the response head, error answers, the log line."""
 
-    def response_fields(self, relay: Relay, status: int, headers: list[Header]) -> tuple[bytes, bool]:
-        """The header lines the client gets (each ending in CRLF) and whether Date is among
-        them; the relay adds the framing, Date if missing, and Connection lines itself."""
-        return forward_fields(headers, NOT_FORWARDED)
+    def dropped(self, relay: Relay) -> FieldSet:
+        """Response fields the client never gets (the hop-by-hop ones at least)."""
+        return HOP_BY_HOP_FIELDS
+
+    def added(self, relay: Relay) -> bytes:
+        """Lines added to every response head (each ending in CRLF)."""
+        return b""
+
+    def on_response(self, relay: Relay, status: int, headers: list[Header]) -> None:
+        """The upstream's response head arrived (before the client sees it)."""
+        return None
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         """A whole response for an upstream that failed before its head (502 or 504)."""
@@ -88,26 +94,32 @@ class Relay:
         self.status = status
         request = self.request
         upstream = self.upstream
-        fields, has_date = self.handler.response_fields(self, status, headers)
-        parts = [status_line(status), fields]
+        handler = self.handler
+        handler.on_response(self, status, headers)
+        cut, has_date = fields_to_cut(headers, handler.dropped(self))
+        # The head goes on as it came, minus the cut lines (http.headers.edit_head). The upstream's
+        # Content-Length stays when it frames what we forward; chunked and close-delimited bodies
+        # are framed anew for this client (RFC 9112 §6, §7).
+        added = [handler.added(self)]
         if not has_date:
-            parts.append(DATE.line)  # RFC 9110 §6.6.1: the upstream's Date counts, if it sent one
+            added.append(DATE.line)  # RFC 9110 §6.6.1: the upstream's Date counts, if it sent one
         length = upstream.response_length
-        if request.method == b"HEAD" or status == 204 or status == 304:
-            if length is not None and status != 204:
-                parts.append(b"Content-Length: %s\r\n" % length)
-        elif length is not None and not upstream.chunked_response:
-            parts.append(b"Content-Length: %s\r\n" % length)
+        if request.method == b"HEAD" or status == 204 or status == 304 or length is not None:
+            pass  # no body, or Content-Length frames it (llhttp refuses it beside Transfer-Encoding)
         elif request.version == b"1.1":
             self.chunked = True
-            parts.append(b"Transfer-Encoding: chunked\r\n")
+            added.append(b"Transfer-Encoding: chunked\r\n")
         else:
             self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
         keep_alive = request.keep_alive and not self.close_after and not self.client.server.draining
         self.close_after = not keep_alive
-        parts.append(b"\r\n" if keep_alive else b"Connection: close\r\n\r\n")
+        if not keep_alive:
+            added.append(b"Connection: close\r\n")
+        raw = upstream.raw_head
+        if raw is None or not raw.startswith(b"HTTP/1.1 "):
+            raw = _rendered_head(status, headers)  # split across reads, or an HTTP/1.0 upstream
         self.started = True
-        self._add(b"".join(parts))
+        self._add(edit_head(raw, headers, cut, b"".join(added)))
 
     def on_body(self, chunk: bytes) -> None:
         if self.chunked:
@@ -195,7 +207,8 @@ class Relay:
         upstream = self.upstream
         upstream.relay = None
         if reuse:
-            upstream.release()
+            # The client's read time: idle timeouts are tens of seconds, and it saves a clock read.
+            upstream.release(self.client.now)
         else:
             upstream.abort()
         self._end()
@@ -223,6 +236,18 @@ def start_relay(
     client.deadline = client.now + read_timeout
     upstream.start_relay(relay, head, request.method == b"HEAD")
     return relay
+
+
+def _rendered_head(status: int, headers: list[Header]) -> bytes:
+    """A response head as `edit_head` takes it, made from parsed fields (our own HTTP version)."""
+    parts = [status_line(status)[:-2]]
+    for name, value in headers:
+        parts.append(b"\r\n")
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+    parts.append(b"\r\n")
+    return b"".join(parts)
 
 
 def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes:

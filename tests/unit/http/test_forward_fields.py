@@ -1,19 +1,23 @@
-"""Field forwarding on proxy paths (pure): the length-guarded set and one-pass rendering agree
-with the field-by-field hop-by-hop rule."""
+"""Field forwarding on proxy paths (pure): which lines a proxy cuts, and the head edited in place,
+agree with the field-by-field hop-by-hop rule."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from originguard.http.headers import HOP_BY_HOP, FieldSet, forward_fields, strip_hop_by_hop
+from originguard.http.headers import HOP_BY_HOP, FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
 
 Header = tuple[bytes, bytes]
-DROP = FieldSet({*HOP_BY_HOP, b"content-length"})
+DROP = FieldSet(HOP_BY_HOP)
+
+
+def raw_head(headers: list[Header]) -> bytes:
+    return b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b": " + v for n, v in headers) + b"\r\n"
 
 
 def test_field_set_matches_any_case_and_only_whole_names() -> None:
-    assert DROP.holds(b"Content-Length") and DROP.holds(b"CONNECTION") and DROP.holds(b"te")
+    assert DROP.holds(b"CONNECTION") and DROP.holds(b"te") and DROP.holds(b"Keep-Alive")
     assert not DROP.holds(b"Content-Type") and not DROP.holds(b"X-Te") and not DROP.holds(b"")
 
 
@@ -24,7 +28,10 @@ def test_connection_listed_fields_go_even_before_the_connection_header() -> None
         (b"Connection", b"close, X-Drop"),
         (b"Date", b"d"),
     ]
-    assert forward_fields(headers, DROP) == (b"Date: d\r\n", True)
+    cut, has_date = fields_to_cut(headers, DROP)
+    assert has_date and edit_head(raw_head(headers), headers, cut, b"X-Added: 1\r\n") == (
+        b"HTTP/1.1 200 OK\r\nDate: d\r\nX-Added: 1\r\n\r\n"
+    )
 
 
 names = st.sampled_from(
@@ -47,9 +54,20 @@ names = st.sampled_from(
 values = st.sampled_from([b"close", b"keep-alive, X-A", b"x-b", b"", b"max-age=60", b"X-A, x-b", b"Date"])
 
 
-@given(st.lists(st.tuples(names, values), max_size=12))
-def test_forwarded_lines_match_the_field_by_field_rule(headers: list[Header]) -> None:
-    expected = [(n, v) for n, v in strip_hop_by_hop(headers) if n.lower() != b"content-length"]
-    lines, has_date = forward_fields(headers, DROP)
-    assert lines == b"".join(n + b": " + v + b"\r\n" for n, v in expected)
-    assert has_date == any(n.lower() == b"date" for n, _ in expected)
+spacing = st.sampled_from([b" ", b"", b"  ", b"\t"])
+
+
+@given(st.lists(st.tuples(names, values, spacing), max_size=12))
+def test_edited_head_matches_the_field_by_field_rule(lines: list[tuple[bytes, bytes, bytes]]) -> None:
+    # The raw head as a sender wrote it (any OWS after the colon); the parsed fields as llhttp
+    # gives them (leading OWS gone). Unusual spacing takes the searching fallback.
+    raw = b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b":" + ows + v for n, v, ows in lines) + b"\r\n"
+    headers = [(n, v) for n, v, _ in lines]
+    cut, has_date = fields_to_cut(headers, DROP)
+    kept = set(range(len(lines))) - set(cut)
+    expected = b"HTTP/1.1 200 OK" + b"".join(
+        b"\r\n" + n + b":" + ows + v for i, (n, v, ows) in enumerate(lines) if i in kept
+    )
+    assert edit_head(raw, headers, cut, b"") == expected + b"\r\n\r\n"
+    assert [(n, v) for i, (n, v) in enumerate(headers) if i in kept] == strip_hop_by_hop(headers)
+    assert has_date == any(n.lower() == b"date" for n, v in strip_hop_by_hop(headers))
