@@ -8,7 +8,6 @@ misses, revalidations and request bodies start a coroutine.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from originguard.cache import cache_key
@@ -35,13 +34,16 @@ LOOP = prebuild(508, [(b"Content-Type", b"text/plain")], b"Loop detected: this e
 HTTPS_ONLY = prebuild(403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n")
 
 
-@dataclass(slots=True)
 class EdgeContext:
-    """What the fast path found out, handed to the slow path."""
+    """What the fast path found out, handed to the slow path (a plain class: a dataclass's
+    generated __init__ stays interpreted even here, ~1k instructions per request)."""
 
-    behavior: CompiledBehavior
-    key_policy: KeyPolicy
-    verdict: Verdict | None
+    __slots__ = ("behavior", "key_policy", "verdict")
+
+    def __init__(self, behavior: CompiledBehavior, key_policy: KeyPolicy, verdict: Verdict | None) -> None:
+        self.behavior = behavior
+        self.key_policy = key_policy
+        self.verdict = verdict
 
 
 class EdgeApp(HttpApp):
