@@ -15,7 +15,7 @@ from originguard.edge.origins import OriginTarget, compile_origins, shield_targe
 from originguard.errors import ConfigError
 from originguard.http.client import UpstreamPool
 from originguard.observe.access_log import AccessLog
-from originguard.observe.metrics import MetricSet
+from originguard.observe.metrics import Counters, Histogram, MetricSet
 from originguard.waf import CompiledAcl, RateState, SampledRequests, WafStats, compile_acl, load_geo_table
 
 
@@ -127,6 +127,13 @@ class EdgeRuntime:
     metrics: MetricSet
     collapser: Collapser[object] = field(default_factory=Collapser)
     started: float = field(default_factory=time.time)
+    # Made in __post_init__ (declared: this module is compiled, and its classes have fixed slots).
+    requests: Counters = field(init=False)
+    bytes_sent: Counters = field(init=False)
+    origin_latency: Histogram = field(init=False)
+    relayed: Counters = field(init=False)
+    origin_errors: Counters = field(init=False)
+    waf_rules: Counters = field(init=False)
 
     def __post_init__(self) -> None:
         self.requests = self.metrics.counters(
