@@ -41,19 +41,45 @@ def origin_request_headers(
 ) -> list[Header]:
     """Headers for the origin: hop-by-hop gone, custom headers overwrite, X-Forwarded-For appended."""
     kept = strip_hop_by_hop(viewer_headers, protected=signing.names)
-    remove = signing.names | EDGE_SET | drop | ({b"host"} if host is not None else frozenset())
-    forwarded_for = b", ".join(v for n, v in kept if n.lower() == b"x-forwarded-for")
-    earlier_via = [v for n, v in kept if n.lower() == b"via"]
-    headers = [(n, v) for n, v in kept if n.lower() not in remove and n.lower() != b"x-forwarded-for"]
+    remove = _removed(signing.names, drop, host is not None)
+    forwarded_for: list[bytes] = []
+    earlier_via: list[bytes] = []
+    headers: list[Header] = []
     if host is not None:
-        headers.insert(0, (b"Host", host))
+        headers.append((b"Host", host))
+    for name, value in kept:
+        lower = name.lower()
+        if lower in remove:
+            if lower == b"x-forwarded-for":
+                forwarded_for.append(value)
+            elif lower == b"via":
+                earlier_via.append(value)
+            continue
+        headers.append((name, value))
     client = client_ip.encode()
-    headers.append((b"X-Forwarded-For", forwarded_for + b", " + client if forwarded_for else client))
+    headers.append((b"X-Forwarded-For", b", ".join([*forwarded_for, client])))
     headers.append((b"X-Forwarded-Proto", scheme.encode()))
     # RFC 9110 §7.6.3: append to Via, never replace it (it is also how loops are seen).
-    headers.append((b"Via", b", ".join([*earlier_via, b"1.1 " + edge_name.encode() + b" (originguard)"])))
+    earlier_via.append(b"1.1 " + edge_name.encode() + b" (originguard)")
+    headers.append((b"Via", b", ".join(earlier_via)))
     headers.extend(signing.headers)
     return headers
+
+
+# (secret names, extra drops, Host replaced) → every viewer field an origin request leaves out or
+# rebuilds: a few origins per config, so it stays small, and unions are not made per request.
+_REMOVED: dict[tuple[frozenset[bytes], frozenset[bytes], bool], frozenset[bytes]] = {}
+
+
+def _removed(secret_names: frozenset[bytes], drop: frozenset[bytes], replace_host: bool) -> frozenset[bytes]:
+    key = (secret_names, drop, replace_host)
+    found = _REMOVED.get(key)
+    if found is None:
+        if len(_REMOVED) >= 256:
+            _REMOVED.clear()  # only if configs keep changing names: never a leak
+        names = secret_names | EDGE_SET | drop | {b"x-forwarded-for", b"via"}
+        found = _REMOVED[key] = names | {b"host"} if replace_host else names
+    return found
 
 
 def viewer_response_headers(origin_headers: Sequence[Header], signing: OriginSigning) -> list[Header]:

@@ -83,6 +83,37 @@ def test_origin_request_overwrites_viewer_secret_and_keeps_it_despite_connection
     assert b"x-drop" not in by_name and b"connection" not in by_name
 
 
+def test_origin_request_replaces_host_drops_fields_and_joins_forwarded_for_lines() -> None:
+    viewer = [
+        (b"Host", b"www.example.test"),
+        (b"X-Forwarded-For", b"198.51.100.7"),
+        (b"If-None-Match", b'"v1"'),
+        (b"x-forwarded-for", b"198.51.100.8"),
+        (b"Accept", b"*/*"),
+    ]
+    for _ in range(2):  # the second call reads the memoised name set
+        headers = origin_request_headers(
+            viewer,
+            SIGNING,
+            client_ip="203.0.113.9",
+            scheme="http",
+            edge_name="edge-x",
+            host=b"origin.example.test",
+            drop=frozenset({b"if-none-match"}),
+        )
+        assert headers[0] == (b"Host", b"origin.example.test")
+        assert [n for n, _ in headers].count(b"Host") == 1
+        assert (b"Accept", b"*/*") in headers
+        assert all(n.lower() != b"if-none-match" for n, _ in headers)
+        assert (b"X-Forwarded-For", b"198.51.100.7, 198.51.100.8, 203.0.113.9") in headers
+        assert (b"Via", b"1.1 edge-x (originguard)") in headers
+    kept_host = origin_request_headers(
+        viewer, SIGNING, client_ip="203.0.113.9", scheme="http", edge_name="edge-x", host=None
+    )
+    assert kept_host[0] == (b"Host", b"www.example.test")
+    assert (b"If-None-Match", b'"v1"') in kept_host
+
+
 def test_echoed_secret_never_goes_back_to_the_viewer() -> None:
     origin = [
         (b"X-ORIGIN-VERIFY", b"s3cret"),
