@@ -23,6 +23,8 @@ $(BUILT): $(STAMP) setup.py $(COMPILED)
 	@command -v gcc >/dev/null 2>&1 || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq gcc; }
 	@$(BIN)/python -c "import sysconfig, pathlib, sys; sys.exit(not pathlib.Path(sysconfig.get_paths()['include'], 'Python.h').exists())" \
 	  || { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq python3-dev; }
+	@# Each module set makes a new hash-named shared library: drop the ones no shim loads any more.
+	find src -maxdepth 1 -name '*__mypyc.*.so' -delete
 	$(BIN)/pip install -q --no-build-isolation --no-deps -e .
 	touch $(BUILT)
 

@@ -160,7 +160,7 @@ class GateListenerApp(HttpApp):
         plan.target.outstanding += 1
         self._relayed.value += 1.0
         head = target_request_head(self, request)
-        start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.config.read_timeout)
+        start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.read_timeout)
         return True
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
@@ -224,7 +224,7 @@ class GateListenerApp(HttpApp):
                 target_request_headers(request, self.dropped),
                 body,
                 content_length=declared_length(request) if request.body is not None else None,
-                read_timeout=plan.group.config.read_timeout,
+                read_timeout=plan.group.read_timeout,
             )
             await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
             while chunk := await upstream.read():
@@ -245,7 +245,7 @@ class GateListenerApp(HttpApp):
 
     def target_group_of(self, decision: Match) -> str:
         """The target group a forward action sends to (weighted groups: a random pick by weight)."""
-        return _pick_group(decision.action)
+        return decision.target_group or _pick_group(decision.action)
 
     def log_request(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
         """Access log line and counters for a request that was forwarded."""

@@ -45,6 +45,8 @@ class Match:
     rule: str
     kind: Literal["forward", "fixed_response", "redirect"]
     matched_secret_headers: frozenset[bytes]
+    # The one target group a forward names, read at compile time (None: weighted, or no forward).
+    target_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +80,27 @@ def compile_listener(listener: Listener, secrets: dict[str, SecretValues]) -> Co
         name = f"priority {rule.priority}"
         action = rule.actions[0]
         rules.append(
-            CompiledRule(name, rule.priority, tests, action, names, Match(action, name, _kind(action), names))
+            CompiledRule(
+                name,
+                rule.priority,
+                tests,
+                action,
+                names,
+                Match(action, name, _kind(action), names, _only_group(action)),
+            )
         )
     every_secret = frozenset().union(*(r.secret_headers for r in rules)) if rules else frozenset()
     default = listener.default_action
     return CompiledListener(
-        tuple(rules), default, every_secret, Match(default, "default", _kind(default), frozenset())
+        tuple(rules),
+        default,
+        every_secret,
+        Match(default, "default", _kind(default), frozenset(), _only_group(default)),
     )
+
+
+def _only_group(action: Action) -> str | None:
+    return action.forward.target_group if action.forward is not None else None
 
 
 def match(listener: CompiledListener, request: RequestView) -> Match:

@@ -51,13 +51,16 @@ class TargetGroupState:
             # Without checks every target counts as healthy (there is nothing to say otherwise).
             for target in self.targets:
                 target.health = TargetHealth(HealthState.HEALTHY, reason="health checks disabled")
+        # Read per request: plain attributes, not the pydantic model's.
+        self.least_outstanding = config.algorithm == "least_outstanding"
+        self.read_timeout = config.read_timeout
         self._next = 0
 
     def pick(self) -> Pick:
         """The target for the next request by the group's algorithm."""
         healthy = [t for t in self.targets if t.health.state is HealthState.HEALTHY]
         candidates = healthy or self.targets
-        if self.config.algorithm == "least_outstanding":
+        if self.least_outstanding:
             fewest = min(t.outstanding for t in candidates)
             candidates = [t for t in candidates if t.outstanding == fewest]
         self._next = (self._next + 1) % (len(candidates) * len(self.targets) or 1)
