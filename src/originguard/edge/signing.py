@@ -7,7 +7,6 @@ hop-by-hop stripping); an origin that echoes them back never gets them to the vi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from originguard.http.headers import strip_hop_by_hop
@@ -30,7 +29,7 @@ class OriginSigning:
 
 
 def origin_request_headers(
-    viewer_headers: Sequence[Header],
+    viewer_headers: list[Header],
     signing: OriginSigning,
     *,
     client_ip: str,
@@ -82,7 +81,7 @@ def _removed(secret_names: frozenset[bytes], drop: frozenset[bytes], replace_hos
     return found
 
 
-def viewer_response_headers(origin_headers: Sequence[Header], signing: OriginSigning) -> list[Header]:
+def viewer_response_headers(origin_headers: list[Header], signing: OriginSigning) -> list[Header]:
     """Origin response headers fit for a viewer: hop-by-hop and any echoed secret header removed."""
     kept = strip_hop_by_hop(origin_headers)
     return [(n, v) for n, v in kept if n.lower() not in signing.names]
