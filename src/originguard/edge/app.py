@@ -57,6 +57,7 @@ class EdgeApp(HttpApp):
         self._hits = runtime.requests.cell(("Hit", "200"))
         self.relay_handler = EdgeRelayHandler(self)
         self._bytes = runtime.bytes_sent.cell(())
+        self.relayed = runtime.relayed.cell(())  # counted by edge.relaying
 
     def respond_now(self, request: Request) -> bytes | None:
         runtime = self.runtime

@@ -80,8 +80,11 @@ def viewer_headers(
     return kept
 
 
-async def send_origin_error(response: ResponseWriter, error: UpstreamError) -> None:
+def origin_error(error: UpstreamError) -> tuple[int, list[Header], bytes]:
+    """Status, headers and body a viewer gets for an origin that failed before its head."""
     status, text = (504, ORIGIN_SLOW) if error.kind == "timeout" else (502, ORIGIN_DOWN)
-    await response.send(
-        status, [(b"Content-Type", b"text/plain"), (b"X-Cache", b"Error from originguard")], text
-    )
+    return status, [(b"Content-Type", b"text/plain"), (b"X-Cache", b"Error from originguard")], text
+
+
+async def send_origin_error(response: ResponseWriter, error: UpstreamError) -> None:
+    await response.send(*origin_error(error))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.origins import CompiledOrigin
+from originguard.edge.passthrough import origin_error
 from originguard.edge.signing import origin_request_headers
 from originguard.errors import UpstreamError
 from originguard.http.headers import HOP_BY_HOP, FieldSet
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("originguard.edge")
 
 Header = tuple[bytes, bytes]
-ORIGIN_DOWN = b"502 Bad Gateway: the origin could not be reached\n"
-ORIGIN_SLOW = b"504 Gateway Timeout: the origin took too long\n"
 _SAFE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
 
 
@@ -63,7 +62,7 @@ def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context:
         edge_name=view.node.name,
         host=None if origin.config.host_header == "forward" else origin.host_bytes,
     )
-    runtime.relayed.inc(())
+    app.relayed.value += 1.0
     head = render_request(
         request.method, request.path + (b"?" + request.query if request.query else b""), headers
     )
@@ -124,13 +123,8 @@ class EdgeRelayHandler(RelayHandler):
         return found
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
-        status, text = (504, ORIGIN_SLOW) if error.kind == "timeout" else (502, ORIGIN_DOWN)
-        return render_response(
-            status,
-            [(b"Content-Type", b"text/plain"), (b"X-Cache", b"Error from originguard")],
-            text,
-            keep_alive=relay.request.keep_alive,
-        )
+        status, headers, text = origin_error(error)
+        return render_response(status, headers, text, keep_alive=relay.request.keep_alive)
 
     def done(self, relay: Relay) -> None:
         facts = relay.context

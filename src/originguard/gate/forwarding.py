@@ -18,26 +18,37 @@ def target_request_headers(request: Request, drop: frozenset[bytes]) -> list[Hea
 
     `drop` comes from `dropped_for_target` (built once per listener, not per request)."""
     headers = strip_hop_by_hop(request.headers, drop=drop)
-    forwarded_for = request.header(b"x-forwarded-for")
-    client = request.client_ip.encode()
-    headers.append((b"X-Forwarded-For", forwarded_for + b", " + client if forwarded_for else client))
-    headers.append((b"X-Forwarded-Proto", request.scheme.encode()))
-    headers.append((b"X-Forwarded-Port", b"%d" % request.server_port))
+    forwarded_for, proto, port = forwarded_values(request)
+    headers.append((b"X-Forwarded-For", forwarded_for))
+    headers.append((b"X-Forwarded-Proto", proto))
+    headers.append((b"X-Forwarded-Port", port))
     return headers
 
 
 def forwarded_fields(request: Request) -> bytes:
-    """The X-Forwarded-* lines a target gets (the same fields as `target_request_headers` adds)."""
-    forwarded_for = request.header(b"x-forwarded-for")
-    client = request.client_ip.encode()
+    """The same X-Forwarded-* fields as lines, for a head edited in place."""
+    forwarded_for, proto, port = forwarded_values(request)
     return b"".join(
         (
             b"X-Forwarded-For: ",
-            forwarded_for + b", " + client if forwarded_for else client,
+            forwarded_for,
             b"\r\nX-Forwarded-Proto: ",
-            request.scheme.encode(),
-            b"\r\nX-Forwarded-Port: %d\r\n" % request.server_port,
+            proto,
+            b"\r\nX-Forwarded-Port: ",
+            port,
+            b"\r\n",
         )
+    )
+
+
+def forwarded_values(request: Request) -> tuple[bytes, bytes, bytes]:
+    """X-Forwarded-For (the viewer's, with the client appended), -Proto and -Port for a target."""
+    forwarded_for = request.header(b"x-forwarded-for")
+    client = request.client_ip.encode()
+    return (
+        forwarded_for + b", " + client if forwarded_for else client,
+        request.scheme.encode(),
+        b"%d" % request.server_port,
     )
 
 
