@@ -100,9 +100,7 @@ class Request:
 
     def header_values(self, lower_name: bytes) -> tuple[bytes, ...]:
         """Every value of a field, by lower-cased name (the index is built on first use)."""
-        if self._lower is None:
-            self._lower = index_headers(self.headers)
-        return self._lower.get(lower_name, NO_VALUES)
+        return self.header_index().get(lower_name, NO_VALUES)
 
     def header_index(self) -> HeaderIndex:
         """Lower-cased name → values, for every field (built on first use)."""
