@@ -15,11 +15,13 @@ from tests.support import LoopThread
 
 @dataclass(frozen=True)
 class Reply:
-    """What the upstream does for one request: send `data`, then maybe close; or hang."""
+    """What the upstream does for one request: send `data` (in pieces 20 ms apart, cut at the
+    `split` offsets, so each is a read of its own), then maybe close; or hang."""
 
     data: bytes = b""
     close: bool = False
     hang: bool = False
+    split: tuple[int, ...] = ()
 
 
 def ok(body: bytes = b"hello", extra_headers: bytes = b"") -> Reply:
@@ -74,8 +76,21 @@ class _Protocol(asyncio.Protocol):
             assert self.transport is not None
             if reply.hang:
                 continue
+            if reply.split:
+                self._dribble(reply)
+                return
             if reply.data:
                 self.transport.write(reply.data)
             if reply.close:
                 self.transport.close()
                 return
+
+    def _dribble(self, reply: Reply) -> None:
+        loop = asyncio.get_running_loop()
+        assert self.transport is not None
+        offsets = [0, *reply.split, len(reply.data)]
+        for index in range(len(offsets) - 1):
+            piece = reply.data[offsets[index] : offsets[index + 1]]
+            loop.call_later(0.02 * index, self.transport.write, piece)
+        if reply.close:
+            loop.call_later(0.02 * len(offsets), self.transport.close)

@@ -17,9 +17,10 @@ from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import origin_error
 from originguard.edge.signing import origin_request_headers
 from originguard.errors import UpstreamError
-from originguard.http.headers import HOP_BY_HOP, FieldSet
+from originguard.http.headers import HOP_BY_HOP
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
+from originguard.http.response_head import CutSet, ResponseHead
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("originguard.edge")
 
-Header = tuple[bytes, bytes]
 _SAFE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
 
 
@@ -84,9 +84,9 @@ class EdgeRelayHandler(RelayHandler):
     def __init__(self, app: EdgeApp) -> None:
         self.app = app
         self._view: object = None
-        self._drops: dict[str, FieldSet] = {}
+        self._drops: dict[str, CutSet] = {}
 
-    def dropped(self, relay: Relay) -> FieldSet:
+    def dropped(self, relay: Relay) -> CutSet:
         facts = relay.context
         assert isinstance(facts, EdgeRelay)
         return self._dropped(facts.origin)
@@ -94,7 +94,7 @@ class EdgeRelayHandler(RelayHandler):
     def added(self, relay: Relay) -> bytes:
         return self.app.runtime.view.miss_fields
 
-    def on_response(self, relay: Relay, status: int, headers: list[Header]) -> None:
+    def on_response(self, relay: Relay, status: int, head: ResponseHead) -> None:
         request = relay.request
         if request.method not in _SAFE:
             # RFC 9111 §4.4: what a successful unsafe request changed is invalidated (at the end).
@@ -106,11 +106,11 @@ class EdgeRelayHandler(RelayHandler):
                 request.host,
                 request.target,
                 request.headers,
-                headers,
+                head.fields(),
                 facts.context.key_policy,
             )
 
-    def _dropped(self, origin: CompiledOrigin) -> FieldSet:
+    def _dropped(self, origin: CompiledOrigin) -> CutSet:
         """What a viewer never gets of this origin's head: hop-by-hop fields, the origin's Via
         (ours replaces it), echoed secret headers, targeted cache-control fields."""
         view = self.app.runtime.view
@@ -119,7 +119,7 @@ class EdgeRelayHandler(RelayHandler):
         found = self._drops.get(origin.id)
         if found is None:
             names = {*HOP_BY_HOP, b"via", *origin.signing.names, *view.targeted}
-            found = self._drops[origin.id] = FieldSet(names)
+            found = self._drops[origin.id] = CutSet(names)
         return found
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
+from originguard.http.response_head import HOP_BY_HOP_CUTS, scan_head
 
 if TYPE_CHECKING:
     from originguard.http.relay import Relay
 
 Header = tuple[bytes, bytes]
 READ_BUFFER = 64 * 1024
+MAX_RESPONSE_HEAD = 64 * 1024  # received without the head ending: refused (nginx: proxy_buffer_size)
 RESPONSE_HIGH_WATER = 256 * 1024
 
 
@@ -104,13 +106,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self._error: UpstreamError | None = None
         self._paused = False
         self._keep_alive = True
-        self._headers: list[Header] = []
-        self.response_length: bytes | None = None  # Content-Length of the current response
-        # The current response's head as received (status line through its last field's CRLF),
-        # when the first read of the response held it whole: relays forward it edited, not rebuilt.
-        self.raw_head: bytes | None = None
-        self._first_read = bytearray()
+        # The current response's reads until its head ended (the head is read from them whole:
+        # http/response_head.py), and where the final head starts in them (after 1xx heads).
+        self._received: bytearray | None = None
         self._head_from = 0
+        self._head_done = False
         self._released = False
         self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
         self.chunked_response = False
@@ -127,8 +127,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         data = self.buffer[:nbytes]
-        if not self._got_bytes:
-            self._first_read = data  # where the response head is, when one read brought it whole
+        if not self._head_done:
+            if self._received is None:
+                self._received = data
+            else:
+                self._received += data
         self._got_bytes = True
         try:
             self.parser.feed_data(data)
@@ -139,6 +142,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                 self._fail(UpstreamError("protocol", f"invalid response: {exc}"))
                 self.abort()
                 return
+        if not self._head_done and self._received is not None and len(self._received) > MAX_RESPONSE_HEAD:
+            # As nginx's "upstream sent too big header": a 502, not unbounded memory.
+            self._fail(UpstreamError("protocol", f"response head over {MAX_RESPONSE_HEAD} bytes"))
+            self.abort()
+            return
         if self.relay is not None:
             self.relay.after_read()
 
@@ -160,45 +168,38 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     # -- httptools ---------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._headers = []
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+    # No on_message_begin or on_header: httptools then makes no call per field (response_head.py).
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
-        first = self._first_read
-        end = first.find(b"\r\n\r\n", self._head_from) if first else -1
+        received = self._received
+        assert received is not None  # this read was added to it before the parser saw it
+        end = received.find(b"\r\n\r\n", self._head_from)
         if 100 <= status < 200:
-            self._head_from = end + 4 if end >= 0 else len(first)
+            self._head_from = end + 4
             return  # interim response (RFC 9110 §15.2): the final one follows
-        self.raw_head = bytes(first[self._head_from : end + 2]) if end >= 0 else None
+        self._head_done = True
+        relay = self.relay
+        cuts = relay.handler.dropped(relay) if relay is not None else HOP_BY_HOP_CUTS
+        head = scan_head(bytes(received[self._head_from : end + 2]), cuts)
+        self._received = None
         self._status = status
         self._keep_alive = self.parser.should_keep_alive()
-        headers = self._headers
         no_body = self.head_request or status == 204 or status == 304
-        length: bytes | None = None
-        codings: bytes | None = None
-        for name, value in headers:  # framing (RFC 9112 §6.3); lengths first spare most lower()s
-            size = len(name)
-            if size == 14 and length is None and name.lower() == b"content-length":
-                length = value.strip()
-            elif size == 17 and name.lower() == b"transfer-encoding":
-                codings = value if codings is None else codings + b"," + value
-        self.response_length = length
+        length = head.length
+        codings = head.codings  # framing (RFC 9112 §6.3)
         self.chunked_response = self._until_close = False
         if not no_body:
             if codings is not None:
-                self.chunked_response = codings.rpartition(b",")[2].strip().lower() == b"chunked"
+                self.chunked_response = codings.rpartition(b",")[2].strip() == b"chunked"
                 self._until_close = not self.chunked_response
             else:
                 self._until_close = length is None
-        if self.relay is not None:
-            self.relay.on_head(status, headers)
+        if relay is not None:
+            relay.on_head(status, head)
         else:
             known = None if self.chunked_response or self._until_close or length is None else int(length)
-            response = UpstreamResponse(self, status, headers, known)
+            response = UpstreamResponse(self, status, head.fields(), known)
             if self._head is not None and not self._head.done():
                 self._head.set_result(response)
         if no_body:
@@ -310,9 +311,9 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def _reset(self) -> None:
         self._released = False
-        self.raw_head = None
-        self._first_read = bytearray()
+        self._received = None
         self._head_from = 0
+        self._head_done = False
         self._status = 0
         self._chunks.clear()
         self._buffered = 0

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 from originguard.errors import UpstreamError
-from originguard.http.headers import HOP_BY_HOP, FieldSet, edit_head, fields_to_cut
+from originguard.http.response_head import HOP_BY_HOP_CUTS, CutSet, ResponseHead, forwarded_head
 from originguard.http.wire import DATE, status_line
 
 if TYPE_CHECKING:
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 Header = tuple[bytes, bytes]
 
-HOP_BY_HOP_FIELDS = FieldSet(HOP_BY_HOP)
-
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT = 64 * 1024
 
@@ -38,15 +36,15 @@ FLUSH_AT = 64 * 1024
 class RelayHandler:
     """What an app decides about its relays: the response head, error answers, the log line."""
 
-    def dropped(self, relay: Relay) -> FieldSet:
+    def dropped(self, relay: Relay) -> CutSet:
         """Response fields the client never gets (the hop-by-hop ones at least)."""
-        return HOP_BY_HOP_FIELDS
+        return HOP_BY_HOP_CUTS
 
     def added(self, relay: Relay) -> bytes:
         """Lines added to every response head (each ending in CRLF)."""
         return b""
 
-    def on_response(self, relay: Relay, status: int, headers: list[Header]) -> None:
+    def on_response(self, relay: Relay, status: int, head: ResponseHead) -> None:
         """The upstream's response head arrived (before the client sees it)."""
         return None
 
@@ -90,21 +88,18 @@ class Relay:
 
     # -- from the upstream connection's parser -------------------------------------------------
 
-    def on_head(self, status: int, headers: list[Header]) -> None:
+    def on_head(self, status: int, head: ResponseHead) -> None:
         self.status = status
         request = self.request
-        upstream = self.upstream
         handler = self.handler
-        handler.on_response(self, status, headers)
-        cut, has_date = fields_to_cut(headers, handler.dropped(self))
-        # The head goes on as it came, minus the cut lines (http.headers.edit_head). The upstream's
+        handler.on_response(self, status, head)
+        # The head goes on as it came, minus the cut lines (http.response_head). The upstream's
         # Content-Length stays when it frames what we forward; chunked and close-delimited bodies
         # are framed anew for this client (RFC 9112 §6, §7).
         added = [handler.added(self)]
-        if not has_date:
+        if not head.has_date:
             added.append(DATE.line)  # RFC 9110 §6.6.1: the upstream's Date counts, if it sent one
-        length = upstream.response_length
-        if request.method == b"HEAD" or status == 204 or status == 304 or length is not None:
+        if request.method == b"HEAD" or status == 204 or status == 304 or head.length is not None:
             pass  # no body, or Content-Length frames it (llhttp refuses it beside Transfer-Encoding)
         elif request.version == b"1.1":
             self.chunked = True
@@ -115,11 +110,10 @@ class Relay:
         self.close_after = not keep_alive
         if not keep_alive:
             added.append(b"Connection: close\r\n")
-        raw = upstream.raw_head
-        if raw is None or not raw.startswith(b"HTTP/1.1 "):
-            raw = _rendered_head(status, headers)  # split across reads, or an HTTP/1.0 upstream
+        # An HTTP/1.0 upstream's status line is replaced by ours: the client gets our version.
+        first = b"" if head.raw.startswith(b"HTTP/1.1 ") else status_line(status)[:-2]
         self.started = True
-        self._add(edit_head(raw, headers, cut, b"".join(added)))
+        self._add(forwarded_head(head, b"".join(added), first))
 
     def on_body(self, chunk: bytes) -> None:
         if self.chunked:
@@ -236,18 +230,6 @@ def start_relay(
     client.deadline = client.now + read_timeout
     upstream.start_relay(relay, head, request.method == b"HEAD")
     return relay
-
-
-def _rendered_head(status: int, headers: list[Header]) -> bytes:
-    """A response head as `edit_head` takes it, made from parsed fields (our own HTTP version)."""
-    parts = [status_line(status)[:-2]]
-    for name, value in headers:
-        parts.append(b"\r\n")
-        parts.append(name)
-        parts.append(b": ")
-        parts.append(value)
-    parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes:

@@ -197,6 +197,50 @@ def test_bytes_after_a_complete_response_keep_it_but_retire_the_connection(relay
     assert relayed.upstream.connections == 2  # the connection that sent surplus bytes was not reused
 
 
+def test_a_head_split_across_reads_is_forwarded_as_sent_minus_its_hop_by_hop_lines(relayed: Relayed) -> None:
+    data = (
+        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"  # interim: not forwarded (RFC 9110 §15.2)
+        b"HTTP/1.1 200 OK\r\nX-One: 1\r\nConnection: keep-alive, X-Hop\r\nX-Hop: h\r\n"
+        b"Date: Mon, 30 Nov 2026 10:00:00 GMT\r\nContent-Length: 5\r\nx-two:  2\r\n\r\nhello"
+    )
+    with relayed.session() as sock:
+        warm(relayed, sock)
+        # Cut inside the interim head, inside field lines, and between the head's CRLFs.
+        relayed.upstream.replies.append(Reply(data, split=(20, 60, 75, len(data) - 8)))
+        sock.sendall(relayed.admitted("/dribbled"))
+        response = read_response(sock)
+        assert response.raw.split(b"\r\n\r\n")[0] == (
+            b"HTTP/1.1 200 OK\r\nX-One: 1\r\nDate: Mon, 30 Nov 2026 10:00:00 GMT\r\n"
+            b"Content-Length: 5\r\nx-two:  2"
+        )
+        assert response.body == b"hello"
+    assert relayed.relayed() == 1
+
+
+def test_an_http10_target_head_reaches_the_client_with_our_status_line(relayed: Relayed) -> None:
+    with relayed.session() as sock:
+        warm(relayed, sock)
+        relayed.upstream.replies.append(Reply(b"HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nold", close=True))
+        sock.sendall(relayed.admitted("/old"))
+        response = read_response(sock)
+        assert response.raw.startswith(b"HTTP/1.1 200 OK\r\nX-Old: 1\r\n") and response.body == b"old"
+    assert relayed.relayed() == 1
+
+
+def test_a_target_head_that_never_ends_gets_502_not_unbounded_memory(relayed: Relayed) -> None:
+    endless = b"HTTP/1.1 200 OK\r\n" + b"X-Filler: " + b"f" * 90 + b"\r\n"
+    endless += b"".join(b"X-F%d: %s\r\n" % (i, b"f" * 90) for i in range(800))  # 80 KiB, no end
+    with relayed.session() as sock:
+        warm(relayed, sock)
+        relayed.upstream.replies.append(Reply(endless, split=(30000, 60000)))
+        sock.sendall(relayed.admitted("/endless"))
+        response = read_response(sock)
+        assert response.status == 502
+        sock.sendall(relayed.admitted("/after"))
+        assert read_response(sock).body == b"hello"  # on a fresh target connection
+    assert relayed.upstream.connections == 2
+
+
 def test_pipelined_requests_are_relayed_in_order(relayed: Relayed) -> None:
     with relayed.session() as sock:
         warm(relayed, sock)
