@@ -236,14 +236,22 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         """Write a request and wait for the response head (read timeout applies)."""
         assert self.transport is not None
         self._reset()
-        self._head = self.loop.create_future()
+        waiter = self._head = self.loop.create_future()
         if isinstance(body, bytes) or body is None:
             self.transport.write(head + (body or b""))
         else:
             self.transport.write(head)
-            async for chunk in body:
-                if chunk:
-                    self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            try:
+                async for chunk in body:
+                    if chunk:
+                        self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            except BaseException:
+                # Nobody will wait for this head now; an upstream failure already set on it is
+                # superseded by the body's (else asyncio logs "exception never retrieved").
+                if waiter.done() and not waiter.cancelled():
+                    waiter.exception()
+                waiter.cancel()
+                raise
             if chunked:
                 self.transport.write(b"0\r\n\r\n")
         try:
