@@ -159,7 +159,7 @@ class GateListenerApp(HttpApp):
             return False
         plan.target.outstanding += 1
         self._relayed.value += 1.0
-        head = target_request_head(self, request)
+        head = target_request_head(self, request, client)
         start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.read_timeout)
         return True
 

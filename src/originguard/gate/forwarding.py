@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Body, Request
+
+if TYPE_CHECKING:
+    from originguard.http.connection import HttpConnection
 
 Header = tuple[bytes, bytes]
 
@@ -25,10 +29,14 @@ def target_request_headers(request: Request, drop: frozenset[bytes]) -> list[Hea
     return headers
 
 
-def forwarded_fields(request: Request) -> bytes:
-    """The same X-Forwarded-* fields as lines, for a head edited in place."""
+def forwarded_fields(request: Request, client: HttpConnection) -> bytes:
+    """The same X-Forwarded-* fields as lines, for a head edited in place. Without a viewer's
+    X-Forwarded-For they are the same for every request of a connection: made once for it."""
+    same_for_connection = request.header(b"x-forwarded-for") is None
+    if same_for_connection and client.forwarded_lines:
+        return client.forwarded_lines
     forwarded_for, proto, port = forwarded_values(request)
-    return b"".join(
+    lines = b"".join(
         (
             b"X-Forwarded-For: ",
             forwarded_for,
@@ -39,6 +47,9 @@ def forwarded_fields(request: Request) -> bytes:
             b"\r\n",
         )
     )
+    if same_for_connection:
+        client.forwarded_lines = lines
+    return lines
 
 
 def forwarded_values(request: Request) -> tuple[bytes, bytes, bytes]:

@@ -21,6 +21,7 @@ from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
     from originguard.gate.app import GateListenerApp
+    from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.gate")
 
@@ -55,7 +56,7 @@ def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> For
     return ForwardPlan(decision.rule, group, pick.target)
 
 
-def target_request_head(app: GateListenerApp, request: Request) -> bytes:
+def target_request_head(app: GateListenerApp, request: Request, client: HttpConnection) -> bytes:
     """The whole request head a target gets for a body-less request: the viewer's head as it
     came, minus hop-by-hop, secret and gate-set fields, plus X-Forwarded-*; rendered from the
     parsed fields when the raw head is not at hand (split across reads, HTTP/1.0, absolute-form)."""
@@ -65,8 +66,8 @@ def target_request_head(app: GateListenerApp, request: Request) -> bytes:
         return render_request(
             request.method, origin_form(request), target_request_headers(request, app.dropped)
         )
-    cut, _ = fields_to_cut(request.headers, app.cut_for_target)
-    return edit_head(raw, request.headers, cut, forwarded_fields(request))
+    cut = fields_to_cut(request.headers, app.cut_for_target)
+    return edit_head(raw, request.headers, cut, forwarded_fields(request, client))
 
 
 _CONTENT_LENGTH = frozenset({b"content-length"})

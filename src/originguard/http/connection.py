@@ -73,6 +73,9 @@ class HttpConnection(asyncio.Protocol):
         self.client_port = 0
         self.server_port = 0
         self.tls_version: str | None = None
+        # A proxying app's X-Forwarded-* lines for this connection's requests (client address,
+        # scheme and port are the connection's), made on first use.
+        self.forwarded_lines = b""
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._index: HeaderIndex = {}

@@ -92,15 +92,14 @@ class FieldSet:
         return size < len(self.lengths) and self.lengths[size] and name.lower() in self.names
 
 
-def fields_to_cut(headers: list[Header], drop: FieldSet) -> tuple[list[int], bool]:
-    """Which fields (indices into `headers`) a proxy removes: `drop` (which holds the hop-by-hop
-    ones) and those Connection names; and whether a Date field stays.
+def fields_to_cut(headers: list[Header], drop: FieldSet) -> list[int]:
+    """Which fields (indices into `headers`) a proxy removes from a head it forwards: `drop`
+    (which holds the hop-by-hop ones) and those Connection names.
 
     `headers` is a list, not a Sequence: compiled, a list is indexed directly and its tuples
     unpacked without the generic iterator protocol (half the instructions of this function)."""
     cut: list[int] = []
     listed: set[bytes] | None = None
-    has_date = False
     lengths = drop.lengths
     longest = len(lengths)
     dropped = drop.names
@@ -114,12 +113,10 @@ def fields_to_cut(headers: list[Header], drop: FieldSet) -> tuple[list[int], boo
                     token = token.strip().lower()
                     if token and token not in _CONNECTION_OPTIONS:
                         listed = {token} if listed is None else listed | {token}
-        elif size == 4 and name.lower() == b"date":
-            has_date = True
     if listed is not None and not listed <= dropped:
         # A listed field may come before its Connection header: again, now that all are known.
         return fields_to_cut(headers, FieldSet(dropped | listed))
-    return cut, has_date
+    return cut
 
 
 def edit_head(raw: bytes, headers: list[Header], cut: list[int], added: bytes) -> bytes:

@@ -91,6 +91,28 @@ def test_warm_connection_relays_requests_with_one_upstream_connection(relayed: R
     assert relayed.secret not in forwarded and "X-Forwarded-For: 127.0.0.1" in forwarded
 
 
+def test_x_forwarded_for_is_appended_to_per_request_on_one_connection(relayed: Relayed) -> None:
+    # The lines without a viewer's X-Forwarded-For are made once per connection: one with it in
+    # between must get its own, and the next one without it the connection's again.
+    chains = [None, "203.0.113.9", None, "198.51.100.1, 203.0.113.9"]
+    with relayed.session() as sock:
+        warm(relayed, sock)
+        for index, chain in enumerate(chains):
+            extra = f"X-Forwarded-For: {chain}\r\n" if chain else ""
+            request = relayed.admitted(f"/x{index}").replace(b"\r\n\r\n", f"\r\n{extra}\r\n".encode())
+            sock.sendall(request)
+            assert read_response(sock).status == 200
+    assert relayed.relayed() == len(chains)
+    for chain, head in zip(chains, relayed.upstream.requests[-len(chains) :], strict=True):
+        fields = [line for line in head.decode().split("\r\n") if line.lower().startswith("x-forwarded-")]
+        expected = f"{chain}, 127.0.0.1" if chain else "127.0.0.1"
+        assert fields == [
+            f"X-Forwarded-For: {expected}",
+            "X-Forwarded-Proto: https",
+            f"X-Forwarded-Port: {relayed.port}",
+        ]
+
+
 def test_chunked_target_response_is_rechunked_to_the_client(relayed: Relayed) -> None:
     with relayed.session() as sock:
         warm(relayed, sock)
