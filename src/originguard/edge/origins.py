@@ -13,9 +13,10 @@ from pathlib import Path
 from originguard.config import LoadedConfig
 from originguard.config.edge import DistributionConfig, EdgeNode, Origin
 from originguard.config.values import SecretRef
-from originguard.edge.signing import OriginSigning
+from originguard.edge.signing import OriginSigning, origin_signing, request_cuts
 from originguard.errors import ConfigError
 from originguard.http.client import Upstream
+from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.tls import client_context
 from originguard.secrets import SecretValues
 
@@ -28,6 +29,7 @@ class CompiledOrigin:
     http: Upstream | None
     signing: OriginSigning
     host_bytes: bytes  # the Host sent when the origin does not forward the viewer's
+    request_cuts: FieldSet  # viewer fields a relayed head edited in place leaves out
 
     def upstream(self, viewer_scheme: str) -> Upstream:
         """The connection for a request, by the origin protocol policy."""
@@ -81,7 +83,7 @@ def _compile(
             headers.append((name.encode(), secrets[value.secret].current.reveal()))
         else:
             headers.append((name.encode(), value.encode()))
-    signing = OriginSigning(tuple(headers), frozenset(n.lower() for n, _ in headers))
+    signing = origin_signing(headers)
     host, port = origin.address
     https = http = None
     if origin.protocol_policy != "http-only":
@@ -98,7 +100,8 @@ def _compile(
     if origin.protocol_policy != "https-only":
         http = Upstream(host, origin.http_port or port)
     host_bytes = (origin.server_name or origin.address.host).encode()
-    return CompiledOrigin(origin.id, origin, https, http, signing, host_bytes)
+    cuts = FieldSet(HOP_BY_HOP | request_cuts(signing))
+    return CompiledOrigin(origin.id, origin, https, http, signing, host_bytes, cuts)
 
 
 def shield_targets(

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import origin_error
-from originguard.edge.signing import origin_request_headers
+from originguard.edge.signing import forwarded_lines, origin_request_headers
 from originguard.errors import UpstreamError
-from originguard.http.headers import HOP_BY_HOP
+from originguard.http.headers import HOP_BY_HOP, edit_head, fields_to_cut
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
 from originguard.http.response_head import CutSet, ResponseHead
@@ -54,18 +54,20 @@ def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context:
     upstream = runtime.pool.take_idle(origin.upstream(request.scheme).key)
     if upstream is None:
         return False
-    headers = origin_request_headers(
-        request.headers,
-        origin.signing,
-        client_ip=request.client_ip,
-        scheme=request.scheme,
-        edge_name=view.node.name,
-        host=None if origin.config.host_header == "forward" else origin.host_bytes,
-    )
+    head = _edited_origin_head(request, origin, client, view.node.name)
+    if head is None:
+        headers = origin_request_headers(
+            request.headers,
+            origin.signing,
+            client_ip=request.client_ip,
+            scheme=request.scheme,
+            edge_name=view.node.name,
+            host=None if origin.config.host_header == "forward" else origin.host_bytes,
+        )
+        head = render_request(
+            request.method, request.path + (b"?" + request.query if request.query else b""), headers
+        )
     app.relayed.value += 1.0
-    head = render_request(
-        request.method, request.path + (b"?" + request.query if request.query else b""), headers
-    )
     start_relay(
         client,
         request,
@@ -76,6 +78,42 @@ def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context:
         origin.config.read_timeout,
     )
     return True
+
+
+def _edited_origin_head(
+    request: Request, origin: CompiledOrigin, client: HttpConnection, edge_name: str
+) -> bytes | None:
+    """The origin's request head as the viewer's head edited in place: the fields
+    `origin_request_headers` removes are cut, and what it adds is appended in the same order.
+    None where the head must be rendered instead: no raw head at hand (split across reads),
+    HTTP/1.0, a target not in origin-form, a replaced Host (it goes first), or a Connection
+    header that lists X-Forwarded-For or Via (the rendered path drops their values)."""
+    raw = request.raw_head()
+    target = request.target
+    if (
+        raw is None
+        or request.version != b"1.1"
+        or not target.startswith(b"/")
+        or target.find(b"#") >= 0
+        or origin.config.host_header != "forward"
+    ):
+        return None
+    for listing in request.header_values(b"connection"):
+        lowered = listing.lower()
+        if lowered.find(b"forwarded") >= 0 or lowered.find(b"via") >= 0:
+            return None
+    chain = request.header_values(b"x-forwarded-for")
+    earlier_via = request.header_values(b"via")
+    if chain or earlier_via:
+        added = forwarded_lines(chain, earlier_via, request.client_ip, request.scheme, edge_name)
+    else:  # the same for every request of the connection: made once for it
+        added = client.forwarded_lines
+        if not added:
+            added = client.forwarded_lines = forwarded_lines(
+                chain, earlier_via, request.client_ip, request.scheme, edge_name
+            )
+    cut = fields_to_cut(request.headers, origin.request_cuts)
+    return edit_head(raw, request.headers, cut, added + origin.signing.lines)
 
 
 class EdgeRelayHandler(RelayHandler):

@@ -23,9 +23,19 @@ class OriginSigning:
 
     headers: tuple[Header, ...]
     names: frozenset[bytes]
+    lines: bytes  # the same headers as wire lines, for heads edited in place
 
     def __repr__(self) -> str:
         return f"OriginSigning(names={sorted(self.names)!r}, values=***)"
+
+
+def origin_signing(headers: list[Header]) -> OriginSigning:
+    """The compiled form of an origin's custom headers (name, value as sent)."""
+    return OriginSigning(
+        tuple(headers),
+        frozenset(name.lower() for name, _ in headers),
+        b"".join(b"%s: %s\r\n" % header for header in headers),
+    )
 
 
 def origin_request_headers(
@@ -63,6 +73,30 @@ def origin_request_headers(
     headers.append((b"Via", b", ".join(earlier_via)))
     headers.extend(signing.headers)
     return headers
+
+
+def forwarded_lines(
+    chain: tuple[bytes, ...], earlier_via: tuple[bytes, ...], client_ip: str, scheme: str, edge_name: str
+) -> bytes:
+    """X-Forwarded-For (the viewer's `chain` plus the client), -Proto and Via (appended to) as
+    lines: what `origin_request_headers` adds, for a viewer head edited in place."""
+    return b"".join(
+        (
+            b"X-Forwarded-For: ",
+            b", ".join([*chain, client_ip.encode()]),
+            b"\r\nX-Forwarded-Proto: ",
+            scheme.encode(),
+            b"\r\nVia: ",
+            b", ".join([*earlier_via, b"1.1 " + edge_name.encode() + b" (originguard)"]),
+            b"\r\n",
+        )
+    )
+
+
+def request_cuts(signing: OriginSigning) -> frozenset[bytes]:
+    """Every viewer field an origin request edited in place leaves out (hop-by-hop aside): what
+    `origin_request_headers` removes when it forwards the viewer's Host."""
+    return _removed(signing.names, frozenset(), False)
 
 
 # (secret names, extra drops, Host replaced) → every viewer field an origin request leaves out or

@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 
 from originguard.config.edge import DistributionConfig
 from originguard.edge.behaviors import compile_behaviors, select_behavior
-from originguard.edge.signing import OriginSigning, origin_request_headers, viewer_response_headers
+from originguard.edge.signing import origin_request_headers, origin_signing, viewer_response_headers
 from originguard.edge.viewer import viewer_decision
 
-SIGNING = OriginSigning(((b"X-Origin-Verify", b"s3cret"),), frozenset({b"x-origin-verify"}))
+SIGNING = origin_signing([(b"X-Origin-Verify", b"s3cret")])
 
 
 def distribution(behaviors: list[dict[str, object]]) -> DistributionConfig:
