@@ -15,7 +15,7 @@ from bench.harness import (
     LOAD_CORE,
     SUT_CORE,
     VENV_BIN,
-    WrkResult,
+    Comparison,
     alternate,
     expect,
     free_port,
@@ -172,7 +172,7 @@ def _edge(config: Path) -> list[str]:
     return [str(VENV_BIN / "originguard"), "edge", "-c", str(config), "--name", "edge-bench"]
 
 
-Row = tuple[str, WrkResult, WrkResult, float]
+Row = tuple[str, Comparison, float]
 
 
 def _hit_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> list[Row]:
@@ -198,15 +198,14 @@ def _hit_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> l
             theirs_url = f"{scheme}://127.0.0.1:{ports[theirs_port]}{path}"
             expect(ours_url, header=("X-Cache", "Hit from originguard"))
             expect(theirs_url, header=("X-Cache", "HIT"))
-            ours, theirs = alternate(ours_url, theirs_url, seconds=seconds)
-            rows.append((f"edge hit {name}", ours, theirs, 1.0))
+            rows.append((f"edge hit {name}", alternate(ours_url, theirs_url, seconds=seconds), 1.0))
         expect(f"https://127.0.0.1:{ports['w_https']}/1k.bin", header=("X-Cache", "Hit from originguard"))
-        with_waf, without_waf = alternate(
+        waf_on_off = alternate(
             f"https://127.0.0.1:{ports['e_https']}/1k.bin",
             f"https://127.0.0.1:{ports['w_https']}/1k.bin",
             seconds=seconds,
         )
-        rows.append(("edge hit 1k https: WAF on / off", with_waf, without_waf, 0.0))
+        rows.append(("edge hit 1k https: WAF on / off", waf_on_off, 0.0))
     return rows
 
 
@@ -228,8 +227,8 @@ def _chain_row(work: Path, certs: Path, ports: dict[str, int], secret: str, seco
         theirs_url = f"https://127.0.0.1:{ports['n_edge']}/api/1k.bin"
         expect(ours_url, header=("X-Cache", "Miss from originguard"))  # /api/* is never cached
         expect(theirs_url)
-        ours, theirs = alternate(ours_url, theirs_url, seconds=seconds)
-    return ("miss chain edge→gate→app (https)", ours, theirs, 0.6)
+        comparison = alternate(ours_url, theirs_url, seconds=seconds)
+    return ("miss chain edge→gate→app (https)", comparison, 0.6)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,8 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
     return report(
         "gate over TLS (1 KiB, keep-alive, 32 connections, one core)",
         [
-            ("gate admit (secret header → app)", admit[0], admit[1], 0.75),
-            ("gate deny (fixed 403)", deny[0], deny[1], 0.75),
+            ("gate admit (secret header → app)", admit, 0.75),
+            ("gate deny (fixed 403)", deny, 0.75),
         ],
     )
 

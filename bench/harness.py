@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -168,17 +169,43 @@ def wrk(url: str, *, seconds: int = 5, connections: int = 32, headers: list[str]
     )
 
 
-def report(title: str, rows: list[tuple[str, WrkResult, WrkResult, float]]) -> list[dict[str, object]]:
-    """Print a ratio table: scenario, ours, nginx, ratio vs target."""
+@dataclass(frozen=True)
+class Comparison:
+    """Paired runs of two servers: each round runs ours, then theirs, back to back."""
+
+    ours: list[WrkResult]
+    theirs: list[WrkResult]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [
+            o.requests_per_second / t.requests_per_second for o, t in zip(self.ours, self.theirs, strict=True)
+        ]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the rounds' ratios: each pair saw the same machine state, and the median
+        is not moved by one slow phase of this VM (±15-20% from one run to the next)."""
+        return statistics.median(self.ratios)
+
+    def median(self, side: list[WrkResult]) -> WrkResult:
+        return sorted(side, key=lambda r: r.requests_per_second)[len(side) // 2]
+
+
+def report(title: str, rows: list[tuple[str, Comparison, float]]) -> list[dict[str, object]]:
+    """Print a ratio table: scenario, ours and nginx (median runs), the median paired ratio with
+    its range over the rounds, and the target."""
     print(f"\n== {title}")
-    print(f"{'scenario':<34} {'ours req/s':>12} {'nginx req/s':>12} {'ratio':>7} {'target':>7}")
+    print(f"{'scenario':<34} {'ours req/s':>11} {'nginx req/s':>11} {'ratio':>7} {'range':>11} {'target':>7}")
     out = []
-    for name, ours, theirs, target in rows:
-        ratio = ours.requests_per_second / theirs.requests_per_second
+    for name, comparison, target in rows:
+        ours, theirs = comparison.median(comparison.ours), comparison.median(comparison.theirs)
+        ratio, ratios = comparison.ratio, comparison.ratios
         mark = "ok" if ratio >= target else "BELOW"
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
         print(
-            f"{name:<34} {ours.requests_per_second:>12.0f} {theirs.requests_per_second:>12.0f} "
-            f"{ratio:>6.2f}x {target:>6.2f}x {mark}"
+            f"{name:<34} {ours.requests_per_second:>11.0f} {theirs.requests_per_second:>11.0f} "
+            f"{ratio:>6.2f}x {spread:>11} {target:>6.2f}x {mark}"
         )
         out.append(
             {
@@ -186,29 +213,28 @@ def report(title: str, rows: list[tuple[str, WrkResult, WrkResult, float]]) -> l
                 "ours": ours.requests_per_second,
                 "nginx": theirs.requests_per_second,
                 "ratio": round(ratio, 3),
+                "ratios": [round(r, 3) for r in ratios],
                 "target": target,
                 "ours_p50_ms": ours.latency_p50_ms,
                 "nginx_p50_ms": theirs.latency_p50_ms,
-                "ours_errors": ours.errors,
+                "ours_errors": sum(r.errors for r in comparison.ours),
             }
         )
     return out
 
 
 def alternate(
-    ours: str, theirs: str, *, seconds: int, rounds: int = 2, headers: list[str] | None = None
-) -> tuple[WrkResult, WrkResult]:
-    """wrk each URL in turn, `rounds` times, and keep each side's best run.
+    ours: str, theirs: str, *, seconds: int, rounds: int = 5, headers: list[str] | None = None
+) -> Comparison:
+    """wrk each URL in turn, `rounds` times: paired runs for `Comparison`.
 
     Both servers run at once (only the one under load uses its core); alternating short runs puts
-    both sides in the same machine state, which matters on a VM whose speed drifts during a run.
+    both sides of a pair in the same machine state, which matters on a VM whose speed drifts.
     """
-    best: dict[str, WrkResult] = {}
     for url in (ours, theirs):
         wrk(url, seconds=1, headers=headers)  # warm up: TLS sessions, cache fill, pools
+    comparison = Comparison([], [])
     for _ in range(rounds):
-        for side, url in (("ours", ours), ("theirs", theirs)):
-            result = wrk(url, seconds=seconds, headers=headers)
-            if side not in best or result.requests_per_second > best[side].requests_per_second:
-                best[side] = result
-    return best["ours"], best["theirs"]
+        comparison.ours.append(wrk(ours, seconds=seconds, headers=headers))
+        comparison.theirs.append(wrk(theirs, seconds=seconds, headers=headers))
+    return comparison
