@@ -51,7 +51,7 @@ def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context:
     if request.body is not None or len(target.members) != 1:
         return False
     origin = target.members[0]
-    upstream = runtime.pool.take_idle(origin.upstream(request.scheme).key)
+    upstream = runtime.pool.take_idle(origin.upstream(request.scheme).key, client.now)
     if upstream is None:
         return False
     head = _edited_origin_head(request, origin, client, view.node.name)

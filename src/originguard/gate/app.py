@@ -101,7 +101,7 @@ class GateListenerApp(HttpApp):
         self.name = name
         self.listener = listener
         self._fixed: dict[int, FixedAnswer] = {}
-        self._status_cells: dict[tuple[str, int], CounterCell] = {}  # (rule, status) → its counter
+        self._status_cells: dict[str, dict[int, CounterCell]] = {}  # rule → status → its counter
         self.relay_handler = GateRelayHandler(self)
         self._relayed = runtime.relayed.cell((name,))
         self.set_listener(listener)
@@ -154,7 +154,7 @@ class GateListenerApp(HttpApp):
             return False
         plan = plan_forward(self, request, decision)
         request.context = plan  # a retry or the coroutine path goes to the same target
-        upstream = self.runtime.pool.take_idle(plan.target.pool_key)
+        upstream = self.runtime.pool.take_idle(plan.target.pool_key, client.now)
         if upstream is None:
             return False
         plan.target.outstanding += 1
@@ -253,10 +253,13 @@ class GateListenerApp(HttpApp):
 
     def _log(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
         runtime = self.runtime
-        cells = self._status_cells
-        cell = cells.get((rule, status))
+        # By rule, then status: no key tuple to build and hash per request.
+        by_status = self._status_cells.get(rule)
+        if by_status is None:
+            by_status = self._status_cells[rule] = {}
+        cell = by_status.get(status)
         if cell is None:
-            cell = cells[(rule, status)] = runtime.requests.cell((self.name, rule, str(status)))
+            cell = by_status[status] = runtime.requests.cell((self.name, rule, str(status)))
         cell.value += 1.0
         elapsed = runtime.pool.loop.time() - request.started_at
         runtime.latency.observe(elapsed)

@@ -7,27 +7,13 @@ health check must not take the whole site down by itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from originguard.config.gate import TargetGroup
 from originguard.config.values import HostPort
 from originguard.gate.health import HealthState, TargetHealth
 
-
-@dataclass(slots=True, eq=False)
-class Target:
-    address: HostPort
-    health: TargetHealth = field(default_factory=TargetHealth)
-    outstanding: int = 0
-    label: str = ""  # `host:port`, for logs (made once, not per request)
-    pool_key: tuple[str, int, bool, str | None] = ("", 0, False, None)  # its plain-HTTP upstream pool
-
-    def __post_init__(self) -> None:
-        self.label = str(self.address)
-        self.pool_key = (self.address.host, self.address.port, False, None)
-
-    @property
-    def healthy(self) -> bool:
-        return self.health.state is HealthState.HEALTHY
+_HEALTHY: Final = HealthState.HEALTHY  # a C static when compiled, not an enum lookup per target
 
 
 class Pick:
@@ -38,6 +24,28 @@ class Pick:
     def __init__(self, target: Target, failed_open: bool) -> None:
         self.target = target
         self.failed_open = failed_open
+
+
+@dataclass(slots=True, eq=False)
+class Target:
+    address: HostPort
+    health: TargetHealth = field(default_factory=TargetHealth)
+    outstanding: int = 0
+    label: str = ""  # `host:port`, for logs (made once, not per request)
+    pool_key: tuple[str, int, bool, str | None] = ("", 0, False, None)  # its plain-HTTP upstream pool
+    # Its two possible picks, made once: a pick is read and dropped within one request.
+    picked: Pick | None = None
+    picked_failing_open: Pick | None = None
+
+    def __post_init__(self) -> None:
+        self.label = str(self.address)
+        self.pool_key = (self.address.host, self.address.port, False, None)
+        self.picked = Pick(self, False)
+        self.picked_failing_open = Pick(self, True)
+
+    @property
+    def healthy(self) -> bool:
+        return self.health.state is HealthState.HEALTHY
 
 
 class TargetGroupState:
@@ -58,10 +66,20 @@ class TargetGroupState:
 
     def pick(self) -> Pick:
         """The target for the next request by the group's algorithm."""
-        healthy = [t for t in self.targets if t.health.state is HealthState.HEALTHY]
-        candidates = healthy or self.targets
+        targets = self.targets
+        candidates = targets
+        for target in targets:
+            if target.health.state is not _HEALTHY:  # no list per request while all are healthy
+                candidates = [t for t in targets if t.health.state is _HEALTHY]
+                break
+        failed_open = not candidates
+        if failed_open:
+            candidates = targets
         if self.least_outstanding:
             fewest = min(t.outstanding for t in candidates)
             candidates = [t for t in candidates if t.outstanding == fewest]
-        self._next = (self._next + 1) % (len(candidates) * len(self.targets) or 1)
-        return Pick(candidates[self._next % len(candidates)], failed_open=not healthy)
+        self._next = (self._next + 1) % (len(candidates) * len(targets) or 1)
+        chosen = candidates[self._next % len(candidates)]
+        pick = chosen.picked_failing_open if failed_open else chosen.picked
+        assert pick is not None  # made in __post_init__
+        return pick

@@ -443,12 +443,17 @@ class UpstreamPool:
             ) from None
         return protocol
 
-    def take_idle(self, key: tuple[str, int, bool, str | None]) -> UpstreamConnection | None:
-        """A warm idle connection for `key`, or None (the relay path never connects)."""
+    def take_idle(
+        self, key: tuple[str, int, bool, str | None], now: float = -1.0
+    ) -> UpstreamConnection | None:
+        """A warm idle connection for `key`, or None (the relay path never connects). `now` is the
+        loop's clock if the caller has it (a client connection's time of its last read will do
+        against idle timeouts of tens of seconds), which saves a read."""
         idle = self._idle.get(key)
         if not idle:
             return None
-        now = self.loop.time()
+        if now < 0.0:
+            now = self.loop.time()
         while idle:
             conn = idle.pop()
             if not conn.closed and now - conn.idle_since < self.idle_timeout:
