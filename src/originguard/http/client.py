@@ -92,6 +92,7 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray(READ_BUFFER)
+        self._buffer_view = memoryview(self.buffer)  # handed to every read: no view per read
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.idle_since = 0.0
@@ -123,7 +124,7 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return memoryview(self.buffer)
+        return self._buffer_view
 
     def buffer_updated(self, nbytes: int) -> None:
         data = self.buffer[:nbytes]

@@ -33,15 +33,16 @@ PIPELINE_DEPTH = 16  # queued requests beyond this pause reading instead of grow
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-def _line_version(data: bytes) -> str:
-    """The version ending the request line at the start of `data` ("1.1", "1.0"), else ""."""
-    end = data.find(b"\r\n")
-    if end < 14:  # "GET / HTTP/1.1" is the shortest request line there is
-        return ""
-    ending = data[end - 9 : end]
-    if ending == b" HTTP/1.1":
+def _line_version(source: bytes, method: bytes, target: bytes) -> str:
+    """The version ending the request line `method SP target SP version CRLF` that `source` (a
+    read) begins with ("1.1", "1.0"), else "": read at its offset, with no search."""
+    if not source.startswith(method):
+        return ""  # empty lines first, or the rest of a method split across reads: ask llhttp
+    at = len(method) + len(target) + 1
+    ending = source[at : at + 11]
+    if ending == b" HTTP/1.1\r\n":
         return "1.1"
-    if ending == b" HTTP/1.0":
+    if ending == b" HTTP/1.0\r\n":
         return "1.0"
     return ""
 
@@ -83,7 +84,6 @@ class HttpConnection(asyncio.Protocol):
         self._parsing: Request | None = None
         self.now = self.loop.time()
         self.last_answered_now = False
-        self._next_version = ""
         self._source: bytes | None = None  # the read a request began with (Request.raw_head)
         # Copied out of `limits`: read in per-field callbacks, where each attribute hop counts.
         self.max_uri_bytes = server.limits.max_uri_bytes
@@ -137,7 +137,6 @@ class HttpConnection(asyncio.Protocol):
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = now + self.header_timeout
-            self._next_version = _line_version(data)
             self._source = data
         try:
             self.parser.feed_data(data)
@@ -197,12 +196,13 @@ class HttpConnection(asyncio.Protocol):
         self._index = {}
         self._head_bytes = 0
         limits = self.limits
-        # The version from the request line this read began with (llhttp parsed the same bytes):
-        # get_http_version() formats a new string per call.
-        line_version = self._next_version or parser.get_http_version()
-        self._next_version = ""
         source = self._source
         self._source = None
+        # The version from the request line this read began with (llhttp parsed the same bytes):
+        # get_http_version() formats a new string per call.
+        line_version = _line_version(source, method, target) if source is not None else ""
+        if not line_version:
+            line_version = parser.get_http_version()
         path, query, version, host, has_body, expect_continue = check_head(
             method, target, line_version, index, limits.max_body_bytes
         )
