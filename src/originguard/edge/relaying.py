@@ -172,9 +172,10 @@ class EdgeRelayHandler(RelayHandler):
         runtime = self.app.runtime
         error = relay.error
         if error is not None:
-            runtime.origin_errors.inc((facts.origin.id, error.kind))
-            if relay.started:
-                log.warning("origin %s broke off a response: %s", facts.origin.id, error)
+            if not relay.client_gone:
+                runtime.origin_errors.inc((facts.origin.id, error.kind))
+                if relay.started:
+                    log.warning("origin %s broke off a response: %s", facts.origin.id, error)
         else:
             runtime.origin_latency.observe(runtime.pool.loop.time() - relay.request.started_at)
             for key in facts.invalidate:

@@ -99,7 +99,7 @@ class GateRelayHandler(RelayHandler):
         plan.target.outstanding -= 1
         if relay.retried:
             return  # the coroutine path sends it again and logs it
-        if relay.error is not None:
+        if relay.error is not None and not relay.client_gone:
             self.app.runtime.upstream_errors.inc((plan.group.name, relay.error.kind))
             log.warning("target %s of group %s failed: %s", plan.target.address, plan.group.name, relay.error)
         self.app.log_request(relay.request, relay.status, relay.bytes_sent, plan.rule, plan.target.label)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 Header = tuple[bytes, bytes]
 
+CLIENT_CLOSED = 499  # the status logged for a request its client abandoned (nginx's convention)
+
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT = 64 * 1024
 
@@ -83,6 +85,7 @@ class Relay:
         self.complete = False
         self.finished = False
         self.retried = False  # handed back to the app's coroutine path
+        self.client_gone = False  # the client closed before the response ended
         self.error: UpstreamError | None = None
         self.pending: list[bytes] = []
 
@@ -173,6 +176,10 @@ class Relay:
     def on_client_lost(self) -> None:
         if not self.finished:
             self.finished = True
+            # Not the upstream's failure: logged as nginx's 499 (client closed request), not counted
+            # against the target or origin.
+            self.client_gone = True
+            self.status = CLIENT_CLOSED
             self.error = UpstreamError("closed", "the client closed the connection")
             self.upstream.relay = None
             self.upstream.abort()

@@ -291,3 +291,6 @@ def test_client_gone_mid_relay_frees_the_target(relayed: Relayed) -> None:
     wait_for(lambda: relayed.handle.runtime.groups["app"].targets[0].outstanding == 1)
     sock.close()
     wait_for(lambda: relayed.handle.runtime.groups["app"].targets[0].outstanding == 0)
+    # The client left; the target did not fail: nothing is counted against it.
+    assert not relayed.handle.runtime.upstream_errors.cells
+    assert any(key[2] == "499" for key in relayed.handle.runtime.requests.cells)
