@@ -31,13 +31,15 @@ HOP_BY_HOP: Final = frozenset(
 _CONNECTION_OPTIONS: Final = frozenset({b"close", b"keep-alive"})
 
 
-def connection_tokens(headers: Iterable[Header]) -> set[bytes]:
-    """Lower-cased field names listed in every Connection header."""
-    tokens: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
-    return tokens
+def listed_names(value: bytes) -> list[bytes]:
+    """The field names one Connection value lists, lower-case, without the options that name no
+    field (close, keep-alive)."""
+    names: list[bytes] = []
+    for token in value.split(b","):
+        token = token.strip().lower()
+        if token and token not in _CONNECTION_OPTIONS:
+            names.append(token)
+    return names
 
 
 def strip_hop_by_hop(
@@ -52,9 +54,8 @@ def strip_hop_by_hop(
         lower = name.lower()
         if lower in HOP_BY_HOP:
             if lower == b"connection":
-                for token in value.split(b","):
-                    token = token.strip().lower()
-                    if token and token not in _CONNECTION_OPTIONS and token not in protected:
+                for token in listed_names(value):
+                    if token not in protected:
                         if listed is None:
                             listed = set()
                         listed.add(token)
@@ -109,10 +110,8 @@ def fields_to_cut(headers: list[Header], drop: FieldSet) -> list[int]:
         if size < longest and lengths[size] and name.lower() in dropped:
             cut.append(index)
             if size == 10 and name.lower() == b"connection":
-                for token in value.split(b","):
-                    token = token.strip().lower()
-                    if token and token not in _CONNECTION_OPTIONS:
-                        listed = {token} if listed is None else listed | {token}
+                for token in listed_names(value):
+                    listed = {token} if listed is None else listed | {token}
     if listed is not None and not listed <= dropped:
         # A listed field may come before its Connection header: again, now that all are known.
         return fields_to_cut(headers, FieldSet(dropped | listed))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from originguard.http.headers import HOP_BY_HOP
+from originguard.http.headers import HOP_BY_HOP, listed_names
 
 Header = tuple[bytes, bytes]
 
@@ -37,9 +37,9 @@ _NOTED: Final = {
     b"transfer-encoding": CODINGS,
     b"connection": CONNECTION,
 }
-# Connection options that name no field (RFC 9112 §9.6, §9.3); and framing fields, which stay
-# whatever Connection lists: the relay frames the body by them (nginx ignores such listings too).
-_NOT_LISTABLE: Final = frozenset({b"close", b"keep-alive", b"content-length"})
+# A framing field stays whatever Connection lists: the relay frames the body by it (nginx ignores
+# such listings too).
+_FRAMING: Final = b"content-length"
 
 
 class CutSet:
@@ -116,7 +116,7 @@ def scan_head(raw: bytes, cuts: CutSet) -> ResponseHead:
                 elif kind & CONNECTION:
                     value = line[size + 1 :].strip()
                     if value != b"keep-alive" and value != b"close":  # what nearly all send
-                        listed = _listed(value.lower(), cuts.names, listed)
+                        listed = _listed(value, cuts.names, listed)
                 break
         position = end
     if listed is not None:
@@ -157,10 +157,9 @@ def fields_of(raw: bytes) -> list[Header]:
 
 
 def _listed(value: bytes, cut: frozenset[bytes], listed: set[bytes] | None) -> set[bytes] | None:
-    """`listed` plus the field names one Connection value (lower-case) lists that are not cut yet."""
-    for token in value.split(b","):
-        token = token.strip()
-        if token and token not in _NOT_LISTABLE and token not in cut:
+    """`listed` plus the field names one Connection value lists that are not cut yet."""
+    for token in listed_names(value):
+        if token != _FRAMING and token not in cut:
             listed = {token} if listed is None else listed | {token}
     return listed
 
