@@ -7,6 +7,7 @@ hop-by-hop stripping); an origin that echoes them back never gets them to the vi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from originguard.http.headers import strip_hop_by_hop
@@ -65,12 +66,10 @@ def origin_request_headers(
                 earlier_via.append(value)
             continue
         headers.append((name, value))
-    client = client_ip.encode()
-    headers.append((b"X-Forwarded-For", b", ".join([*forwarded_for, client])))
-    headers.append((b"X-Forwarded-Proto", scheme.encode()))
-    # RFC 9110 §7.6.3: append to Via, never replace it (it is also how loops are seen).
-    earlier_via.append(b"1.1 " + edge_name.encode() + b" (originguard)")
-    headers.append((b"Via", b", ".join(earlier_via)))
+    chain, proto, via = _forwarded_values(forwarded_for, earlier_via, client_ip, scheme, edge_name)
+    headers.append((b"X-Forwarded-For", chain))
+    headers.append((b"X-Forwarded-Proto", proto))
+    headers.append((b"Via", via))
     headers.extend(signing.headers)
     return headers
 
@@ -80,16 +79,21 @@ def forwarded_lines(
 ) -> bytes:
     """X-Forwarded-For (the viewer's `chain` plus the client), -Proto and Via (appended to) as
     lines: what `origin_request_headers` adds, for a viewer head edited in place."""
+    forwarded_for, proto, via = _forwarded_values(chain, earlier_via, client_ip, scheme, edge_name)
     return b"".join(
-        (
-            b"X-Forwarded-For: ",
-            b", ".join([*chain, client_ip.encode()]),
-            b"\r\nX-Forwarded-Proto: ",
-            scheme.encode(),
-            b"\r\nVia: ",
-            b", ".join([*earlier_via, b"1.1 " + edge_name.encode() + b" (originguard)"]),
-            b"\r\n",
-        )
+        (b"X-Forwarded-For: ", forwarded_for, b"\r\nX-Forwarded-Proto: ", proto, b"\r\nVia: ", via, b"\r\n")
+    )
+
+
+def _forwarded_values(
+    chain: Sequence[bytes], earlier_via: Sequence[bytes], client_ip: str, scheme: str, edge_name: str
+) -> tuple[bytes, bytes, bytes]:
+    """X-Forwarded-For, X-Forwarded-Proto and Via values for an origin request."""
+    # RFC 9110 §7.6.3: append to Via, never replace it (it is also how loops are seen).
+    return (
+        b", ".join([*chain, client_ip.encode()]),
+        scheme.encode(),
+        b", ".join([*earlier_via, b"1.1 " + edge_name.encode() + b" (originguard)"]),
     )
 
 
