@@ -19,7 +19,7 @@ from originguard.edge.signing import forwarded_lines, origin_request_headers
 from originguard.errors import UpstreamError
 from originguard.http.headers import HOP_BY_HOP, edit_head, fields_to_cut
 from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler, render_request, start_relay
+from originguard.http.relay import Relay, RelayHandler, head_to_edit, render_request, start_relay
 from originguard.http.response_head import CutSet, ResponseHead
 from originguard.http.wire import render_response
 
@@ -88,15 +88,10 @@ def _edited_origin_head(
     None where the head must be rendered instead: no raw head at hand (split across reads),
     HTTP/1.0, a target not in origin-form, a replaced Host (it goes first), or a Connection
     header that lists X-Forwarded-For or Via (the rendered path drops their values)."""
-    raw = request.raw_head()
-    target = request.target
-    if (
-        raw is None
-        or request.version != b"1.1"
-        or not target.startswith(b"/")
-        or target.find(b"#") >= 0
-        or origin.config.host_header != "forward"
-    ):
+    if origin.config.host_header != "forward":
+        return None
+    raw = head_to_edit(request)
+    if raw is None:
         return None
     for listing in request.header_values(b"connection"):
         lowered = listing.lower()

@@ -16,7 +16,7 @@ from originguard.gate.rules import Match
 from originguard.gate.targets import Target, TargetGroupState
 from originguard.http.headers import edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler, render_request
+from originguard.http.relay import Relay, RelayHandler, head_to_edit, render_request
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
@@ -60,9 +60,8 @@ def target_request_head(app: GateListenerApp, request: Request, client: HttpConn
     """The whole request head a target gets for a body-less request: the viewer's head as it
     came, minus hop-by-hop, secret and gate-set fields, plus X-Forwarded-*; rendered from the
     parsed fields when the raw head is not at hand (split across reads, HTTP/1.0, absolute-form)."""
-    raw = request.raw_head()
-    target = request.target
-    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or target.find(b"#") >= 0:
+    raw = head_to_edit(request)
+    if raw is None:
         return render_request(
             request.method, origin_form(request), target_request_headers(request, app.dropped)
         )

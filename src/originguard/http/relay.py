@@ -239,6 +239,17 @@ def start_relay(
     return relay
 
 
+def head_to_edit(request: Request) -> bytes | None:
+    """The viewer's raw head, when a proxy may forward it edited in place (http.headers.edit_head):
+    at hand whole, HTTP/1.1 (the line goes on as it came) and an origin-form target without a
+    fragment. None: render the head from the parsed fields instead."""
+    raw = request.raw_head()
+    target = request.target
+    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or target.find(b"#") >= 0:
+        return None
+    return raw
+
+
 def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes:
     """A request head: one join, no per-field formatting."""
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
