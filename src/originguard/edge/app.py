@@ -8,7 +8,7 @@ misses, revalidations and request bodies start a coroutine.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from originguard.cache import cache_key
 from originguard.cache.facts import is_plain
@@ -26,12 +26,16 @@ from originguard.waf import Verdict, WafRequest, block_log_record, evaluate
 if TYPE_CHECKING:
     from originguard.http.connection import HttpConnection
 
-HEALTH = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"no-store")], b"ok\n")
-METHOD_REFUSED = prebuild(
+HEALTH: Final = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"no-store")], b"ok\n")
+METHOD_REFUSED: Final = prebuild(
     403, [(b"Content-Type", b"text/plain")], b"This distribution does not allow this method\n"
 )
-LOOP = prebuild(508, [(b"Content-Type", b"text/plain")], b"Loop detected: this edge is already in Via\n")
-HTTPS_ONLY = prebuild(403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n")
+LOOP: Final = prebuild(
+    508, [(b"Content-Type", b"text/plain")], b"Loop detected: this edge is already in Via\n"
+)
+HTTPS_ONLY: Final = prebuild(
+    403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n"
+)
 
 
 class EdgeContext:

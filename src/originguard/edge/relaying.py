@@ -10,7 +10,7 @@ take the coroutine path.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.origins import CompiledOrigin
@@ -19,7 +19,7 @@ from originguard.edge.signing import forwarded_lines, origin_request_headers
 from originguard.errors import UpstreamError
 from originguard.http.headers import HOP_BY_HOP, edit_head, fields_to_cut
 from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler, head_to_edit, render_request, start_relay
+from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request, start_relay
 from originguard.http.response_head import CutSet, ResponseHead
 from originguard.http.wire import render_response
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("originguard.edge")
 
-_SAFE = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
+_SAFE: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
 
 
 class EdgeRelay:
@@ -108,7 +108,7 @@ def _edited_origin_head(
                 chain, earlier_via, request.client_ip, request.scheme, edge_name
             )
     cut = fields_to_cut(request.headers, origin.request_cuts)
-    return edit_head(raw, request.headers, cut, added + origin.signing.lines)
+    return edit_head(raw, line_end(request), request.headers, cut, added + origin.signing.lines)
 
 
 class EdgeRelayHandler(RelayHandler):

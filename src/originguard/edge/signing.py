@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from originguard.http.headers import strip_hop_by_hop
 
 Header = tuple[bytes, bytes]
 
 # Fields the edge sets itself toward the origin; viewer copies are dropped (no spoofing).
-EDGE_SET = frozenset({b"x-forwarded-proto", b"x-forwarded-port", b"content-length", b"via"})
+EDGE_SET: Final = frozenset({b"x-forwarded-proto", b"x-forwarded-port", b"content-length", b"via"})
 
 
 @dataclass(frozen=True, slots=True)

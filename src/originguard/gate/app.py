@@ -154,10 +154,15 @@ class GateListenerApp(HttpApp):
             return False
         plan = plan_forward(self, request, decision)
         request.context = plan  # a retry or the coroutine path goes to the same target
-        upstream = self.runtime.pool.take_idle(plan.target.pool_key, client.now)
+        target = plan.target
+        pool = self.runtime.pool
+        idle = target.idle
+        if idle is None:
+            idle = target.idle = pool.idle_list(target.pool_key)
+        upstream = pool.take_idle_from(idle, client.now)
         if upstream is None:
             return False
-        plan.target.outstanding += 1
+        target.outstanding += 1
         self._relayed.value += 1.0
         head = target_request_head(self, request, client)
         start_relay(client, request, upstream, head, self.relay_handler, plan, plan.group.read_timeout)

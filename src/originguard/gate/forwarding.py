@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from originguard.http.headers import content_length, strip_hop_by_hop
 from originguard.http.message import Body, Request
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 Header = tuple[bytes, bytes]
 
 # Set by the gate itself; a viewer's copies would let it lie about its address or scheme.
-REPLACED = frozenset({b"x-forwarded-proto", b"x-forwarded-port", b"content-length"})
+REPLACED: Final = frozenset({b"x-forwarded-proto", b"x-forwarded-port", b"content-length"})
 
 
 def target_request_headers(request: Request, drop: frozenset[bytes]) -> list[Header]:

@@ -8,7 +8,7 @@ whose target has no idle connection yet, take the coroutine path (`GateListenerA
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from originguard.errors import UpstreamError
 from originguard.gate.forwarding import forwarded_fields, origin_form, target_request_headers
@@ -16,7 +16,7 @@ from originguard.gate.rules import Match
 from originguard.gate.targets import Target, TargetGroupState
 from originguard.http.headers import edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler, head_to_edit, render_request
+from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("originguard.gate")
 
 Header = tuple[bytes, bytes]
-BAD_GATEWAY = b"502 Bad Gateway: the target did not answer\n"
-GATEWAY_TIMEOUT = b"504 Gateway Timeout: the target took too long\n"
-TEXT_PLAIN = [(b"Content-Type", b"text/plain")]
+BAD_GATEWAY: Final = b"502 Bad Gateway: the target did not answer\n"
+GATEWAY_TIMEOUT: Final = b"504 Gateway Timeout: the target took too long\n"
+TEXT_PLAIN: Final = [(b"Content-Type", b"text/plain")]
 
 
 class ForwardPlan:
@@ -66,10 +66,10 @@ def target_request_head(app: GateListenerApp, request: Request, client: HttpConn
             request.method, origin_form(request), target_request_headers(request, app.dropped)
         )
     cut = fields_to_cut(request.headers, app.cut_for_target)
-    return edit_head(raw, request.headers, cut, forwarded_fields(request, client))
+    return edit_head(raw, line_end(request), request.headers, cut, forwarded_fields(request, client))
 
 
-_CONTENT_LENGTH = frozenset({b"content-length"})
+_CONTENT_LENGTH: Final = frozenset({b"content-length"})
 
 
 def target_response_headers(headers: list[Header]) -> list[Header]:

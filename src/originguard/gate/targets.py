@@ -12,6 +12,7 @@ from typing import Final
 from originguard.config.gate import TargetGroup
 from originguard.config.values import HostPort
 from originguard.gate.health import HealthState, TargetHealth
+from originguard.http.client import UpstreamConnection
 
 _HEALTHY: Final = HealthState.HEALTHY  # a C static when compiled, not an enum lookup per target
 
@@ -36,6 +37,8 @@ class Target:
     # Its two possible picks, made once: a pick is read and dropped within one request.
     picked: Pick | None = None
     picked_failing_open: Pick | None = None
+    # Its idle list in the gate's upstream pool, once asked for (UpstreamPool.idle_list).
+    idle: list[UpstreamConnection] | None = None
 
     def __post_init__(self) -> None:
         self.label = str(self.address)

@@ -18,7 +18,7 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import httptools
 
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from originguard.http.relay import Relay
 
 Header = tuple[bytes, bytes]
-READ_BUFFER = 64 * 1024
-MAX_RESPONSE_HEAD = 64 * 1024  # received without the head ending: refused (nginx: proxy_buffer_size)
-RESPONSE_HIGH_WATER = 256 * 1024
+READ_BUFFER: Final = 64 * 1024
+MAX_RESPONSE_HEAD: Final = 64 * 1024  # received without the head ending: refused (nginx: proxy_buffer_size)
+RESPONSE_HIGH_WATER: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +444,11 @@ class UpstreamPool:
             ) from None
         return protocol
 
+    def idle_list(self, key: tuple[str, int, bool, str | None]) -> list[UpstreamConnection]:
+        """The idle list of `key`'s upstream, for a caller that keeps it (`take_idle_from`): the
+        same list for the pool's life."""
+        return self._idle.setdefault(key, [])
+
     def take_idle(
         self, key: tuple[str, int, bool, str | None], now: float = -1.0
     ) -> UpstreamConnection | None:
@@ -451,6 +456,12 @@ class UpstreamPool:
         loop's clock if the caller has it (a client connection's time of its last read will do
         against idle timeouts of tens of seconds), which saves a read."""
         idle = self._idle.get(key)
+        if not idle:
+            return None
+        return self.take_idle_from(idle, now)
+
+    def take_idle_from(self, idle: list[UpstreamConnection], now: float = -1.0) -> UpstreamConnection | None:
+        """`take_idle` with the upstream's idle list at hand (`idle_list`): no key to hash."""
         if not idle:
             return None
         if now < 0.0:
@@ -480,6 +491,7 @@ class UpstreamPool:
 
     def close(self) -> None:
         for idle in self._idle.values():
-            for conn in idle:
+            for conn in list(idle):
                 conn.abort()
+            idle.clear()  # kept by callers of idle_list
         self._idle.clear()

@@ -12,7 +12,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import httptools
 
@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("originguard.http")
 
-IDLE, HEAD, BODY = 0, 1, 2
-PIPELINE_DEPTH = 16  # queued requests beyond this pause reading instead of growing memory
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Final: compiled, these are constants, not module dict lookups in every callback.
+IDLE: Final = 0
+HEAD: Final = 1
+BODY: Final = 2
+PIPELINE_DEPTH: Final = 16  # queued requests beyond this pause reading instead of growing memory
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _line_version(source: bytes, method: bytes, target: bytes) -> str:
@@ -64,6 +67,9 @@ class HttpConnection(asyncio.Protocol):
         self.queue: deque[Request] = deque()
         self.busy = False
         self.closed = False
+        # The server's flag, copied: read per request, and the server is not compiled (an attribute
+        # hop through a dict). Set by `shutdown`, and on connection_made for late handshakes.
+        self.draining = server.draining
         self.rejected: ProtocolError | None = None
         self.ignoring = False  # closed or rejected: further bytes are dropped
         self.rejected_request: Request | None = None
@@ -101,6 +107,7 @@ class HttpConnection(asyncio.Protocol):
         self.server_port = int(sock[1])
         ssl_object = transport.get_extra_info("ssl_object")
         self.tls_version = ssl_object.version() if ssl_object is not None else None
+        self.draining = self.server.draining
         self.server.connections.add(self)
         if self.server.on_connect is not None:
             self.server.on_connect(self.transport, self.client_ip)
@@ -215,7 +222,7 @@ class HttpConnection(asyncio.Protocol):
             version,
             headers,
             host,
-            parser.should_keep_alive() and not self.server.draining,
+            parser.should_keep_alive() and not self.draining,
             self.client_ip,
             self.client_port,
             self.scheme,
@@ -332,7 +339,7 @@ class HttpConnection(asyncio.Protocol):
             if self.rejected_request is not request or not answered:
                 self.write(error_response(self.rejected.status, self.rejected.reason))
             self.close()
-        elif close or body_left or not request.keep_alive or self.server.draining:
+        elif close or body_left or not request.keep_alive or self.draining:
             self.close()  # unread body bytes would be parsed as the next request: never reuse
         elif self.queue:
             if self.reading_paused and len(self.queue) <= PIPELINE_DEPTH:
@@ -400,6 +407,7 @@ class HttpConnection(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """Graceful stop: idle connections close now, busy ones after their current response."""
+        self.draining = True
         if not self.busy and not self.queue and self.state == IDLE:
             self.close()
 

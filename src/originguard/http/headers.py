@@ -118,10 +118,10 @@ def fields_to_cut(headers: list[Header], drop: FieldSet) -> list[int]:
     return cut
 
 
-def edit_head(raw: bytes, headers: list[Header], cut: list[int], added: bytes) -> bytes:
-    """A head as received — its first line through the CRLF ending its last field — without the
-    field lines `cut` (indices into `headers`, as parsed from `raw`, ascending), with `added`
-    lines and the blank line that ends a head.
+def edit_head(raw: bytes, line_end: int, headers: list[Header], cut: list[int], added: bytes) -> bytes:
+    """A head as received — its first line through its last field's value (`Request.raw_head`),
+    the first line's CRLF at `line_end` — without the field lines `cut` (indices into `headers`,
+    as parsed from `raw`, ascending), with `added` lines and the blank line that ends a head.
 
     Forwarding a head this way costs a few slice compares per removed line instead of a render
     per field. Lines are located by adding up `name: value` lengths (one space after the colon,
@@ -129,9 +129,9 @@ def edit_head(raw: bytes, headers: list[Header], cut: list[int], added: bytes) -
     name, CRLF: a value holds no CR or LF, so only a real line passes) and a mismatch falls back
     to searching for the line."""
     if not cut:
-        return raw + added + b"\r\n"
+        return b"".join((raw, b"\r\n", added, b"\r\n"))
     parts: list[bytes] = []
-    position = raw.find(b"\r\n")  # the CRLF before field line 0
+    position = line_end  # the CRLF before field line 0
     kept_from = 0
     line = 0
     for index in cut:
@@ -146,12 +146,13 @@ def edit_head(raw: bytes, headers: list[Header], cut: list[int], added: bytes) -
             position < kept_from
             or raw[position : position + 2] != b"\r\n"
             or raw[position + 2 : name_end] != name
-            or raw[end : end + 2] != b"\r\n"
+            or (raw[end : end + 2] != b"\r\n" and end != len(raw))  # the last field has no CRLF here
         ):
             return _edit_by_search(raw, [headers[i][0] for i in cut], added)
         parts.append(raw[kept_from:position])
         kept_from = end
     parts.append(raw[kept_from:])
+    parts.append(b"\r\n")
     parts.append(added)
     parts.append(b"\r\n")
     return b"".join(parts)
@@ -165,8 +166,9 @@ def _edit_by_search(raw: bytes, names: list[bytes], added: bytes) -> bytes:
         start = raw.find(b"\r\n" + name + b":", kept_from)
         end = raw.find(b"\r\n", start + 2)
         parts.append(raw[kept_from:start])
-        kept_from = end
+        kept_from = end if end >= 0 else len(raw)  # the last field: no CRLF in `raw`
     parts.append(raw[kept_from:])
+    parts.append(b"\r\n")
     parts.append(added)
     parts.append(b"\r\n")
     return b"".join(parts)

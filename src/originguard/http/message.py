@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Final
 
 from originguard.errors import BodyTooLarge
 from originguard.http.request_checks import HeaderIndex, index_headers
 
 Header = tuple[bytes, bytes]
 
-NO_VALUES: tuple[bytes, ...] = ()
+NO_VALUES: Final[tuple[bytes, ...]] = ()
 
 # Buffered body bytes above which the connection stops reading (back-pressure, not buffering).
-BODY_HIGH_WATER = 256 * 1024
+BODY_HIGH_WATER: Final = 256 * 1024
 
 
 class Request:
@@ -85,14 +86,17 @@ class Request:
         self.source = source  # the read this request's head began, when it began one
 
     def raw_head(self) -> bytes | None:
-        """The head as received (request line through its last field's CRLF), when the read that
-        brought it began with it and held it whole; else None (split across reads, pipelined)."""
+        """The head as received, request line through its last field's value (without the CRLF
+        that ends that line and the blank line), when the read that brought it began with it and
+        held it whole; else None (split across reads, pipelined)."""
         source = self.source
         method = self.method
-        if source is None or not source.startswith(method) or source[len(method) : len(method) + 1] != b" ":
+        size = len(method)
+        if source is None or len(source) <= size or source[size] != 32 or not source.startswith(method):
             return None  # starting mid-request (a method split across reads) or after empty lines
-        end = source.find(b"\r\n\r\n")
-        return source[: end + 2] if end >= 0 else None
+        # partition takes one argument: no argument parsing, unlike find (compiled, per request).
+        head, blank, _ = source.partition(b"\r\n\r\n")
+        return head if blank else None
 
     def __repr__(self) -> str:
         # Headers are left out: they may carry the origin secret.

@@ -13,7 +13,7 @@ connection, a retry after a connection that died idle) runs the app's coroutine 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
 Header = tuple[bytes, bytes]
 
-CLIENT_CLOSED = 499  # the status logged for a request its client abandoned (nginx's convention)
+CLIENT_CLOSED: Final = 499  # the status logged for a request its client abandoned (nginx's convention)
 
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
-FLUSH_AT = 64 * 1024
+FLUSH_AT: Final = 64 * 1024
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -109,7 +109,7 @@ class Relay:
             added.append(b"Transfer-Encoding: chunked\r\n")
         else:
             self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
-        keep_alive = request.keep_alive and not self.close_after and not self.client.server.draining
+        keep_alive = request.keep_alive and not self.close_after and not self.client.draining
         self.close_after = not keep_alive
         if not keep_alive:
             added.append(b"Connection: close\r\n")
@@ -245,9 +245,16 @@ def head_to_edit(request: Request) -> bytes | None:
     fragment. None: render the head from the parsed fields instead."""
     raw = request.raw_head()
     target = request.target
-    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or target.find(b"#") >= 0:
+    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or b"#" in target:
         return None
     return raw
+
+
+def line_end(request: Request) -> int:
+    """Where the request line's CRLF starts in a head `head_to_edit` gave, if it is spelled
+    `METHOD SP target SP HTTP/1.1` as nearly all are (`edit_head` checks each line it cuts where
+    it expects it, and searches instead when one is elsewhere)."""
+    return len(request.method) + len(request.target) + 10
 
 
 def render_request(method: bytes, target: bytes, headers: list[Header]) -> bytes:

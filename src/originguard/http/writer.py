@@ -47,7 +47,7 @@ class ResponseWriter:
 
     @property
     def keep_alive(self) -> bool:
-        return self.request.keep_alive and not self.close_after and not self.conn.server.draining
+        return self.request.keep_alive and not self.close_after and not self.conn.draining
 
     async def send(self, status: int, headers: Sequence[Header], body: bytes) -> None:
         """Send a whole response with Content-Length (or none where the status forbids a body)."""

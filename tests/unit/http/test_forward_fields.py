@@ -12,8 +12,12 @@ Header = tuple[bytes, bytes]
 DROP = FieldSet(HOP_BY_HOP)
 
 
+LINE_END = len(b"HTTP/1.1 200 OK")
+
+
 def raw_head(headers: list[Header]) -> bytes:
-    return b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b": " + v for n, v in headers) + b"\r\n"
+    """As `Request.raw_head` gives it: through the last field's value, no final CRLF."""
+    return b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b": " + v for n, v in headers)
 
 
 def test_field_set_matches_any_case_and_only_whole_names() -> None:
@@ -29,7 +33,7 @@ def test_connection_listed_fields_go_even_before_the_connection_header() -> None
         (b"Date", b"d"),
     ]
     cut = fields_to_cut(headers, DROP)
-    assert edit_head(raw_head(headers), headers, cut, b"X-Added: 1\r\n") == (
+    assert edit_head(raw_head(headers), LINE_END, headers, cut, b"X-Added: 1\r\n") == (
         b"HTTP/1.1 200 OK\r\nDate: d\r\nX-Added: 1\r\n\r\n"
     )
 
@@ -55,18 +59,25 @@ values = st.sampled_from([b"close", b"keep-alive, X-A", b"x-b", b"", b"max-age=6
 
 
 spacing = st.sampled_from([b" ", b"", b"  ", b"\t"])
+trailing = st.sampled_from([b"", b"", b"", b" ", b"\t "])
 
 
-@given(st.lists(st.tuples(names, values, spacing), max_size=12))
-def test_edited_head_matches_the_field_by_field_rule(lines: list[tuple[bytes, bytes, bytes]]) -> None:
-    # The raw head as a sender wrote it (any OWS after the colon); the parsed fields as llhttp
-    # gives them (leading OWS gone). Unusual spacing takes the searching fallback.
-    raw = b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b":" + ows + v for n, v, ows in lines) + b"\r\n"
-    headers = [(n, v) for n, v, _ in lines]
+@given(
+    st.lists(st.tuples(names, values, spacing, trailing), max_size=12),
+    st.sampled_from([LINE_END, LINE_END, LINE_END - 1, 3]),
+)
+def test_edited_head_matches_the_field_by_field_rule(
+    lines: list[tuple[bytes, bytes, bytes, bytes]], line_end: int
+) -> None:
+    # The raw head as a sender wrote it (any OWS around the value); the parsed fields as llhttp
+    # gives them (OWS gone). Unusual spacing, or a wrong first-line length, takes the searching
+    # fallback.
+    raw = b"HTTP/1.1 200 OK" + b"".join(b"\r\n" + n + b":" + ows + v + end for n, v, ows, end in lines)
+    headers = [(n, v) for n, v, _, _ in lines]
     cut = fields_to_cut(headers, DROP)
     kept = set(range(len(lines))) - set(cut)
     expected = b"HTTP/1.1 200 OK" + b"".join(
-        b"\r\n" + n + b":" + ows + v for i, (n, v, ows) in enumerate(lines) if i in kept
+        b"\r\n" + n + b":" + ows + v + end for i, (n, v, ows, end) in enumerate(lines) if i in kept
     )
-    assert edit_head(raw, headers, cut, b"") == expected + b"\r\n\r\n"
+    assert edit_head(raw, line_end, headers, cut, b"") == expected + b"\r\n\r\n"
     assert [(n, v) for i, (n, v) in enumerate(headers) if i in kept] == strip_hop_by_hop(headers)
