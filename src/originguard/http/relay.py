@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from mypy_extensions import mypyc_attr
-
 from originguard.errors import UpstreamError
 from originguard.http.response_head import HOP_BY_HOP_CUTS, CutSet, ResponseHead, forwarded_head
 from originguard.http.wire import DATE, status_line
@@ -30,13 +28,19 @@ Header = tuple[bytes, bytes]
 
 CLIENT_CLOSED: Final = 499  # the status logged for a request its client abandoned (nginx's convention)
 
+# "#" as a byte value: `int in bytes` is one memchr, while `bytes in bytes` first tries the needle
+# as an int and raises and clears a TypeError inside CPython (about 2,000 instructions).
+_HASH: Final = 35
+
 # Pending output above which a relay writes before the upstream read ends (bounded memory).
 FLUSH_AT: Final = 64 * 1024
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class RelayHandler:
-    """What an app decides about its relays: the response head, error answers, the log line."""
+    """What an app decides about its relays: the response head, error answers, the log line.
+
+    Subclassed by compiled modules only (gate, edge): its methods are then called through the
+    vtable, where allowing interpreted subclasses costs a Python-level call each (four a relay)."""
 
     def dropped(self, relay: Relay) -> CutSet:
         """Response fields the client never gets (the hop-by-hop ones at least)."""
@@ -245,7 +249,7 @@ def head_to_edit(request: Request) -> bytes | None:
     fragment. None: render the head from the parsed fields instead."""
     raw = request.raw_head()
     target = request.target
-    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or b"#" in target:
+    if raw is None or request.version != b"1.1" or not target.startswith(b"/") or _HASH in target:
         return None
     return raw
 
