@@ -8,11 +8,11 @@ every line is *accepted* (what gates admit). Rotation is therefore a sequence of
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets as _random
 import stat
 from dataclasses import dataclass
+from hmac import compare_digest
 from pathlib import Path
 from typing import Final, final
 
@@ -40,7 +40,7 @@ class Secret:
 
     def matches(self, candidate: bytes) -> bool:
         """Constant-time comparison (an attacker must not learn the value byte by byte)."""
-        return hmac.compare_digest(self._value, candidate)
+        return compare_digest(self._value, candidate)
 
     def fingerprint(self) -> str:
         """A short SHA-256 prefix that identifies the value in reports without exposing it."""
@@ -53,7 +53,7 @@ class Secret:
         return "***"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
+        return isinstance(other, Secret) and compare_digest(self._value, other._value)
 
     def __hash__(self) -> int:
         return hash(self.fingerprint())

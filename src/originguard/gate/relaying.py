@@ -45,7 +45,8 @@ class ForwardPlan:
 def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> ForwardPlan:
     """Pick the target (the group's algorithm)."""
     runtime = app.runtime
-    group = runtime.groups[app.target_group_of(decision)]
+    name = decision.target_group  # a single group, read at compile time: no call for it
+    group = runtime.groups[name if name is not None else app.target_group_of(decision)]
     pick = group.pick()
     if pick.failed_open:
         now = runtime.pool.loop.time()

@@ -6,7 +6,6 @@ health check must not take the whole site down by itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Final
 
 from originguard.config.gate import TargetGroup
@@ -27,28 +26,39 @@ class Pick:
         self.failed_open = failed_open
 
 
-@dataclass(slots=True, eq=False)
 class Target:
-    address: HostPort
-    health: TargetHealth = field(default_factory=TargetHealth)
-    outstanding: int = 0
-    label: str = ""  # `host:port`, for logs (made once, not per request)
-    pool_key: tuple[str, int, bool, str | None] = ("", 0, False, None)  # its plain-HTTP upstream pool
-    # Its two possible picks, made once: a pick is read and dropped within one request.
-    picked: Pick | None = None
-    picked_failing_open: Pick | None = None
-    # Its idle list in the gate's upstream pool, once asked for (UpstreamPool.idle_list).
-    idle: list[UpstreamConnection] | None = None
+    """One target of a group: its health, load and what the relay path reuses per request."""
 
-    def __post_init__(self) -> None:
-        self.label = str(self.address)
-        self.pool_key = (self.address.host, self.address.port, False, None)
+    def __init__(self, address: HostPort) -> None:
+        self.address = address
+        self._health = TargetHealth()
+        # `health.state is HEALTHY`, kept by the setter: read per request, and TargetHealth is not
+        # compiled (an attribute read through its dict).
+        self.up = False
+        self.outstanding = 0
+        self.label = str(address)  # `host:port`, for logs (made once, not per request)
+        self.pool_key = (address.host, address.port, False, None)  # its plain-HTTP upstream pool
+        # Its two possible picks, made once: a pick is read and dropped within one request.
         self.picked = Pick(self, False)
         self.picked_failing_open = Pick(self, True)
+        # Its idle list in the gate's upstream pool, once asked for (UpstreamPool.idle_list).
+        self.idle: list[UpstreamConnection] | None = None
+
+    @property
+    def health(self) -> TargetHealth:
+        return self._health
+
+    @health.setter
+    def health(self, health: TargetHealth) -> None:
+        self._health = health
+        self.up = health.state is _HEALTHY
 
     @property
     def healthy(self) -> bool:
-        return self.health.state is HealthState.HEALTHY
+        return self.up
+
+    def __repr__(self) -> str:
+        return f"Target({self.label}, {self._health.state.value})"
 
 
 class TargetGroupState:
@@ -72,8 +82,8 @@ class TargetGroupState:
         targets = self.targets
         candidates = targets
         for target in targets:
-            if target.health.state is not _HEALTHY:  # no list per request while all are healthy
-                candidates = [t for t in targets if t.health.state is _HEALTHY]
+            if not target.up:  # no list per request while all are healthy
+                candidates = [t for t in targets if t.up]
                 break
         failed_open = not candidates
         if failed_open:
@@ -83,6 +93,4 @@ class TargetGroupState:
             candidates = [t for t in candidates if t.outstanding == fewest]
         self._next = (self._next + 1) % (len(candidates) * len(targets) or 1)
         chosen = candidates[self._next % len(candidates)]
-        pick = chosen.picked_failing_open if failed_open else chosen.picked
-        assert pick is not None  # made in __post_init__
-        return pick
+        return chosen.picked_failing_open if failed_open else chosen.picked

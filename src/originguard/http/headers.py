@@ -131,6 +131,7 @@ def edit_head(raw: bytes, line_end: int, headers: list[Header], cut: list[int], 
     if not cut:
         return b"".join((raw, b"\r\n", added, b"\r\n"))
     parts: list[bytes] = []
+    size = len(raw)
     position = line_end  # the CRLF before field line 0
     kept_from = 0
     line = 0
@@ -142,11 +143,14 @@ def edit_head(raw: bytes, line_end: int, headers: list[Header], cut: list[int], 
         name, value = headers[index]
         name_end = position + 2 + len(name)
         end = name_end + 2 + len(value)
+        # CR and LF compared as byte values: no slice objects. The last field has no CRLF here.
         if (
             position < kept_from
-            or raw[position : position + 2] != b"\r\n"
+            or end > size
+            or raw[position] != 13
+            or raw[position + 1] != 10
             or raw[position + 2 : name_end] != name
-            or (raw[end : end + 2] != b"\r\n" and end != len(raw))  # the last field has no CRLF here
+            or (end < size and (end + 1 == size or raw[end] != 13 or raw[end + 1] != 10))
         ):
             return _edit_by_search(raw, [headers[i][0] for i in cut], added)
         parts.append(raw[kept_from:position])

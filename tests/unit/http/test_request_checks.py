@@ -65,6 +65,8 @@ def test_valid_heads_are_split_into_path_query_and_host() -> None:
     assert check_head(b"OPTIONS", b"*", "1.1", index_headers(HOST), 10)[0] == b"*"
     assert check_head(b"GET", b"/", "1.0", index_headers([]), 10)[3] == b""  # no Host on HTTP/1.0
     assert check_head(b"GET", b"/p?q#frag", "1.1", index_headers(HOST), 10)[:2] == (b"/p", b"q")
+    for spaced in (b"a.example \t", b"\ta.example", b" a.example "):  # OWS is not part of a value
+        assert check_head(b"GET", b"/", "1.1", index_headers([(b"Host", spaced)]), 10)[3] == b"a.example"
 
 
 def test_hop_by_hop_fields_and_connection_listed_fields_are_removed_except_protected() -> None:
