@@ -56,6 +56,8 @@ class GateRuntime:
 
     def __post_init__(self) -> None:
         self.fail_open_logged: dict[str, float] = {}
+        # Read per request: a plain attribute here (AccessLog is not compiled).
+        self.log_lines = self.access_log.enabled
         self.requests = self.metrics.counters(
             "originguard_gate_requests_total",
             "Requests by listener, rule and status",
@@ -144,7 +146,7 @@ class GateListenerApp(HttpApp):
         fixed.counter.value += 1.0
         runtime = self.runtime
         runtime.latency.observe_instant()
-        if runtime.access_log.enabled:
+        if runtime.log_lines:
             self._log_line(request, prebuilt.status, len(wire), fixed.rule, None, 0.0)
         return wire
 
@@ -268,7 +270,7 @@ class GateListenerApp(HttpApp):
         cell.value += 1.0
         elapsed = runtime.pool.loop.time() - request.started_at
         runtime.latency.observe(elapsed)
-        if runtime.access_log.enabled:
+        if runtime.log_lines:
             self._log_line(request, status, size, rule, target, elapsed)
 
     def _log_line(

@@ -91,11 +91,14 @@ class HttpConnection(asyncio.Protocol):
         self.now = self.loop.time()
         self.last_answered_now = False
         self._source: bytes | None = None  # the read a request began with (Request.raw_head)
-        # Copied out of `limits`: read in per-field callbacks, where each attribute hop counts.
+        # Copied out of `limits` (not compiled: a dict lookup per read): read per field or request.
         self.max_uri_bytes = server.limits.max_uri_bytes
         self.max_header_bytes = server.limits.max_header_bytes
         self.max_header_count = server.limits.max_header_count
         self.header_timeout = server.limits.header_timeout
+        self.max_body_bytes = server.limits.max_body_bytes
+        self.body_timeout = server.limits.body_timeout
+        self.keepalive_timeout = server.limits.keepalive_timeout
 
     # -- asyncio callbacks -------------------------------------------------------------------
 
@@ -202,7 +205,6 @@ class HttpConnection(asyncio.Protocol):
         self._headers = []
         self._index = {}
         self._head_bytes = 0
-        limits = self.limits
         source = self._source
         self._source = None
         # The version from the request line this read began with (llhttp parsed the same bytes):
@@ -211,7 +213,7 @@ class HttpConnection(asyncio.Protocol):
         if not line_version:
             line_version = parser.get_http_version()
         path, query, version, host, has_body, expect_continue = check_head(
-            method, target, line_version, index, limits.max_body_bytes
+            method, target, line_version, index, self.max_body_bytes
         )
         # Positional: this runs per request and keyword construction costs twice as much.
         request = Request(
@@ -236,9 +238,9 @@ class HttpConnection(asyncio.Protocol):
             source,
         )
         if has_body:
-            request.body = Body(limits.max_body_bytes, self._resume_body, self._send_continue_for(request))
+            request.body = Body(self.max_body_bytes, self._resume_body, self._send_continue_for(request))
             self.state = BODY
-            self.deadline = self.now + limits.body_timeout
+            self.deadline = self.now + self.body_timeout
             self._parsing = request
         self._dispatch(request)
 
@@ -247,7 +249,7 @@ class HttpConnection(asyncio.Protocol):
         if request is None or request.body is None:
             return  # the connection was closed while this request's head was parsed
         request.body.feed(chunk)
-        self.deadline = self.now + self.limits.body_timeout
+        self.deadline = self.now + self.body_timeout
         if request.body.buffered > BODY_HIGH_WATER:
             self._pause_reading()
 
@@ -259,7 +261,7 @@ class HttpConnection(asyncio.Protocol):
             self._parsing = None
         self.state = IDLE
         if self.relay is None:  # a relay keeps its own deadline: the upstream's read timeout
-            self.deadline = math.inf if self.queue else self.now + self.limits.keepalive_timeout
+            self.deadline = math.inf if self.queue else self.now + self.keepalive_timeout
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -346,7 +348,7 @@ class HttpConnection(asyncio.Protocol):
                 self._resume_reading()
             self._start(self.queue[0])
         elif self.state == IDLE:
-            self.deadline = self.loop.time() + self.limits.keepalive_timeout
+            self.deadline = self.loop.time() + self.keepalive_timeout
 
     def _reject(self, error: ProtocolError) -> None:
         """A request broke the rules: answer with its status once earlier responses are out, close."""

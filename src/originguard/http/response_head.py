@@ -93,7 +93,7 @@ def scan_head(raw: bytes, cuts: CutSet) -> ResponseHead:
     for index in range(1, len(lines) - 1):
         line = lines[index]
         end = position + 2 + len(line)
-        if line:
+        if len(line):  # not `if line`: compiled, that is a generic truth test per line
             for name, usual, kind in table[line[0]]:
                 # Most senders spell names the usual way: one compiled startswith. Otherwise a
                 # colon right after the name, then a case-blind compare (RFC 9110 §5.1).
