@@ -23,19 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.gate_bench import GATE_YAML, backend_block, nginx_gate_block
+from bench.gate_bench import GATE_YAML, backend_block, gate_workspace, nginx_gate_block
 from bench.harness import LOAD_CORE, ROOT, SUT_CORE, VENV_BIN, free_port, nginx, pinned, wait_port, wrk
-from originguard.certs import ensure_dev_pki
-from originguard.secrets import generate_secret_value, write_secret_file
 
 
 def run(other_src: Path, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="og-ab-") as tmp:
         work = Path(tmp)
-        certs = work / "certs"
-        ensure_dev_pki(certs, {"gate": ["gate.originguard.test", "127.0.0.1"]})
-        secret = generate_secret_value()
-        write_secret_file(work / "secret", [secret])
+        certs, secret = gate_workspace(work)
         backend, theirs = free_port(), free_port()
         builds = {"this": (free_port(), ROOT / "src"), "other": (free_port(), other_src)}
         gates: list[subprocess.Popen[bytes]] = []

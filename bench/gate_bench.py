@@ -58,13 +58,19 @@ gate:
 """
 
 
+def gate_workspace(work: Path) -> tuple[Path, str]:
+    """A gate certificate under `work/certs` and a fresh secret in `work/secret`: (certs, secret)."""
+    certs = work / "certs"
+    ensure_dev_pki(certs, {"gate": ["gate.originguard.test", "127.0.0.1"]})
+    secret = generate_secret_value()
+    write_secret_file(work / "secret", [secret])
+    return certs, secret
+
+
 def run(seconds: int = 5) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="og-bench-gate-") as tmp:
         work = Path(tmp)
-        certs = work / "certs"
-        ensure_dev_pki(certs, {"gate": ["gate.originguard.test", "127.0.0.1"]})
-        secret = generate_secret_value()
-        write_secret_file(work / "secret", [secret])
+        certs, secret = gate_workspace(work)
         backend, theirs_port, ours_port = free_port(), free_port(), free_port()
         (work / "gate.yaml").write_text(
             GATE_YAML.format(secret_file=work / "secret", port=ours_port, certs=certs, backend=backend)
