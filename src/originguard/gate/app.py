@@ -58,6 +58,7 @@ class GateRuntime:
         self.fail_open_logged: dict[str, float] = {}
         # Read per request: a plain attribute here (AccessLog is not compiled).
         self.log_lines = self.access_log.enabled
+        self.clock = self.pool.loop.time  # bound once: a by-name call looks the method up each time
         self.requests = self.metrics.counters(
             "originguard_gate_requests_total",
             "Requests by listener, rule and status",
@@ -268,7 +269,7 @@ class GateListenerApp(HttpApp):
         if cell is None:
             cell = by_status[status] = runtime.requests.cell((self.name, rule, str(status)))
         cell.value += 1.0
-        elapsed = runtime.pool.loop.time() - request.started_at
+        elapsed = runtime.clock() - request.started_at
         runtime.latency.observe(elapsed)
         if runtime.log_lines:
             self._log_line(request, status, size, rule, target, elapsed)

@@ -49,7 +49,7 @@ def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> For
     group = runtime.groups[name if name is not None else app.target_group_of(decision)]
     pick = group.pick()
     if pick.failed_open:
-        now = runtime.pool.loop.time()
+        now = runtime.clock()
         if now >= runtime.fail_open_logged.get(group.name, 0.0):
             # Once a minute per group: a log line per request would itself become the outage.
             runtime.fail_open_logged[group.name] = now + 60.0

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from originguard.config.gate import Action, Condition, Listener
 from originguard.config.values import SecretRef
 from originguard.gate.patterns import Matcher, compile_any, compile_wildcard
+from originguard.http.message import NO_VALUES, Request
 from originguard.secrets import SecretValues
 
 Header = tuple[bytes, bytes]
@@ -150,7 +151,11 @@ def _header_test(
     plain: Matcher | None = compile_any(patterns, case_sensitive=False) if patterns else None
 
     def test(request: RequestView) -> bool:
-        found = request.header_values(lower)
+        found: Sequence[bytes]
+        if isinstance(request, Request):  # the server's own: its index read directly, no call by name
+            found = request.header_index().get(lower, NO_VALUES)
+        else:
+            found = request.header_values(lower)
         if not found:
             return False
         # Exactly one copy of a secret header: the edge never sends two, and a second copy

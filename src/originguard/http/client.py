@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
-from originguard.http.response_head import HOP_BY_HOP_CUTS, scan_head
+from originguard.http.response_head import HOP_BY_HOP_CUTS, keeps_alive, scan_head, status_at
+from originguard.http.wire import not_connected
 
 if TYPE_CHECKING:
     from originguard.http.relay import Relay
@@ -94,6 +95,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
+        # Bound once: calling a method by name from compiled code looks it up on every call.
+        self._feed: Callable[[bytes], None] = self.parser.feed_data
+        self._send: Callable[[bytes], object] = not_connected
         self.closed = False
         self.idle_since = 0.0
         self.head_request = False
@@ -122,6 +126,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self._send = self.transport.write
 
     def data_received(self, data: bytes) -> None:
         if not self._head_done:
@@ -134,7 +139,7 @@ class UpstreamConnection(asyncio.Protocol):
                 self._received = bytearray(received) + data
         self._got_bytes = True
         try:
-            self.parser.feed_data(data)
+            self._feed(data)
         except httptools.HttpParserError as exc:
             if self._done:
                 self._keep_alive = False  # bytes after the response we asked for: never reuse
@@ -171,9 +176,11 @@ class UpstreamConnection(asyncio.Protocol):
     # No on_message_begin or on_header: httptools then makes no call per field (response_head.py).
 
     def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
         received = self._received
         assert received is not None  # this read was added to it before the parser saw it
+        status = status_at(received, self._head_from) if isinstance(received, bytes) else 0
+        if not status:
+            status = self.parser.get_status_code()
         end = received.find(b"\r\n\r\n", self._head_from)
         if 100 <= status < 200:
             self._head_from = end + 4
@@ -185,7 +192,8 @@ class UpstreamConnection(asyncio.Protocol):
         head = scan_head(raw if isinstance(raw, bytes) else bytes(raw), cuts)
         self._received = None
         self._status = status
-        self._keep_alive = self.parser.should_keep_alive()
+        keep_alive = keeps_alive(head, status)
+        self._keep_alive = self.parser.should_keep_alive() if keep_alive < 0 else keep_alive == 1
         no_body = self.head_request or status == 204 or status == 304
         length = head.length
         codings = head.codings  # framing (RFC 9112 §6.3)
@@ -206,6 +214,7 @@ class UpstreamConnection(asyncio.Protocol):
         if no_body:
             # No body follows (RFC 9112 §6.3); a fresh parser keeps the connection usable.
             self.parser = httptools.HttpResponseParser(self)
+            self._feed = self.parser.feed_data
             self.on_message_complete()
 
     def on_body(self, chunk: bytes) -> None:
@@ -268,7 +277,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._head = None
         self.head_request = head_request
         self.relay = relay
-        self.transport.write(head)
+        self._send(head)
 
     async def read_body(self) -> bytes:
         while not self._chunks:
@@ -324,7 +333,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._head_from = 0
         self._head_done = False
         self._status = 0
-        self._chunks.clear()
+        if self._chunks:  # a relay never fills it: no call per request
+            self._chunks.clear()
         self._buffered = 0
         self._done = False
         self._got_bytes = False

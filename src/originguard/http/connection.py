@@ -19,7 +19,7 @@ import httptools
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
 from originguard.http.request_checks import HeaderIndex, check_head
-from originguard.http.wire import error_response
+from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ HEAD: Final = 1
 BODY: Final = 2
 PIPELINE_DEPTH: Final = 16  # queued requests beyond this pause reading instead of growing memory
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Called as a function: `name.lower()` from compiled code looks the method up by name each time.
+_LOWER: Final = bytes.lower
 
 
 def _line_version(source: bytes, method: bytes, target: bytes) -> str:
@@ -60,11 +62,18 @@ class HttpConnection(asyncio.Protocol):
         self.loop = server.loop
         self.scheme = scheme
         self.parser = httptools.HttpRequestParser(self)
+        # Bound once: calling a method by name from compiled code looks it up on every call.
+        self._feed: Callable[[bytes], None] = self.parser.feed_data
+        self._method: Callable[[], bytes] = self.parser.get_method
+        self._send: Callable[[bytes], object] = not_connected
+        self._clock: Callable[[], float] = self.loop.time
         self.relay: Relay | None = None
         self.transport: asyncio.Transport | None = None
         self.state = IDLE
         self.deadline = self.loop.time() + self.limits.header_timeout
         self.queue: deque[Request] = deque()
+        self._enqueue = self.queue.append  # bound once, like _feed
+        self._dequeue = self.queue.popleft
         self.busy = False
         self.closed = False
         # The server's flag, copied: read per request, and the server is not compiled (an attribute
@@ -104,6 +113,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self._send = self.transport.write
         peer = transport.get_extra_info("peername") or ("", 0)
         self.client_ip, self.client_port = str(peer[0]), int(peer[1])
         sock = transport.get_extra_info("sockname") or ("", 0)
@@ -143,13 +153,13 @@ class HttpConnection(asyncio.Protocol):
             return
         # One clock read per read(): every request of this chunk shares it (deadlines have a
         # one-second resolution, and uvloop's clock only moves between loop iterations anyway).
-        now = self.now = self.loop.time()
+        now = self.now = self._clock()
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = now + self.header_timeout
             self._source = data
         try:
-            self.parser.feed_data(data)
+            self._feed(data)
         except httptools.HttpParserUpgrade:
             # We do not tunnel (no WebSocket/CONNECT): answer the request, then close.
             if self.queue:
@@ -181,7 +191,7 @@ class HttpConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
         # The lower-cased index every later lookup (rules, cache, WAF) reuses, built in the same pass.
-        lower = name.lower()
+        lower = _LOWER(name)
         found = self._index.get(lower)
         self._index[lower] = (value,) if found is None else (*found, value)
         self._head_bytes += len(name) + len(value) + 4
@@ -197,7 +207,7 @@ class HttpConnection(asyncio.Protocol):
         if self.ignoring:
             return  # closed by an earlier request of the same read (Connection: close, draining)
         parser = self.parser
-        method = parser.get_method()
+        method = self._method()
         target = self._url
         headers = self._headers
         index = self._index
@@ -215,6 +225,9 @@ class HttpConnection(asyncio.Protocol):
         path, query, version, host, has_body, expect_continue = check_head(
             method, target, line_version, index, self.max_body_bytes
         )
+        # Without a Connection field, the version says it (RFC 9112 §9.3), as llhttp would: one
+        # dict miss instead of a call by name.
+        keep_alive = version == b"1.1" if b"connection" not in index else parser.should_keep_alive()
         # Positional: this runs per request and keyword construction costs twice as much.
         request = Request(
             method,
@@ -224,7 +237,7 @@ class HttpConnection(asyncio.Protocol):
             version,
             headers,
             host,
-            parser.should_keep_alive() and not self.draining,
+            keep_alive and not self.draining,
             self.client_ip,
             self.client_port,
             self.scheme,
@@ -279,13 +292,13 @@ class HttpConnection(asyncio.Protocol):
             # here, with no queue entry and no coroutine.
             answer = self.app.respond_now(request)
             if answer is not None:
-                self.transport.write(answer)  # type: ignore[union-attr]
+                self._send(answer)
                 self.last_answered_now = True
                 if not request.keep_alive:
                     self.close()
                 return
         self.last_answered_now = False
-        queue.append(request)
+        self._enqueue(request)
         self.busy = True
         if not self.app.begin(request, self):
             self.loop.create_task(self._run(request))
@@ -333,7 +346,7 @@ class HttpConnection(asyncio.Protocol):
             self._request_done(request, answered=writer.started, close=writer.close_after)
 
     def _request_done(self, request: Request, *, answered: bool, close: bool = False) -> None:
-        self.queue.popleft()
+        self._dequeue()
         if self.closed:
             return
         body_left = request.body is not None and not request.body.complete
@@ -348,7 +361,7 @@ class HttpConnection(asyncio.Protocol):
                 self._resume_reading()
             self._start(self.queue[0])
         elif self.state == IDLE:
-            self.deadline = self.loop.time() + self.keepalive_timeout
+            self.deadline = self._clock() + self.keepalive_timeout
 
     def _reject(self, error: ProtocolError) -> None:
         """A request broke the rules: answer with its status once earlier responses are out, close."""
@@ -367,7 +380,7 @@ class HttpConnection(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
-            self.transport.write(data)
+            self._send(data)
 
     async def drain(self) -> None:
         if self.closed:

@@ -27,6 +27,10 @@ HOP_BY_HOP: Final = frozenset(
 )
 
 
+# Called as a function on the per-request paths: `name.lower()` from compiled code looks the
+# method up by name on every call.
+_LOWER: Final = bytes.lower
+
 # Connection options that name no field (RFC 9112 §9.6, §9.3): nothing more to remove for them.
 _CONNECTION_OPTIONS: Final = frozenset({b"close", b"keep-alive"})
 
@@ -107,9 +111,12 @@ def fields_to_cut(headers: list[Header], drop: FieldSet) -> list[int]:
     for index in range(len(headers)):
         name, value = headers[index]
         size = len(name)
-        if size < longest and lengths[size] and name.lower() in dropped:
+        if size < longest and lengths[size]:
+            lower = _LOWER(name)
+            if lower not in dropped:
+                continue
             cut.append(index)
-            if size == 10 and name.lower() == b"connection":
+            if size == 10 and lower == b"connection":
                 for token in listed_names(value):
                     listed = {token} if listed is None else listed | {token}
     if listed is not None and not listed <= dropped:

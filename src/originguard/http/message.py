@@ -16,6 +16,7 @@ NO_VALUES: Final[tuple[bytes, ...]] = ()
 
 # Buffered body bytes above which the connection stops reading (back-pressure, not buffering).
 BODY_HIGH_WATER: Final = 256 * 1024
+_PARTITION: Final = bytes.partition  # see raw_head
 
 
 class Request:
@@ -94,8 +95,9 @@ class Request:
         size = len(method)
         if source is None or len(source) <= size or source[size] != 32 or not source.startswith(method):
             return None  # starting mid-request (a method split across reads) or after empty lines
-        # partition takes one argument: no argument parsing, unlike find (compiled, per request).
-        head, blank, _ = source.partition(b"\r\n\r\n")
+        # partition takes one argument: no argument parsing, unlike find (compiled, per request);
+        # called as a function, with no lookup by name.
+        head, blank, _ = _PARTITION(source, b"\r\n\r\n")
         return head if blank else None
 
     def __repr__(self) -> str:

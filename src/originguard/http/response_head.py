@@ -9,6 +9,8 @@ every line, and a table indexed by a line's first byte (either case) names the f
 start with: the framing fields, Date, and the ones the proxy cuts. Lowering the whole head instead
 cost as much as the rest of the scan.
 
+    status_at(received, start) -> int: the status code, read off the status line
+    keeps_alive(head, status) -> int: whether the connection outlives the response (-1: unsure)
     scan_head(raw, cuts) -> ResponseHead: framing (Content-Length, Transfer-Encoding), Date, the
                             spans a proxy removes (its cut set and what Connection lists)
     forwarded_head(head, added) -> bytes: the head as received minus those spans, plus `added`
@@ -37,6 +39,9 @@ _NOTED: Final = {
     b"transfer-encoding": CODINGS,
     b"connection": CONNECTION,
 }
+# Called as a function: a method called by name from compiled code is looked up on every call.
+_SPLIT: Final = bytes.split
+
 # A framing field stays whatever Connection lists: the relay frames the body by it (nginx ignores
 # such listings too).
 _FRAMING: Final = b"content-length"
@@ -67,7 +72,7 @@ class ResponseHead:
     """One response head as received (status line through its last field's CRLF) and what
     `scan_head` found in it."""
 
-    __slots__ = ("codings", "cut", "has_date", "length", "raw", "status_end")
+    __slots__ = ("codings", "connection", "cut", "has_date", "length", "raw", "status_end")
 
     def __init__(self, raw: bytes, status_end: int) -> None:
         self.raw = raw
@@ -76,6 +81,7 @@ class ResponseHead:
         self.has_date = False  # a Date field stays
         self.length: bytes | None = None  # the Content-Length value
         self.codings: bytes | None = None  # the Transfer-Encoding values, lower-case, comma-joined
+        self.connection: bytes | None = None  # the Connection values as sent, comma-joined
 
     def fields(self) -> list[Header]:
         """Every field, in order (names as sent)."""
@@ -84,7 +90,7 @@ class ResponseHead:
 
 def scan_head(raw: bytes, cuts: CutSet) -> ResponseHead:
     """Read `raw`, a head llhttp accepted, for framing, Date and the lines to remove."""
-    lines = raw.split(b"\r\n")  # the status line, each field, b"" after the last CRLF
+    lines = _SPLIT(raw, b"\r\n")  # the status line, each field, b"" after the last CRLF
     head = ResponseHead(raw, len(lines[0]))
     table = cuts.table
     cut = head.cut
@@ -115,6 +121,7 @@ def scan_head(raw: bytes, cuts: CutSet) -> ResponseHead:
                     head.codings = value if head.codings is None else head.codings + b"," + value
                 elif kind & CONNECTION:
                     value = _value(line, size + 1)
+                    head.connection = value if head.connection is None else head.connection + b"," + value
                     if value != b"keep-alive" and value != b"close":  # what nearly all send
                         listed = _listed(value, cuts.names, listed)
                 break
@@ -122,6 +129,41 @@ def scan_head(raw: bytes, cuts: CutSet) -> ResponseHead:
     if listed is not None:
         _cut_listed(head, lines, listed)  # RFC 9110 §7.6.1: a listed field may come before Connection
     return head
+
+
+def status_at(received: bytes, start: int) -> int:
+    """The status code of the head llhttp accepted at `start`, read off its line when that is a
+    first head spelled `HTTP/1.x DDD` as nearly all are; else 0 (ask the parser: its
+    `get_status_code()` is a call by name from compiled code, several times the cost)."""
+    if start or len(received) < 13 or not received.startswith(b"HTTP/1.") or received[8] != 32:
+        return 0
+    hundreds, tens, units, after = received[9], received[10], received[11], received[12]
+    if not (48 <= hundreds <= 57 and 48 <= tens <= 57 and 48 <= units <= 57) or (after != 32 and after != 13):
+        return 0
+    return (hundreds - 48) * 100 + (tens - 48) * 10 + units - 48
+
+
+def keeps_alive(head: ResponseHead, status: int) -> int:
+    """Whether the connection outlives this response, as llhttp's `should_keep_alive()` says it
+    (RFC 9112 §9.3, §6.3), for the plain cases: 1 or 0; -1 when unsure (ask the parser)."""
+    if head.codings is not None:
+        return -1
+    connection = head.connection
+    if head.raw.startswith(b"HTTP/1.1 "):
+        if connection == b"close":
+            return 0
+        if connection is not None and connection != b"keep-alive":
+            return -1
+    elif head.raw.startswith(b"HTTP/1.0 "):
+        if connection is None or connection == b"close":
+            return 0
+        if connection != b"keep-alive":
+            return -1
+    else:
+        return -1
+    if head.length is None and not (100 <= status < 200 or status == 204 or status == 304):
+        return 0  # the body runs until the close
+    return 1
 
 
 def forwarded_head(head: ResponseHead, added: bytes, status_line: bytes = b"") -> bytes:

@@ -18,6 +18,11 @@ _REASONS: Final = {s.value: s.phrase.encode() for s in HTTPStatus}
 _STATUS_LINES: Final = {code: b"HTTP/1.1 %d %s\r\n" % (code, phrase) for code, phrase in _REASONS.items()}
 
 
+def not_connected(data: bytes) -> None:
+    """A connection's write before its transport exists (its bound `transport.write` after)."""
+    raise RuntimeError("write before connection_made")
+
+
 class _DateHeader:
     """The current IMF-fixdate, refreshed at most once per second (RFC 9110 §6.6.1)."""
 

@@ -8,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from originguard.http.headers import HOP_BY_HOP
-from originguard.http.response_head import HOP_BY_HOP_CUTS, CutSet, fields_of, forwarded_head, scan_head
+from originguard.http.response_head import (
+    HOP_BY_HOP_CUTS,
+    CutSet,
+    fields_of,
+    forwarded_head,
+    keeps_alive,
+    scan_head,
+    status_at,
+)
 
 Header = tuple[bytes, bytes]
 
@@ -132,3 +140,73 @@ def test_scan_agrees_with_llhttp_fields_and_a_field_by_field_filter(fields: list
     head = scan_head(raw, HOP_BY_HOP_CUTS)
     assert forwarded_head(head, b"") == expected
     assert head.has_date == any(n.lower() == b"date" for n, _ in kept)
+
+
+class HeadVerdict:
+    """What llhttp says of a response head once it is parsed: status and keep-alive."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.keep_alive: bool | None = None
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()
+
+
+connection_lines = st.lists(
+    st.sampled_from(["close", "keep-alive", "Keep-Alive", "CLOSE", "close, x-a", "upgrade", "x-a"]),
+    max_size=2,
+)
+framing = st.sampled_from(
+    ["", "Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n"]
+)
+
+
+@given(
+    st.sampled_from(["HTTP/1.1", "HTTP/1.0"]),
+    st.sampled_from([100, 103, 200, 204, 206, 301, 304, 404, 500, 503]),
+    st.sampled_from([" OK", " ", ""]),
+    connection_lines,
+    framing,
+)
+def test_status_and_keep_alive_read_off_the_head_agree_with_llhttp(
+    version: str, status: int, reason: str, connections: list[str], frame: str
+) -> None:
+    # The upstream connection reads both off the head it scans instead of asking the parser by
+    # name; where it cannot tell (-1, 0) it asks, so every answer it gives must be llhttp's.
+    lines = "".join(f"Connection: {value}\r\n" for value in connections)
+    raw = f"{version} {status}{reason}\r\nServer: t\r\n{lines}{frame}".encode()
+    verdict = HeadVerdict()
+    verdict.parser.feed_data(raw + b"\r\n")
+    assert verdict.status == status
+    assert status_at(raw, 0) == status
+    head = scan_head(raw, HOP_BY_HOP_CUTS)
+    answer = keeps_alive(head, status)
+    assert answer == -1 or answer == int(bool(verdict.keep_alive)), (raw, answer, verdict.keep_alive)
+
+
+def test_plain_heads_are_answered_without_the_parser() -> None:
+    head = scan_head(NGINX, HOP_BY_HOP_CUTS)
+    assert status_at(NGINX, 0) == 200 and keeps_alive(head, 200) == 1
+    closing = scan_head(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n", HOP_BY_HOP_CUTS)
+    assert keeps_alive(closing, 200) == 0
+    until_close = scan_head(b"HTTP/1.1 200 OK\r\nServer: t\r\n", HOP_BY_HOP_CUTS)
+    assert keeps_alive(until_close, 200) == 0 and keeps_alive(until_close, 304) == 1
+    old = scan_head(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n", HOP_BY_HOP_CUTS)
+    assert keeps_alive(old, 200) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "start"),
+    [
+        (b"HTTP/1.1 200 OK\r\n", 4),  # after an interim head: the parser says
+        (b"HTTP/2.0 200 OK\r\n", 0),
+        (b"HTTP/1.1 20x OK\r\n", 0),
+        (b"HTTP/1.1 2000 OK\r\n", 0),
+        (b"HTTP/1.1 200", 0),  # too short to tell
+    ],
+)
+def test_status_lines_not_read_off_are_left_to_the_parser(raw: bytes, start: int) -> None:
+    assert status_at(raw, start) == 0
