@@ -16,6 +16,7 @@ from originguard.config.values import HostPort
 from originguard.errors import ProtocolError
 from originguard.http.app import HttpApp
 from originguard.http.connection import HttpConnection
+from originguard.http.tls_server import TlsServerLayer
 from originguard.http.wire import DATE, error_response
 
 log = logging.getLogger("originguard.http")
@@ -149,14 +150,12 @@ class HttpServer:
             client.close()
             return
         try:
+            # Our own TLS layer over a plain stream (http/tls_server.py), not uvloop's `ssl=`.
             await self.loop.connect_accepted_socket(
-                lambda: HttpConnection(self, "https"),
-                client,
-                ssl=tls,
-                ssl_handshake_timeout=self.limits.header_timeout,
+                lambda: TlsServerLayer(self, tls, self.limits.header_timeout), client
             )
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
-            log.debug("TLS handshake failed: %s", exc)
+        except OSError as exc:
+            log.debug("accepted connection failed: %s", exc)
             client.close()
 
 

@@ -39,7 +39,9 @@ def server_context(certificate: Path, key: Path, *, source: str = "", key_path: 
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(MODERN_CIPHERS)
     context.set_alpn_protocols(["http/1.1"])
-    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    # No client-initiated renegotiation (as nginx): a handshake inside the stream is a DoS lever
+    # and http/tls_server.py writes records without expecting one.
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION
     try:
         context.load_cert_chain(certificate, key)
     except (OSError, ssl.SSLError) as exc:
