@@ -11,7 +11,8 @@ OTHER_SRC is the `src` folder of another checkout, compiled in place, for exampl
 Both gates and nginx's gate run on core 0 at once, and each round drives all three in turn with
 wrk over TLS (admit path, 3 s each). The VM's speed drifts by up to 2× over minutes, so a change
 is judged by the median of the per-round ratios "this build / the other", which a drift moves
-little; single runs are not comparable (docs/benchmarks.md).
+little; single runs are not comparable (docs/benchmarks.md). Each gate's CPU time per request
+(user + system, from /proc) is printed too: the VM's steal time moves req/s but not that.
 """
 
 from __future__ import annotations
@@ -55,18 +56,31 @@ def run(other_src: Path, rounds: int) -> None:
                 for url in urls.values():
                     wrk(url, seconds=1, headers=headers)  # warm up: TLS sessions, pools
                 rates: dict[str, list[float]] = {name: [] for name in urls}
+                cpu: dict[str, list[float]] = {name: [] for name in builds}
+                pids = {name: gate.pid for name, gate in zip(builds, gates, strict=True)}
                 for index in range(rounds):
                     for name, url in urls.items():
-                        rates[name].append(wrk(url, seconds=3, headers=headers).requests_per_second)
+                        before = _cpu_seconds(pids[name]) if name in pids else 0.0
+                        result = wrk(url, seconds=3, headers=headers)
+                        rates[name].append(result.requests_per_second)
+                        if name in pids:
+                            requests = max(result.requests_per_second * 3, 1.0)
+                            cpu[name].append((_cpu_seconds(pids[name]) - before) / requests * 1e6)
                     print(index, {name: round(values[-1]) for name, values in rates.items()}, flush=True)
-                _summary(rates)
+                _summary(rates, cpu)
         finally:
             for gate in gates:
                 gate.terminate()
                 gate.wait(10)
 
 
-def _summary(rates: dict[str, list[float]]) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (steal time, the VM's noise, is not in it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _summary(rates: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
     per_round = [a / b for a, b in zip(rates["this"], rates["other"], strict=True)]
     for name in ("this", "other"):
         to_nginx = statistics.median(a / b for a, b in zip(rates[name], rates["nginx"], strict=True))
@@ -74,6 +88,13 @@ def _summary(rates: dict[str, list[float]]) -> None:
     print(
         f"this / other per round: median {statistics.median(per_round):.3f}", [round(r, 3) for r in per_round]
     )
+    for name in ("this", "other"):
+        print(
+            f"{name:5} CPU per request: median {statistics.median(cpu[name]):.1f} µs",
+            [round(c, 1) for c in cpu[name]],
+        )
+    cpu_ratio = [a / b for a, b in zip(cpu["this"], cpu["other"], strict=True)]
+    print(f"this / other CPU per request, per round: median {statistics.median(cpu_ratio):.3f}")
 
 
 if __name__ == "__main__":
