@@ -197,7 +197,7 @@ class TlsServerLayer(asyncio.Protocol):
 
     def _flush(self) -> None:
         records = self._take_records()
-        if len(records) and self.tcp is not None:
+        if len(records) and self.tcp is not None and not self.tcp.is_closing():
             self._send(records)
 
     def _fail(self, stage: str, exc: ssl.SSLError) -> None:
