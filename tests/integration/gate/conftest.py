@@ -123,3 +123,19 @@ def gate(
     loop_thread.run(handle.shutdown(1))
     for server in servers:
         loop_thread.run(server.shutdown(1))
+
+
+@pytest.fixture
+def impatient_gate(
+    tmp_path: Path, pki: dict[str, CertFiles], loop_thread: LoopThread, secret_file: tuple[Path, str]
+) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """A gate in front of one demo app whose request heads and TLS handshakes time out after 1 s:
+    its port and a client TLS context."""
+    _, servers, addresses = start_apps(loop_thread, 1)
+    config = write_gate_config(tmp_path, pki, secret_file[0], addresses, header_timeout="1s")
+    handle = loop_thread.run(start_gate(load_config(config)))
+    try:
+        yield handle.listeners[0].port, client_tls(pki["ca"].certificate)
+    finally:
+        loop_thread.run(handle.shutdown(1))
+        loop_thread.run(servers[0].shutdown(1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -90,25 +91,17 @@ def test_target_refusing_connections_gives_502_and_a_hanging_target_504(
 
 
 def test_slow_client_headers_time_out_with_408_while_others_are_served(
-    tmp_path: Path, pki: dict[str, CertFiles], loop_thread: LoopThread, secret_file: tuple[Path, str]
+    impatient_gate: tuple[int, ssl.SSLContext],
 ) -> None:
-    _, servers, addresses = start_apps(loop_thread, 1)
-    config = write_gate_config(tmp_path, pki, secret_file[0], addresses, header_timeout="1s")
-    handle = loop_thread.run(start_gate(load_config(config)))
-    tls = client_tls(pki["ca"].certificate)
-    port = handle.listeners[0].port
-    try:
-        slow = connect(port, tls=tls, timeout=5)
-        slow.sendall(b"GET / HTTP/1.1\r\nHost: gate.originguard.test\r\n")  # never finishes the head
-        started = time.monotonic()
-        assert request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=tls).status == 403  # others served
-        raw = read_all(slow)
-        assert raw.startswith(b"HTTP/1.1 408 ")
-        assert 0.9 <= time.monotonic() - started <= 4.0
-        slow.close()
-    finally:
-        loop_thread.run(handle.shutdown(1))
-        loop_thread.run(servers[0].shutdown(1))
+    port, tls = impatient_gate
+    slow = connect(port, tls=tls, timeout=5)
+    slow.sendall(b"GET / HTTP/1.1\r\nHost: gate.originguard.test\r\n")  # never finishes the head
+    started = time.monotonic()
+    assert request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=tls).status == 403  # others served
+    raw = read_all(slow)
+    assert raw.startswith(b"HTTP/1.1 408 ")
+    assert 0.9 <= time.monotonic() - started <= 4.0
+    slow.close()
 
 
 def test_graceful_shutdown_finishes_in_flight_requests_and_stops_accepting(gate: GateSetup) -> None:

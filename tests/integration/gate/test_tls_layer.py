@@ -7,16 +7,13 @@ import json
 import socket
 import ssl
 import time
-from pathlib import Path
 
 import pytest
 
 from originguard.certs import CertFiles
-from originguard.config import load_config
-from originguard.gate.process import start_gate
 from originguard.http.tls import server_context
-from tests.integration.gate.conftest import GateSetup, start_apps, write_gate_config
-from tests.support import LoopThread, client_tls, connect, read_all, read_response, request, wait_for
+from tests.integration.gate.conftest import GateSetup
+from tests.support import client_tls, connect, read_all, read_response, request, wait_for
 
 
 def admitted(gate: GateSetup, path: str) -> bytes:
@@ -101,7 +98,7 @@ def test_tls_1_1_is_refused_with_an_alert(gate: GateSetup, pki: dict[str, CertFi
     old.set_ciphers("DEFAULT:@SECLEVEL=0")  # so that this client can offer TLS 1.1 at all
     old.minimum_version = ssl.TLSVersion.TLSv1
     old.maximum_version = ssl.TLSVersion.TLSv1_1
-    with pytest.raises(ssl.SSLError, match="(?i)alert protocol version"):  # the gate's alert
+    with pytest.raises(ssl.SSLError, match=r"(?i)alert protocol version"):  # the gate's alert
         connect(gate.port, tls=old).close()
     assert request(gate.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=gate.tls).status == 403
 
@@ -112,20 +109,12 @@ def test_our_server_contexts_refuse_renegotiation(pki: dict[str, CertFiles]) -> 
 
 
 def test_a_stalled_handshake_is_dropped_after_the_header_timeout(
-    tmp_path: Path, pki: dict[str, CertFiles], loop_thread: LoopThread, secret_file: tuple[Path, str]
+    impatient_gate: tuple[int, ssl.SSLContext],
 ) -> None:
-    _, servers, addresses = start_apps(loop_thread, 1)
-    config = write_gate_config(tmp_path, pki, secret_file[0], addresses, header_timeout="1s")
-    handle = loop_thread.run(start_gate(load_config(config)))
-    port = handle.listeners[0].port
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
-            stalled.sendall(b"\x16\x03\x01")  # a ClientHello's first bytes, and nothing more
-            started = time.monotonic()
-            tls = client_tls(pki["ca"].certificate)
-            assert request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=tls).status == 403
-            assert read_all(stalled) == b""
-            assert 0.9 <= time.monotonic() - started <= 4.0
-    finally:
-        loop_thread.run(handle.shutdown(1))
-        loop_thread.run(servers[0].shutdown(1))
+    port, tls = impatient_gate
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
+        stalled.sendall(b"\x16\x03\x01")  # a ClientHello's first bytes, and nothing more
+        started = time.monotonic()
+        assert request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=tls).status == 403
+        assert read_all(stalled) == b""
+        assert 0.9 <= time.monotonic() - started <= 4.0
