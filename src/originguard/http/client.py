@@ -466,9 +466,7 @@ class UpstreamPool:
         loop's clock if the caller has it (a client connection's time of its last read will do
         against idle timeouts of tens of seconds), which saves a read."""
         idle = self._idle.get(key)
-        if not idle:
-            return None
-        return self.take_idle_from(idle, now)
+        return None if idle is None else self.take_idle_from(idle, now)
 
     def take_idle_from(self, idle: list[UpstreamConnection], now: float = -1.0) -> UpstreamConnection | None:
         """`take_idle` with the upstream's idle list at hand (`idle_list`): no key to hash."""

@@ -53,8 +53,6 @@ def split_origin_form(target: bytes) -> tuple[bytes, bytes]:
     if _QUESTION_MARK not in target:
         return target, b""
     mark = target.find(b"?")
-    if mark < 0:
-        return target, b""
     query = target[mark + 1 :]
     fragment = query.find(b"#")
     if fragment >= 0:
