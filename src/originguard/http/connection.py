@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, cast
 import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
+from originguard.http.headers import LOWER
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
 from originguard.http.request_checks import HeaderIndex, check_head
 from originguard.http.wire import error_response, not_connected
@@ -34,8 +35,6 @@ HEAD: Final = 1
 BODY: Final = 2
 PIPELINE_DEPTH: Final = 16  # queued requests beyond this pause reading instead of growing memory
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
-# Called as a function: `name.lower()` from compiled code looks the method up by name each time.
-_LOWER: Final = bytes.lower
 
 
 def _line_version(source: bytes, method: bytes, target: bytes) -> str:
@@ -191,7 +190,7 @@ class HttpConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
         # The lower-cased index every later lookup (rules, cache, WAF) reuses, built in the same pass.
-        lower = _LOWER(name)
+        lower = LOWER(name)
         found = self._index.get(lower)
         self._index[lower] = (value,) if found is None else (*found, value)
         self._head_bytes += len(name) + len(value) + 4

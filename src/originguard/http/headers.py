@@ -27,9 +27,9 @@ HOP_BY_HOP: Final = frozenset(
 )
 
 
-# Called as a function on the per-request paths: `name.lower()` from compiled code looks the
-# method up by name on every call.
-_LOWER: Final = bytes.lower
+# Called as a function on the per-request paths (here and in http/connection.py): `name.lower()`
+# from compiled code looks the method up by name on every call.
+LOWER: Final = bytes.lower
 
 # Connection options that name no field (RFC 9112 §9.6, §9.3): nothing more to remove for them.
 _CONNECTION_OPTIONS: Final = frozenset({b"close", b"keep-alive"})
@@ -112,7 +112,7 @@ def fields_to_cut(headers: list[Header], drop: FieldSet) -> list[int]:
         name, value = headers[index]
         size = len(name)
         if size < longest and lengths[size]:
-            lower = _LOWER(name)
+            lower = LOWER(name)
             if lower not in dropped:
                 continue
             cut.append(index)
