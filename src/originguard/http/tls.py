@@ -15,9 +15,10 @@ MODERN_CIPHERS: Final = "ECDHE+AESGCM:ECDHE+CHACHA20"
 class DirectSSLObject(ssl.SSLObject):
     """An `ssl.SSLObject` whose `read`, `write` and `pending` are the C methods themselves.
 
-    uvloop's TLS transport binds these three once per connection and calls them for every record;
-    `ssl.SSLObject`'s own only forward to the C object, a Python frame per call (about 2,000
-    instructions per proxied request). Same arguments, results and exceptions."""
+    The viewer-side layer (http/tls_server.py) and uvloop's client-side TLS transport bind them
+    once per connection and call them for every record; `ssl.SSLObject`'s own only forward to the
+    C object, a Python frame per call (about 2,000 instructions per proxied request). Same
+    arguments, results and exceptions."""
 
     @classmethod
     def _create(cls, *args: Any, **kwargs: Any) -> DirectSSLObject:
