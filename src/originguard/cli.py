@@ -68,13 +68,16 @@ def audit(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Audit real cloud exports offline with the same checks (exit 1 on a failure)."""
+    """Audit real cloud exports offline with the same checks (exit 1 on a failure or a skipped file)."""
     from originguard.audit import audit_paths
 
-    try:
-        report = audit_paths(files)
-    except OriginguardError as exc:
-        fail(exc)
+    report = audit_paths(files)
+    for line in report.errors:  # skipped files; the others are audited (exit 2 if none could be)
+        typer.echo(f"error: {line}", err=True)
+    if not report.files_read:
+        if as_json:
+            typer.echo(report.to_json())
+        raise typer.Exit(2)
     show_report(report, as_json)
 
 

@@ -16,6 +16,7 @@ from originguard.audit.facts import Facts
 from originguard.audit.ours import check_configs
 from originguard.audit.report import Finding, Report, Severity
 from originguard.audit.sources import read_file
+from originguard.errors import ConfigError
 
 __all__ = [
     "Finding",
@@ -29,12 +30,32 @@ __all__ = [
 
 
 def audit_paths(paths: list[Path]) -> Report:
-    """Audit exported CloudFront/ELBv2/WAFv2/Ingress/Route 53 files together (ConfigError if bad)."""
-    facts = Facts()
-    elb = ElbParts()
+    """Audit exported CloudFront/ELBv2/WAFv2/Ingress/Route 53 files together.
+
+    A file that cannot be read or is not an export is skipped and named in `Report.errors`; the
+    others are still audited. A path given twice (by any spelling) is read once.
+    """
+    facts, elb = Facts(), ElbParts()
+    errors: list[str] = []
+    seen: set[Path] = set()
+    read = 0
     for path in paths:
-        facts.merge(read_file(path, elb))
-    if elb.listeners or elb.rules or elb.security_groups or elb.ssl_policies:
-        facts.merge(audit_elbv2(elb))
+        identity = path.resolve()
+        if identity in seen:
+            continue
+        seen.add(identity)
+        try:
+            file_facts, file_elb = read_file(path)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        facts.merge(file_facts)
+        elb.merge(file_elb)
+        read += 1
+    if elb:
+        try:
+            facts.merge(audit_elbv2(elb))
+        except ConfigError as exc:  # a malformed rule or action: the load balancer part is lost
+            errors.append(str(exc))
     cross_check(facts)
-    return Report(tuple(facts.findings))
+    return Report(tuple(facts.findings), tuple(errors), read)

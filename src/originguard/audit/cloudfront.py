@@ -6,7 +6,7 @@ from typing import Final
 
 from originguard.audit.facts import EdgeHeader, Facts, OriginPort, SecretSighting
 from originguard.audit.secret_strength import ALB_MAX_VALUE_CHARS, assess_secret, sha256_hex
-from originguard.audit.shape import JsonObject, Reader
+from originguard.audit.shape import JsonObject, Reader, intrinsic, join
 
 # Ascending strength; the reference asks for at least TLSv1.2_2021 towards viewers.
 VIEWER_TLS_VERSIONS: Final = (
@@ -24,38 +24,59 @@ MIN_VIEWER_TLS: Final = "TLSv1.2_2021"
 
 
 def is_cloudfront(doc: object) -> bool:
-    """True for either export form of a distribution."""
+    """True for get-distribution-config / get-distribution output or a bare `--query` config."""
     if not isinstance(doc, dict):
         return False
     inner = doc.get("Distribution")
-    return "DistributionConfig" in doc or (isinstance(inner, dict) and "DistributionConfig" in inner)
+    return (
+        "DistributionConfig" in doc
+        or (isinstance(inner, dict) and "DistributionConfig" in inner)
+        or is_distribution(doc)
+    )
+
+
+def is_distribution(doc: object) -> bool:
+    """A DistributionConfig itself, or a list-distributions summary: origins and a default behaviour."""
+    return isinstance(doc, dict) and "Origins" in doc and "DefaultCacheBehavior" in doc
 
 
 def audit_cloudfront(reader: Reader, doc: JsonObject) -> Facts:
-    """Checks 1 (origin protocol), origin headers, viewer protocol, TLS and WAF of one distribution."""
-    facts = Facts(kinds={"cloudfront"})
+    """One distribution, from get-distribution-config, get-distribution or `--query DistributionConfig`."""
     if "DistributionConfig" in doc:
-        base, config = "DistributionConfig", reader.field_obj(doc, "DistributionConfig", "")
-        scope = f"{reader.file}"
-    else:
+        config = reader.field_obj(doc, "DistributionConfig", "")
+        return audit_distribution(reader, config, "DistributionConfig", reader.file)
+    if "Distribution" in doc:
         dist = reader.field_obj(doc, "Distribution", "")
-        base = "Distribution.DistributionConfig"
         config = reader.field_obj(dist, "DistributionConfig", "Distribution", required=True)
         scope = f"{reader.file}#{reader.text(dist, 'Id', 'Distribution') or 'distribution'}"
+        return audit_distribution(reader, config, "Distribution.DistributionConfig", scope)
+    return audit_distribution(reader, doc, "", reader.file)
+
+
+def audit_distribution(reader: Reader, config: JsonObject, base: str, scope: str) -> Facts:
+    """Checks 1 (origin protocol), origin headers, viewer protocol, TLS and WAF of one distribution.
+
+    `config` is a DistributionConfig, a list-distributions summary (the same fields) or a
+    CloudFormation `DistributionConfig` (plain lists, `OriginCustomHeaders`, `OriginSSLProtocols`).
+    """
+    facts = Facts(kinds={"cloudfront"})
     behaviors = _behaviors(reader, config, base)
     for where, policy, _ in behaviors:
         _viewer_protocol(facts, reader.file, where, policy)
     reached = _reached_origins(reader, config, base, behaviors)
-    for index, origin in enumerate(reader.items(config, "Origins", base)):
-        origin_id = reader.text(origin, "Id", f"{base}.Origins.Items[{index}]")
-        where = f"{base}.Origins.Items[{index}]({origin_id})"
+    for path, origin in reader.entries(config, "Origins", base):
+        origin_id = reader.text(origin, "Id", path)
+        where = f"{path}({origin_id})"
         if origin_id not in reached:
             facts.add("origin-https-only", "info", reader.file, where, "no behaviour reaches this origin")
             continue
-        _origin(facts, reader, origin, where, scope, reached[origin_id])
-    _web_acl(facts, reader.file, reader.text(config, "WebACLId", base), f"{base}.WebACLId")
+        _origin(facts, reader, origin, where, scope)
+    _web_acl(facts, reader.file, reader.text(config, "WebACLId", base), join(base, "WebACLId"))
     _viewer_tls(
-        facts, reader, reader.field_obj(config, "ViewerCertificate", base), f"{base}.ViewerCertificate"
+        facts,
+        reader,
+        reader.field_obj(config, "ViewerCertificate", base),
+        join(base, "ViewerCertificate"),
     )
     return facts
 
@@ -63,7 +84,7 @@ def audit_cloudfront(reader: Reader, doc: JsonObject) -> Facts:
 def _behaviors(reader: Reader, config: JsonObject, base: str) -> list[tuple[str, str, str]]:
     """(key path, ViewerProtocolPolicy, TargetOriginId) of the default and every path behaviour."""
     default = reader.field_obj(config, "DefaultCacheBehavior", base, required=True)
-    where = f"{base}.DefaultCacheBehavior"
+    where = join(base, "DefaultCacheBehavior")
     found = [
         (
             where,
@@ -71,8 +92,8 @@ def _behaviors(reader: Reader, config: JsonObject, base: str) -> list[tuple[str,
             reader.text(default, "TargetOriginId", where),
         )
     ]
-    for i, behavior in enumerate(reader.items(config, "CacheBehaviors", base)):
-        where = f"{base}.CacheBehaviors.Items[{i}]({reader.text(behavior, 'PathPattern', base)})"
+    for path, behavior in reader.entries(config, "CacheBehaviors", base):
+        where = f"{path}({reader.text(behavior, 'PathPattern', path)})"
         found.append(
             (
                 where,
@@ -88,8 +109,7 @@ def _reached_origins(
 ) -> dict[str, list[str]]:
     """Origin Id → viewer policies of the behaviours that reach it, resolving origin groups."""
     groups: dict[str, list[str]] = {}
-    for i, group in enumerate(reader.items(config, "OriginGroups", base)):
-        where = f"{base}.OriginGroups.Items[{i}]"
+    for where, group in reader.entries(config, "OriginGroups", base):
         members = reader.items(group, "Members", where)
         groups[reader.text(group, "Id", where)] = [reader.text(m, "OriginId", where) for m in members]
     reached: dict[str, list[str]] = {}
@@ -114,9 +134,7 @@ def _viewer_protocol(facts: Facts, file: str, where: str, policy: str) -> None:
         )
 
 
-def _origin(
-    facts: Facts, reader: Reader, origin: JsonObject, where: str, scope: str, policies: list[str]
-) -> None:
+def _origin(facts: Facts, reader: Reader, origin: JsonObject, where: str, scope: str) -> None:
     """One origin reached by at least one behaviour."""
     file = reader.file
     if "S3OriginConfig" in origin:
@@ -140,27 +158,41 @@ def _origin(
             file,
             f"{where}.CustomOriginConfig",
             reader.text(custom, "OriginProtocolPolicy", where),
-            policies,
         )
         _origin_tls(facts, reader, custom, f"{where}.CustomOriginConfig")
         port = reader.text(custom, "HTTPSPort", where, "443")
         if port.isdigit():
             facts.origin_ports.append(OriginPort(int(port), file, f"{where}.CustomOriginConfig.HTTPSPort"))
-    headers = reader.items(origin, "CustomHeaders", where)
+    # CloudFormation names the list OriginCustomHeaders; the API and CLI name it CustomHeaders.
+    key = "OriginCustomHeaders" if "OriginCustomHeaders" in origin else "CustomHeaders"
+    headers = reader.entries(origin, key, where)
     if not headers:
         facts.add(
             "origin-header",
             "fail",
             file,
-            f"{where}.CustomHeaders",
+            f"{where}.{key}",
             "the origin gets no custom header: nothing lets it tell CloudFront from a direct viewer",
             "add a CustomHeaders item (for example X-Origin-Verify) with a random 40-character value",
         )
-    for i, header in enumerate(headers):
-        field = f"{where}.CustomHeaders.Items[{i}]"
-        name = reader.text(header, "HeaderName", field)
-        value = reader.text(header, "HeaderValue", field)
-        field = f"{field}({name}).HeaderValue"
+    for path, header in headers:
+        name = reader.text(header, "HeaderName", path)
+        field = f"{path}({name}).HeaderValue"
+        if (function := intrinsic(header.get("HeaderValue"))) is not None or _dynamic_reference(
+            header.get("HeaderValue")
+        ):
+            # The template refers to the value (a NoEcho parameter, Secrets Manager): not in this file.
+            facts.edge_headers.append(EdgeHeader(name, "", "", file, field, scope))
+            facts.add(
+                "origin-header",
+                "info",
+                file,
+                field,
+                f"the value comes from {function or 'a dynamic reference'}, not this file: "
+                "its strength and its match with the load balancer are not checked",
+            )
+            continue
+        value = reader.text(header, "HeaderValue", path)
         digest = sha256_hex(value)
         facts.edge_headers.append(EdgeHeader(name, digest, sha256_hex(value.lower()), file, field, scope))
         facts.sightings.append(
@@ -177,7 +209,13 @@ def _origin(
             )
 
 
-def _origin_protocol(facts: Facts, file: str, where: str, policy: str, viewer_policies: list[str]) -> None:
+def _dynamic_reference(value: object) -> bool:
+    """`{{resolve:secretsmanager:...}}` and friends: CloudFormation fills the value in at deploy time."""
+    return isinstance(value, str) and value.startswith("{{resolve:") and value.endswith("}}")
+
+
+def _origin_protocol(facts: Facts, file: str, where: str, policy: str) -> None:
+    """Check 1 as the seed states it: CloudFront reaches the origin over HTTPS only, nothing else."""
     field = f"{where}.OriginProtocolPolicy"
     fix = "set OriginProtocolPolicy to https-only"
     if policy == "https-only":
@@ -186,29 +224,36 @@ def _origin_protocol(facts: Facts, file: str, where: str, policy: str, viewer_po
         facts.add(
             "origin-https-only", "fail", file, field, "http-only sends the secret header in clear text", fix
         )
-    elif policy == "match-viewer" and "allow-all" in viewer_policies:
+    elif policy == "match-viewer":
         facts.add(
             "origin-https-only",
             "fail",
             file,
             field,
-            "match-viewer with an allow-all behaviour: HTTP viewers make the secret travel in clear text",
+            "match-viewer: CloudFront uses HTTP to the origin for every HTTP viewer request it forwards, "
+            "so the secret header travels in clear text as soon as one behaviour (now or after a later "
+            "edit) lets HTTP through; only https-only keeps it encrypted whatever the viewer does",
             fix,
         )
     else:
         facts.add(
             "origin-https-only",
-            "warn",
+            "fail",
             file,
             field,
-            f"OriginProtocolPolicy is {policy or 'missing'}: HTTPS to the origin depends on the viewer",
+            f"OriginProtocolPolicy is {policy or 'missing'}, not https-only: "
+            "the secret header may travel in clear text",
             fix,
         )
 
 
 def _origin_tls(facts: Facts, reader: Reader, custom: JsonObject, where: str) -> None:
-    field = f"{where}.OriginSslProtocols"
-    versions = reader.strings(reader.field_obj(custom, "OriginSslProtocols", where), "Items", field)
+    if "OriginSSLProtocols" in custom:  # CloudFormation's spelling, a plain list
+        field = f"{where}.OriginSSLProtocols"
+        versions = reader.strings(custom, "OriginSSLProtocols", where)
+    else:
+        field = f"{where}.OriginSslProtocols"
+        versions = reader.strings(reader.field_obj(custom, "OriginSslProtocols", where), "Items", field)
     if versions == ["TLSv1.2"]:
         facts.add("tls-minimum", "pass", reader.file, field, "CloudFront speaks only TLSv1.2 to the origin")
     else:
@@ -226,6 +271,14 @@ def _web_acl(facts: Facts, file: str, acl: str, field: str) -> None:
     fix = "attach a WAFv2 web ACL created with --scope CLOUDFRONT in us-east-1"
     if acl.startswith("arn:aws:wafv2:") and ":global/webacl/" in acl:
         facts.add("waf-attached", "pass", file, field, "a WAFv2 web ACL is attached")
+    elif acl.startswith("!"):
+        facts.add(
+            "waf-attached",
+            "pass",
+            file,
+            field,
+            f"a web ACL is attached by {acl} (confirm it is a CLOUDFRONT-scope WAFv2 ACL)",
+        )
     elif not acl:
         facts.add("waf-attached", "warn", file, field, "no web ACL is attached to the distribution", fix)
     elif acl.startswith("arn:"):

@@ -69,16 +69,16 @@ def _header_rule(facts: Facts, rule: ForwardRule, edge_names: set[str]) -> None:
 
 def _secret_match(facts: Facts) -> None:
     """Rotation: a CloudFront value that no ALB condition admits means every request gets 403."""
-    by_name: dict[str, list[tuple[ForwardRule, frozenset[str]]]] = defaultdict(list)
+    by_name: dict[str, list[tuple[ForwardRule, frozenset[str], bool]]] = defaultdict(list)
     for rule in facts.forward_rules:
         for condition in rule.headers:
-            by_name[condition.name.lower()].append((rule, frozenset(condition.folded)))
+            by_name[condition.name.lower()].append((rule, frozenset(condition.folded), condition.patterns))
     for header in facts.edge_headers:
         conditions = by_name.get(header.name.lower(), [])
-        if not conditions:
-            continue
+        if not conditions or not header.digest:
+            continue  # no condition on this header, or a value the input only refers to
         fingerprint = short_fingerprint(header.digest)
-        if any(header.folded in values for _, values in conditions):
+        if any(header.folded in values for _, values, _ in conditions):
             facts.add(
                 "secret-match",
                 "pass",
@@ -86,7 +86,8 @@ def _secret_match(facts: Facts) -> None:
                 header.field,
                 f"the value ({fingerprint}) is admitted by the load balancer",
             )
-        else:
+        elif not any(patterns for _, _, patterns in conditions):
+            # With a wildcard or wide regex the value may well be admitted; that is reported there.
             facts.add(
                 "secret-match",
                 "fail",
@@ -95,8 +96,8 @@ def _secret_match(facts: Facts) -> None:
                 f"the value ({fingerprint}) is in no load balancer condition: every request gets 403",
                 "add the CloudFront value to the ALB condition before switching CloudFront (rotation order)",
             )
-    edge_folded = {h.folded for h in facts.edge_headers}
-    edge_names = {h.name.lower() for h in facts.edge_headers}
+    edge_folded = {h.folded for h in facts.edge_headers if h.digest}
+    edge_names = {h.name.lower() for h in facts.edge_headers if h.digest}
     for rule in facts.forward_rules:
         for condition in rule.headers:
             if (

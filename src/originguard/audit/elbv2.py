@@ -1,21 +1,40 @@
-"""Audit ELBv2 exports: describe-listeners, describe-rules, describe-ssl-policies, security groups.
+"""Audit ELBv2 exports: describe-load-balancers, -listeners, -rules, -ssl-policies, security groups.
 
-Listeners and rules often come in separate files, so each file is first read into `ElbParts` and
-the checks run once over all parts (rules are tied to listeners by ARN when the ARNs are present).
+Each CLI command prints one piece (describe-rules takes one `--listener-arn`), so every file is first
+read into `ElbParts` and the checks run once over all parts. Rules are tied to their listener and
+listeners to their load balancer by ARN: `…:listener-rule/app/LB/ID/LISTENER/RULE` belongs to
+`…:listener/app/LB/ID/LISTENER`, which belongs to `…:loadbalancer/app/LB/ID`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-from originguard.audit.facts import Facts, ForwardRule, HeaderCondition
-from originguard.audit.headers import header_condition
+from originguard.audit.elbv2_rules import (
+    Located,
+    audit_default_action,
+    audit_rules,
+    is_default,
+    rule_forwards,
+    rule_where,
+    terminal,
+)
+from originguard.audit.facts import Facts
 from originguard.audit.network import audit_security_groups
 from originguard.audit.shape import JsonObject, Reader
 
-ELBV2_KEYS: Final = frozenset({"Listeners", "Rules", "SslPolicies", "SecurityGroups"})
+ELBV2_KEYS: Final = frozenset({"LoadBalancers", "Listeners", "Rules", "SslPolicies", "SecurityGroups"})
 WEAK_TLS: Final = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
+
+# What a bare list (`--query Rules`, `--query Listeners`, ...) holds, told by keys every item has.
+LIST_KINDS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
+    ("Rules", frozenset({"Priority", "Actions"})),
+    ("Listeners", frozenset({"Protocol", "DefaultActions"})),
+    ("LoadBalancers", frozenset({"LoadBalancerArn", "DNSName"})),
+    ("SecurityGroups", frozenset({"GroupId", "IpPermissions"})),
+    ("SslPolicies", frozenset({"Name", "SslProtocols"})),
+)
 
 # Protocols of common predefined policies, for exports without describe-ssl-policies.
 KNOWN_POLICIES: Final[dict[str, tuple[str, ...]]] = {
@@ -32,23 +51,28 @@ KNOWN_POLICIES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """One object of an export and where it is: file and key path."""
-
-    file: str
-    path: str
-    obj: JsonObject
-
-
 @dataclass
 class ElbParts:
     """The ELBv2 pieces found in one or more files."""
 
+    load_balancers: list[Located] = field(default_factory=list)
     listeners: list[Located] = field(default_factory=list)
     rules: list[Located] = field(default_factory=list)
     ssl_policies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     security_groups: list[Located] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.load_balancers or self.listeners or self.rules or self.ssl_policies or self.security_groups
+        )
+
+    def merge(self, other: ElbParts) -> None:
+        """Add the pieces of another file."""
+        self.load_balancers += other.load_balancers
+        self.listeners += other.listeners
+        self.rules += other.rules
+        self.ssl_policies |= other.ssl_policies
+        self.security_groups += other.security_groups
 
 
 def is_elbv2(doc: object) -> bool:
@@ -56,76 +80,77 @@ def is_elbv2(doc: object) -> bool:
     return isinstance(doc, dict) and bool(ELBV2_KEYS & doc.keys())
 
 
+def elbv2_list_kind(doc: list[Any]) -> str | None:
+    """`Rules`, `Listeners`, ... when every item of a bare list looks like one, else None."""
+    if not doc or not all(isinstance(item, dict) for item in doc):
+        return None
+    for key, required in LIST_KINDS:
+        if all(required <= item.keys() for item in doc):
+            return key
+    return None
+
+
 def collect_elbv2(reader: Reader, doc: JsonObject, parts: ElbParts) -> None:
-    """Add the pieces of one file to `parts`."""
-    parts.listeners += [
-        Located(reader.file, f"Listeners[{i}]", o) for i, o in enumerate(reader.objects(doc, "Listeners", ""))
+    """Add the pieces of one CLI output object to `parts`."""
+    for key in sorted(ELBV2_KEYS & doc.keys()):
+        collect_elbv2_list(reader, key, reader.field_list(doc, key, ""), parts, key)
+
+
+def collect_elbv2_list(reader: Reader, key: str, items: list[Any], parts: ElbParts, base: str = "") -> None:
+    """Add one list of `key` objects (a `--query` output when `base` is empty) to `parts`."""
+    located = [
+        Located(reader.file, f"{base}[{i}]", reader.obj(o, f"{base}[{i}]")) for i, o in enumerate(items)
     ]
-    parts.rules += [
-        Located(reader.file, f"Rules[{i}]", o) for i, o in enumerate(reader.objects(doc, "Rules", ""))
-    ]
-    for i, policy in enumerate(reader.objects(doc, "SslPolicies", "")):
-        where = f"SslPolicies[{i}]"
-        parts.ssl_policies[reader.text(policy, "Name", where)] = tuple(
-            reader.strings(policy, "SslProtocols", where)
-        )
-    groups = reader.objects(doc, "SecurityGroups", "")
-    parts.security_groups += [Located(reader.file, f"SecurityGroups[{i}]", o) for i, o in enumerate(groups)]
+    if key == "LoadBalancers":
+        parts.load_balancers += located
+    elif key == "Listeners":
+        parts.listeners += located
+    elif key == "Rules":
+        parts.rules += located
+    elif key == "SecurityGroups":
+        parts.security_groups += located
+    else:
+        for policy in located:
+            name = reader.text(policy.obj, "Name", policy.path)
+            parts.ssl_policies[name] = tuple(reader.strings(policy.obj, "SslProtocols", policy.path))
 
 
 def audit_elbv2(parts: ElbParts) -> Facts:
-    """Checks 2 (no HTTP listener), 3 (header conditions), 4 (default 403), TLS and network."""
+    """Checks 2 (no HTTP listener), 3 (header rules), 4 (default 403), TLS and network."""
     facts = Facts(kinds={"elbv2"})
-    rules_by_listener = _rules_by_listener(parts)
+    groups = _rules_by_listener(parts.rules)
+    known = {_arn(listener) for listener in parts.listeners}
     for listener in parts.listeners:
-        _listener(facts, parts, listener, rules_by_listener.get(_arn(listener), []))
-    for rule in parts.rules:
-        _rule(facts, rule)
-    if not parts.listeners:
-        defaults = [r for r in parts.rules if _is_default(r)]
-        for rule in defaults:
-            actions = Reader(rule.file).objects(rule.obj, "Actions", rule.path)
-            _default_action(facts, rule.file, f"{rule.path}.Actions", actions)
-        if parts.rules:
-            facts.add(
-                "no-http-listener",
-                "info",
-                parts.rules[0].file,
-                "",
-                "no describe-listeners output given: HTTP listeners cannot be seen",
-                "add `aws elbv2 describe-listeners` output to the audit",
-            )
+        _listener(facts, parts, listener, groups.get(_arn(listener), []))
+    for arn, rules in groups.items():
+        if not arn or arn not in known:
+            _unlisted_listener(facts, arn, rules)
+    for balancer in parts.load_balancers:
+        _load_balancer(facts, parts, balancer)
     for group in parts.security_groups:
         audit_security_groups(facts, Reader(group.file), group.obj, group.path)
     return facts
 
 
-def _arn(item: Located) -> str:
-    return str(item.obj.get("ListenerArn") or "")
+def _arn(item: Located, key: str = "ListenerArn") -> str:
+    return str(item.obj.get(key) or "")
 
 
-def _rules_by_listener(parts: ElbParts) -> dict[str, list[Located]]:
-    """Listener ARN → its rules, from `…:listener-rule/app/LB/ID/LISTENER/RULE` rule ARNs."""
+def _rules_by_listener(rules: list[Located]) -> dict[str, list[Located]]:
+    """Listener ARN ("" when a rule has no RuleArn) → its rules, in file order."""
     found: dict[str, list[Located]] = {}
-    for listener in parts.listeners:
-        arn = _arn(listener)
-        if not arn:
-            continue
-        prefix = arn.replace(":listener/", ":listener-rule/", 1) + "/"
-        found[arn] = [r for r in parts.rules if str(r.obj.get("RuleArn") or "").startswith(prefix)]
+    for rule in rules:
+        arn = _arn(rule, "RuleArn")
+        listener = ""
+        if ":listener-rule/" in arn:
+            listener = arn.replace(":listener-rule/", ":listener/", 1).rsplit("/", 1)[0]
+        found.setdefault(listener, []).append(rule)
     return found
 
 
-def _is_default(rule: Located) -> bool:
-    return rule.obj.get("IsDefault") is True or str(rule.obj.get("Priority")) == "default"
-
-
-def _terminal(reader: Reader, actions: list[JsonObject], path: str) -> JsonObject:
-    """The action that ends the rule (authenticate actions run first, ordered by `Order`)."""
-    if not actions:
-        raise reader.error(path, "a rule or listener has no actions")
-    ordered = sorted(enumerate(actions), key=lambda pair: (_order(reader, pair[1], path), pair[0]))
-    return ordered[-1][1]
+def _short(arn: str) -> str:
+    """`listener/app/web/50dc…/f2f7…`: the resource part of an ARN (ARNs are not secrets)."""
+    return arn.split(":", 5)[-1] if arn.count(":") >= 5 else arn
 
 
 def _listener(facts: Facts, parts: ElbParts, listener: Located, rules: list[Located]) -> None:
@@ -140,8 +165,19 @@ def _listener(facts: Facts, parts: ElbParts, listener: Located, rules: list[Loca
         facts.add("no-http-listener", "pass", listener.file, f"{where}.Protocol", "an HTTPS listener")
         if port.isdigit():
             facts.lb_https_ports.add(int(port))
-        _default_action(facts, listener.file, f"{where}.DefaultActions", actions)
+        audit_default_action(facts, listener.file, f"{where}.DefaultActions", actions)
         _ssl_policy(facts, parts, listener.file, f"{where}.SslPolicy", reader.text(obj, "SslPolicy", path))
+        if rules:
+            audit_rules(facts, rules, where)
+        else:
+            facts.add(
+                "header-condition",
+                "info",
+                listener.file,
+                where,
+                "no describe-rules output for this listener: its header rules were not checked",
+                "add `aws elbv2 describe-rules --listener-arn ARN` output",
+            )
     else:
         facts.add("no-http-listener", "info", listener.file, f"{where}.Protocol", f"a {protocol} listener")
 
@@ -149,95 +185,78 @@ def _listener(facts: Facts, parts: ElbParts, listener: Located, rules: list[Loca
 def _http_listener(
     facts: Facts, reader: Reader, where: str, actions: list[JsonObject], rules: list[Located]
 ) -> None:
-    terminal = _terminal(reader, actions, f"{where}.DefaultActions")
-    redirect = reader.field_obj(terminal, "RedirectConfig", where)
-    forwarding_rules = [r for r in rules if not _is_default(r) and _rule_forwards(r)]
-    fix = "delete the HTTP listener (CloudFront reaches the origin over HTTPS only)"
-    if terminal.get("Type") == "redirect" and redirect.get("Protocol") == "HTTPS" and not forwarding_rules:
+    """Check 2 as the seed states it: the seed removed the HTTP listener, even one that only redirects."""
+    default = terminal(reader, actions, f"{where}.DefaultActions")
+    forwards = default.get("Type") == "forward" or any(rule_forwards(r) for r in rules if not is_default(r))
+    fix = "delete the HTTP listener and close port 80 (CloudFront reaches the origin over HTTPS only)"
+    if forwards:
+        message = "an HTTP listener that forwards: the secret header and traffic travel in clear text"
+    else:
+        message = (
+            "an HTTP listener, even one that only redirects to HTTPS, fails: CloudFront never needs it, "
+            "a request sent to it (the secret header included, if an origin is ever set to HTTP) "
+            "crosses the network in clear text before any redirect, and it keeps port 80 open"
+        )
+    facts.add("no-http-listener", "fail", reader.file, f"{where}.Protocol", message, fix)
+
+
+def _unlisted_listener(facts: Facts, arn: str, rules: list[Located]) -> None:
+    """Rules of a listener absent from every describe-listeners output: still checks 3 and 4."""
+    file = rules[0].file
+    label = f"({_short(arn)})" if arn else "(rules without a RuleArn)"
+    facts.add(
+        "no-http-listener",
+        "info",
+        file,
+        label,
+        "the listener of these rules is in no describe-listeners output given: "
+        "whether it is an HTTP listener cannot be seen",
+        "add `aws elbv2 describe-listeners --load-balancer-arn ARN` output",
+    )
+    for rule in rules:
+        if is_default(rule):
+            reader = Reader(rule.file)
+            actions = reader.objects(rule.obj, "Actions", rule.path)
+            audit_default_action(facts, rule.file, f"{rule_where(rule)}.Actions", actions)
+    audit_rules(facts, rules, label)
+
+
+def _load_balancer(facts: Facts, parts: ElbParts, balancer: Located) -> None:
+    """describe-load-balancers: its type, its scheme, and which of its listeners were given."""
+    reader, obj = Reader(balancer.file), balancer.obj
+    arn = reader.text(obj, "LoadBalancerArn", balancer.path)
+    where = f"{balancer.path}({reader.text(obj, 'LoadBalancerName', balancer.path)})"
+    kind = reader.text(obj, "Type", where, "application")
+    if kind != "application":
+        facts.add(
+            "header-condition",
+            "info",
+            balancer.file,
+            f"{where}.Type",
+            f"a {kind} load balancer cannot check an HTTP header: the targets must check the secret",
+        )
+    if not any(_arn(li, "LoadBalancerArn") == arn for li in parts.listeners):
         facts.add(
             "no-http-listener",
-            "warn",
-            reader.file,
-            f"{where}.Protocol",
-            "an HTTP listener that only redirects to HTTPS",
-            fix,
-        )
-    else:
-        facts.add(
-            "no-http-listener",
-            "fail",
-            reader.file,
-            f"{where}.Protocol",
-            "an HTTP listener that can forward: the secret header and traffic travel in clear text",
-            fix,
-        )
-
-
-def _rule_forwards(rule: Located) -> bool:
-    reader = Reader(rule.file)
-    actions = reader.objects(rule.obj, "Actions", rule.path)
-    return bool(actions) and _terminal(reader, actions, rule.path).get("Type") == "forward"
-
-
-def _rule(facts: Facts, rule: Located) -> None:
-    """A non-default rule that forwards must carry the secret header condition (checked cross-file)."""
-    if _is_default(rule) or not _rule_forwards(rule):
-        return
-    reader = Reader(rule.file)
-    priority = reader.text(rule.obj, "Priority", rule.path)
-    where = f"{rule.path}(priority {priority})"
-    headers: list[HeaderCondition] = []
-    for j, condition in enumerate(reader.objects(rule.obj, "Conditions", rule.path)):
-        if condition.get("Field") != "http-header":
-            continue
-        field = f"{where}.Conditions[{j}].HttpHeaderConfig"
-        config = reader.field_obj(condition, "HttpHeaderConfig", f"{where}.Conditions[{j}]", required=True)
-        name = reader.text(config, "HttpHeaderName", field)
-        values = reader.strings(config, "Values", field)
-        regexes = reader.strings(config, "RegexValues", field) + reader.strings(
-            condition, "RegexValues", field
-        )
-        headers.append(header_condition(facts, rule.file, field, name, values, regexes, None))
-    facts.forward_rules.append(ForwardRule(rule.file, where, f"priority {priority}", tuple(headers)))
-
-
-def _default_action(facts: Facts, file: str, where: str, actions: list[JsonObject]) -> None:
-    """Check 4: the listener's default must be a fixed response, ideally 403."""
-    reader = Reader(file)
-    terminal = _terminal(reader, actions, where)
-    kind = reader.text(terminal, "Type", where)
-    fix = 'set the default action to {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403"}}'
-    if kind == "forward":
-        facts.add(
-            "default-fixed-response",
-            "fail",
-            file,
+            "info",
+            balancer.file,
             where,
-            "the default action forwards: requests without the header reach the origin",
-            fix,
+            "no describe-listeners output for this load balancer: its listeners were not checked",
+            "add `aws elbv2 describe-listeners --load-balancer-arn ARN` output",
         )
+    if reader.text(obj, "Scheme", where) == "internal":
+        facts.add("network", "pass", balancer.file, f"{where}.Scheme", "an internal load balancer")
         return
-    if kind != "fixed-response":
+    groups = reader.strings(obj, "SecurityGroups", where)
+    given = {str(g.obj.get("GroupId")) for g in parts.security_groups}
+    if missing := [g for g in groups if g not in given]:
         facts.add(
-            "default-fixed-response",
-            "warn",
-            file,
-            where,
-            f"the default action is {kind}, not a fixed response",
-            fix,
-        )
-        return
-    status = reader.text(reader.field_obj(terminal, "FixedResponseConfig", where), "StatusCode", where)
-    if status == "403":
-        facts.add("default-fixed-response", "pass", file, where, "the default action is a fixed 403")
-    else:
-        facts.add(
-            "default-fixed-response",
-            "warn",
-            file,
-            where,
-            f"the default action answers {status}, not 403",
-            fix,
+            "network",
+            "info",
+            balancer.file,
+            f"{where}.SecurityGroups",
+            f"internet-facing; {', '.join(missing)} decide(s) who may connect and were not given",
+            "add `aws ec2 describe-security-groups --group-ids ...` output",
         )
 
 
@@ -257,11 +276,3 @@ def _ssl_policy(facts: Facts, parts: ElbParts, file: str, where: str, policy: st
         facts.add("tls-minimum", "warn", file, where, f"{policy} allows {', '.join(weak)}", fix)
     else:
         facts.add("tls-minimum", "pass", file, where, f"{policy} allows {', '.join(protocols)}")
-
-
-def _order(reader: Reader, action: JsonObject, path: str) -> int:
-    """An action's `Order` (1-50000); absent means the API's list order."""
-    text = reader.text(action, "Order", path, "0")
-    if not text.isdigit():
-        raise reader.error(f"{path}.Order", "Order must be a whole number")
-    return int(text)

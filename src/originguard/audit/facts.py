@@ -41,11 +41,16 @@ class EdgeHeader:
 
 @dataclass(frozen=True, slots=True)
 class HeaderCondition:
-    """An http-header condition of a rule; `folded` holds SHA-256s of its lower-cased exact values."""
+    """An http-header condition of a rule; `folded` holds SHA-256s of its lower-cased exact values.
+
+    `patterns` is True when some value is a wildcard or a wide regex: what the condition admits is
+    then not known from hashes, so no value can be said to be missing from it.
+    """
 
     name: str
     folded: tuple[str, ...]
     field: str
+    patterns: bool = False
 
 
 @dataclass(frozen=True, slots=True)

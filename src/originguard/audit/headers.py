@@ -22,9 +22,23 @@ def header_condition(
 ) -> HeaderCondition:
     """Record one http-header condition: wildcards and wide regexes fail, > 2 values warn."""
     folded: list[str] = []
+    patterns = False
     for i, value in enumerate(values):
         where = f"{field}.Values[{i}]"
+        if value and set(value) <= {"*"}:
+            patterns = True
+            facts.add(
+                "header-condition",
+                "fail",
+                resource,
+                where,
+                f"the value * for {name} matches any value: the header proves nothing "
+                f"(any request that carries {name}, whatever its value, is admitted)",
+                "use the exact secret value(s) of the CloudFront origin header",
+            )
+            continue
         if "*" in value or "?" in value:
+            patterns = True
             # `*` and `?` are ALB wildcards: the condition then admits values the edge never sent.
             facts.add(
                 "header-condition",
@@ -40,6 +54,7 @@ def header_condition(
         where = f"{field}.RegexValues[{i}]"
         literal = regex_literal(pattern)
         if literal is None:
+            patterns = True
             facts.add(
                 "header-condition",
                 "fail",
@@ -59,7 +74,7 @@ def header_condition(
             f"{len(values) + len(regex_values)} values for {name}; 2 are enough for a rotation",
             "remove retired secret values from the condition",
         )
-    return HeaderCondition(name, tuple(folded), field)
+    return HeaderCondition(name, tuple(folded), field, patterns)
 
 
 def regex_literal(pattern: str) -> str | None:

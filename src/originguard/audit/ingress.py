@@ -98,26 +98,17 @@ def _listen_ports(facts: Facts, reader: Reader, group: str, members: list[Ingres
             # Without listen-ports the controller opens HTTPS:443 only when it has a certificate.
             http.append(f"{_where(ingress, 'listen-ports')} (absent, so HTTP:80)")
     redirect = any(f"{PREFIX}ssl-redirect" in i.annotations for i in members)
-    fix = "set listen-ports to '[{\"HTTPS\": 443}]' on every Ingress of the group"
+    fix = "set listen-ports to '[{\"HTTPS\": 443}]' on every Ingress of the group (and drop ssl-redirect)"
     for where in http:
-        if redirect:
-            facts.add(
-                "no-http-listener",
-                "warn",
-                reader.file,
-                where,
-                f"{group} has an HTTP listener (ssl-redirect only)",
-                fix,
-            )
-        else:
-            facts.add(
-                "no-http-listener",
-                "fail",
-                reader.file,
-                where,
-                f"{group} has an HTTP listener that forwards",
-                fix,
-            )
+        # The seed removed the HTTP listener that redirected: ssl-redirect keeps port 80 listening.
+        message = (
+            f"{group} has an HTTP listener (ssl-redirect only): CloudFront never needs it, a request "
+            "sent to it crosses the network in clear text before the redirect, and port 80 stays open"
+            if redirect
+            else f"{group} has an HTTP listener that forwards: the secret header and traffic travel "
+            "in clear text"
+        )
+        facts.add("no-http-listener", "fail", reader.file, where, message, fix)
     if not http:
         facts.add(
             "no-http-listener",
@@ -232,9 +223,12 @@ def _rules(facts: Facts, reader: Reader, ingress: Ingress, scope: str) -> None:
             service, annotated = _backend(path.get("backend"))
             services.add(service)
             action = _action(reader, ingress, service) if annotated else None
-            if action is not None and action.get("type") != "forward":
-                continue  # fixed responses and redirects never reach a target
             where = f"{ingress.label}.spec.rules[{i}].http.paths[{j}]({path.get('path', '/')})"
+            if action is not None and action.get("type") != "forward":
+                # Fixed responses and redirects never reach a target; under the header they are check 3's
+                # false pass (nothing forwards to the app under the header).
+                _header_action(facts, reader, ingress, service, action, where, scope)
+                continue
             headers = _conditions(facts, reader, ingress, service, scope)
             facts.forward_rules.append(ForwardRule(reader.file, where, f"service {service}", headers))
     for key in ingress.annotations:
@@ -248,6 +242,36 @@ def _rules(facts: Facts, reader: Reader, ingress: Ingress, scope: str) -> None:
                 f"no backend of this Ingress is named {name}: the controller silently ignores it",
                 "name the annotation conditions.<backend service.name>",
             )
+
+
+def _header_action(
+    facts: Facts,
+    reader: Reader,
+    ingress: Ingress,
+    service: str,
+    action: JsonObject,
+    where: str,
+    scope: str,
+) -> None:
+    """A header-conditioned path whose action redirects or answers 2xx/3xx itself."""
+    kind = str(action.get("type", ""))
+    config = action.get("fixedresponseconfig")
+    status = str(config.get("statuscode", "")) if isinstance(config, dict) else ""
+    if kind == "fixed-response" and status[:1] in ("4", "5"):
+        return  # a deny path keyed on a header admits nothing
+    headers = _conditions(facts, reader, ingress, service, scope)
+    if not headers:
+        return
+    label = f"a fixed {status}" if kind == "fixed-response" else kind or "no action"
+    facts.add(
+        "header-condition",
+        "fail",
+        reader.file,
+        where,
+        f"the path on {headers[0].name} ends in {label} (actions.{service}), not forward: nothing "
+        "reaches the app under the header, so the header proves nothing here",
+        "point the header-conditioned path at the app's Service",
+    )
 
 
 def _conditions(

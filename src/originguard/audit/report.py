@@ -33,14 +33,20 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """The findings of one `audit` or `check` run; `ok` is False when any finding fails."""
+    """The findings of one `audit` or `check` run; `ok` is False when any finding fails.
+
+    `errors` are `FILE: problem` lines for inputs that were skipped (unreadable, not an export);
+    `files_read` counts the inputs that were audited (the CLI exits 2 when it is 0).
+    """
 
     findings: tuple[Finding, ...]
+    errors: tuple[str, ...] = ()
+    files_read: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when nothing fails (the CLI exits 0), warnings included."""
-        return not any(f.severity == "fail" for f in self.findings)
+        """True when nothing fails and no input was skipped (the CLI exits 0), warnings included."""
+        return not self.errors and not any(f.severity == "fail" for f in self.findings)
 
     def counts(self) -> dict[str, int]:
         """Number of findings per severity, every severity present."""
@@ -53,14 +59,20 @@ class Report:
 
     def to_json(self) -> str:
         """The report as a JSON document: ok, counts and every finding."""
-        doc = {"ok": self.ok, "counts": self.counts(), "findings": [asdict(f) for f in self.sorted()]}
+        doc = {
+            "ok": self.ok,
+            "counts": self.counts(),
+            "findings": [asdict(f) for f in self.sorted()],
+            "errors": list(self.errors),
+        }
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
 
     def render_table(self) -> str:
         """Plain-text table: severity, check and location aligned, message and fix indented below."""
         rows = self.sorted()
+        skipped = [f"skipped: {error}" for error in self.errors]
         if not rows:
-            return "no findings (no input was recognised)\n"
+            return "\n".join([*skipped, "no findings (no input was recognised)"]) + "\n"
         sev_width = max(len("SEVERITY"), *(len(f.severity) for f in rows))
         check_width = max(len("CHECK"), *(len(f.check) for f in rows))
         indent = " " * (sev_width + check_width + 4)
@@ -74,6 +86,9 @@ class Report:
                 lines.append(f"{indent}fix: {finding.fix}")
         counts = self.counts()
         summary = ", ".join(f"{counts[s]} {s}" for s in SEVERITY_ORDER)
+        if skipped:
+            summary += f", {len(skipped)} file(s) skipped"
+        lines += ["", *skipped] if skipped else []
         lines.append("")
         lines.append(f"{summary}: {'OK' if self.ok else 'FAILED'}")
         return "\n".join(lines) + "\n"

@@ -49,15 +49,32 @@ class Reader:
         return [self.obj(item, f"{where}[{i}]") for i, item in enumerate(self.field_list(parent, key, path))]
 
     def items(self, parent: JsonObject, key: str, path: str) -> list[JsonObject]:
-        """A CloudFront `{Quantity, Items}` list; `Items` may be missing when Quantity is 0."""
+        """A CloudFront `{Quantity, Items}` list (or CloudFormation's plain list)."""
+        return [obj for _, obj in self.entries(parent, key, path)]
+
+    def entries(self, parent: JsonObject, key: str, path: str) -> list[tuple[str, JsonObject]]:
+        """(key path, object) of each item of a `{Quantity, Items}` list or a plain list.
+
+        The API and CLI write `{"Quantity": n, "Items": [...]}` (`Items` missing when n = 0);
+        CloudFormation templates write the same lists as plain lists.
+        """
+        where = f"{path}.{key}" if path else key
+        if isinstance(parent.get(key), list):
+            return [(f"{where}[{i}]", obj) for i, obj in enumerate(self.objects(parent, key, path))]
         container = self.field_obj(parent, key, path)
-        return self.objects(container, "Items", f"{path}.{key}" if path else key)
+        return [(f"{where}.Items[{i}]", obj) for i, obj in enumerate(self.objects(container, "Items", where))]
 
     def text(self, parent: JsonObject, key: str, path: str, default: str = "") -> str:
-        """A scalar under `key` as text (numbers too: ELBv2 writes Priority and StatusCode as strings)."""
+        """A scalar under `key` as text (numbers too: ELBv2 writes Priority and StatusCode as strings).
+
+        A CloudFormation function (`!Ref Name`, `{"Fn::GetAtt": ...}`) reads as its `!Name` form: the
+        template does not hold the value, and the logical names it refers to are not secrets.
+        """
         value = parent.get(key, default)
         if value is None:
             return default
+        if (function := intrinsic(value)) is not None:
+            return function
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.error(f"{path}.{key}" if path else key, f"expected a string, got {_kind(value)}")
         return str(value)
@@ -71,6 +88,27 @@ class Reader:
                 raise self.error(f"{where}[{i}]", f"expected a string, got {_kind(item)}")
             out.append(str(item))
         return out
+
+
+def join(base: str, key: str) -> str:
+    """`base.key`, or `key` at the top level."""
+    return f"{base}.{key}" if base else key
+
+
+def intrinsic(value: Any) -> str | None:
+    """`!Ref Name` / `!GetAtt A.B` / `!Sub (expression)` for a CloudFormation function, else None."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    [(name, argument)] = value.items()
+    if name == "Ref" and isinstance(argument, str):
+        return f"!Ref {argument}"
+    if not isinstance(name, str) or not name.startswith("Fn::"):
+        return None
+    if name == "Fn::GetAtt" and isinstance(argument, list) and all(isinstance(a, str) for a in argument):
+        return f"!GetAtt {'.'.join(argument)}"
+    if name == "Fn::GetAtt" and isinstance(argument, str):
+        return f"!GetAtt {argument}"
+    return f"!{name.removeprefix('Fn::')} (expression)"
 
 
 def casefold_keys(value: Any) -> Any:

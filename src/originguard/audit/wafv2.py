@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from originguard.audit.facts import Facts, SecretSighting
 from originguard.audit.secret_strength import assess_secret, sha256_hex
 from originguard.audit.shape import JsonObject, Reader
@@ -84,7 +87,7 @@ def _header_gate(facts: Facts, reader: Reader, rule: JsonObject, default: JsonOb
         return
     field = f"{where}.Statement.ByteMatchStatement.SearchString"
     name = reader.text(header, "Name", where)
-    value = reader.text(match, "SearchString", where)
+    value = search_string(reader.text(match, "SearchString", where))
     facts.sightings.append(
         SecretSighting(
             sha256_hex(value), assess_secret(value, name), len(value), name, reader.file, field, "lb", None
@@ -108,3 +111,18 @@ def _header_gate(facts: Facts, reader: Reader, rule: JsonObject, default: JsonOb
             f"a header rule on {name} that does not gate all requests",
             "use PositionalConstraint EXACTLY with DefaultAction Block",
         )
+
+
+def search_string(text: str) -> str:
+    """A ByteMatch `SearchString` as text: the CLI prints this blob base64-encoded, boto3 as bytes.
+
+    A value that decodes as base64 to printable ASCII is the encoded form (a 40-character random
+    secret is valid base64 too, but decodes to binary: the odds of it being printable are ~1e-13).
+    """
+    try:
+        decoded = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text
+    if decoded and all(0x20 < byte < 0x7F for byte in decoded):
+        return decoded.decode("ascii")
+    return text

@@ -47,14 +47,38 @@ def test_check_exits_1_on_findings_and_0_when_clean(tmp_path: Path) -> None:
 
 
 def test_audit_of_cloud_exports_exits_1_on_a_bypass(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["audit", str(DATA / "audit" / "cloudfront-insecure.json"), "--json"])
+    audit_data = DATA / "audit"
+    result = runner.invoke(
+        app, ["audit", str(audit_data / "cloudfront-get-distribution-config-insecure.json"), "--json"]
+    )
     assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
     secure = runner.invoke(
         app,
-        ["audit", str(DATA / "audit" / "cloudfront-secure.json"), str(DATA / "audit" / "elbv2-secure.json")],
+        [
+            "audit",
+            str(audit_data / "cloudfront-get-distribution-config-secure.json"),
+            str(audit_data / "elbv2-describe-listeners-secure.json"),
+            str(audit_data / "elbv2-describe-rules-secure.json"),
+        ],
     )
     assert secure.exit_code == 0, secure.output
     assert "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2" not in result.output + secure.output
+
+
+def test_audit_skips_a_file_that_is_not_an_export_and_exits_2_only_when_nothing_was_read() -> None:
+    audit_data = DATA / "audit"
+    unknown = str(audit_data / "ec2-describe-instances.json")
+    mixed = runner.invoke(
+        app, ["audit", unknown, str(audit_data / "cloudfront-get-distribution-config-secure.json"), "--json"]
+    )
+    assert mixed.exit_code == 1  # audited, but one input was skipped: not a clean pass
+    doc = json.loads(mixed.stdout)
+    assert [e for e in doc["errors"] if "not an export originguard reads" in e]
+    assert any(f["check"] == "origin-https-only" for f in doc["findings"])
+    assert f"error: {unknown}: not an export" in mixed.stderr
+    nothing = runner.invoke(app, ["audit", unknown, "--json"])
+    assert nothing.exit_code == 2 and json.loads(nothing.stdout)["errors"]
+    assert "Traceback" not in mixed.output + nothing.output
 
 
 def test_secret_new_writes_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
