@@ -15,6 +15,7 @@ from originguard.audit.elbv2_rules import (
     Located,
     audit_default_action,
     audit_rules,
+    check_shape,
     is_default,
     rule_forwards,
     rule_where,
@@ -104,8 +105,12 @@ def collect_elbv2_list(reader: Reader, key: str, items: list[Any], parts: ElbPar
     if key == "LoadBalancers":
         parts.load_balancers += located
     elif key == "Listeners":
+        for listener in located:  # a listener without a readable default action skips its file
+            terminal(reader, reader.objects(listener.obj, "DefaultActions", listener.path), listener.path)
         parts.listeners += located
     elif key == "Rules":
+        for rule in located:
+            check_shape(rule)
         parts.rules += located
     elif key == "SecurityGroups":
         parts.security_groups += located

@@ -47,6 +47,12 @@ def rule_where(rule: Located) -> str:
     return f"{rule.path}(priority {Reader(rule.file).text(rule.obj, 'Priority', rule.path)})"
 
 
+def check_shape(rule: Located) -> None:
+    """Raise ConfigError now for a rule the checks could not read, so only its file is skipped."""
+    rule_terminal(rule)
+    _header_conditions(Facts(), rule)
+
+
 def audit_rules(facts: Facts, rules: list[Located], listener: str) -> None:
     """Check 3 over one listener's rules: header rules must forward, and something must forward."""
     answered = False  # something forwards, or a header rule that does not was already reported

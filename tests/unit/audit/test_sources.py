@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from originguard.audit import Report, audit_paths
 
@@ -170,3 +171,22 @@ def test_undecodable_bytes_are_reported(tmp_path: Path) -> None:
     binary = tmp_path / "export.json"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert "neither UTF-8 nor UTF-16" in _error(audit_paths([binary]))
+
+
+def test_a_malformed_rule_skips_only_its_file(tmp_path: Path) -> None:
+    rules = json.loads((DATA / "elbv2-describe-rules-secure.json").read_text())
+    rules["Rules"][0]["Actions"] = []
+    bad = tmp_path / "rules.json"
+    bad.write_text(json.dumps(rules))
+    report = audit_paths([DATA / "elbv2-describe-listeners-secure.json", bad])
+    assert "Rules[0].Actions: a rule or listener has no actions" in _error(report)
+    assert found(report, "default-fixed-response", "pass", "Listeners[0](port 443)")
+
+
+def test_aws_cli_yaml_output_is_read(tmp_path: Path) -> None:
+    """`--output yaml` prints the same fields as YAML."""
+    for name in (CF_SECURE, "elbv2-describe-listeners-secure.json", "elbv2-describe-rules-secure.json"):
+        doc = json.loads((DATA / name).read_text())
+        (tmp_path / name.replace(".json", ".yaml")).write_text(yaml.safe_dump(doc, sort_keys=False))
+    report = audit_paths(sorted(tmp_path.iterdir()))
+    assert not report.errors and report.ok and found(report, "secret-match", "pass")
