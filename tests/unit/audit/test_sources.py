@@ -84,6 +84,9 @@ def test_cloudformation_yaml_with_short_form_functions_is_read() -> None:
     base = "Resources.Distribution.Properties.DistributionConfig"
     [referred] = found(report, "origin-header", "info", f"{base}.Origins[0](gate).OriginCustomHeaders[0]")
     assert "!Ref OriginVerify" in referred.message
+    [resolved] = found(report, "origin-header", "info", f"{base}.Origins[1](static).OriginCustomHeaders[0]")
+    assert "a dynamic reference" in resolved.message
+    assert not [f for f in report.findings if f.check == "secret-strength"]  # no value is in the file
     assert found(report, "origin-https-only", "fail", f"{base}.Origins[1](static)")  # match-viewer
     assert found(report, "waf-attached", "pass", f"{base}.WebACLId")
     assert found(report, "coverage", "info", "Resources.GateListener")
