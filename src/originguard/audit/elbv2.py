@@ -190,7 +190,7 @@ def _listener(facts: Facts, parts: ElbParts, listener: Located, rules: list[Loca
 def _http_listener(
     facts: Facts, reader: Reader, where: str, actions: list[JsonObject], rules: list[Located]
 ) -> None:
-    """Check 2 as the seed states it: the seed removed the HTTP listener, even one that only redirects."""
+    """Check 2: the architecture has no HTTP listener at the origin, not even one that only redirects."""
     default = terminal(reader, actions, f"{where}.DefaultActions")
     forwards = default.get("Type") == "forward" or any(rule_forwards(r) for r in rules if not is_default(r))
     fix = "delete the HTTP listener and close port 80 (CloudFront reaches the origin over HTTPS only)"

@@ -100,7 +100,7 @@ def _listen_ports(facts: Facts, reader: Reader, group: str, members: list[Ingres
     redirect = any(f"{PREFIX}ssl-redirect" in i.annotations for i in members)
     fix = "set listen-ports to '[{\"HTTPS\": 443}]' on every Ingress of the group (and drop ssl-redirect)"
     for where in http:
-        # The seed removed the HTTP listener that redirected: ssl-redirect keeps port 80 listening.
+        # The architecture has no HTTP listener at the origin; ssl-redirect keeps port 80 listening.
         message = (
             f"{group} has an HTTP listener (ssl-redirect only): CloudFront never needs it, a request "
             "sent to it crosses the network in clear text before the redirect, and port 80 stays open"
