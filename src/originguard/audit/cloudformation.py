@@ -13,7 +13,7 @@ import yaml
 
 from originguard.audit.cloudfront import audit_distribution
 from originguard.audit.facts import Facts
-from originguard.audit.shape import JsonObject, Reader
+from originguard.audit.shape import JsonObject, Reader, join
 
 DISTRIBUTION: Final = "AWS::CloudFront::Distribution"
 # Resources whose settings decide checks 2-4 but that the audit reads from describe-* output instead.
@@ -45,11 +45,28 @@ def template_kinds(doc: JsonObject) -> set[str]:
     return types & (NOT_AUDITED | {DISTRIBUTION})
 
 
-def audit_template(reader: Reader, doc: JsonObject) -> Facts:
+def template_body(reader: Reader, doc: object) -> JsonObject | None:
+    """The template in `aws cloudformation get-template` output (a YAML template arrives as a string)."""
+    if not isinstance(doc, dict) or "TemplateBody" not in doc:
+        return None
+    body = doc["TemplateBody"]
+    if isinstance(body, str):
+        try:
+            body = yaml.load(body, Loader=TemplateLoader)  # JSON templates parse as YAML too
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark else ""
+            raise reader.error(
+                "TemplateBody", f"YAML syntax error: {where}{getattr(exc, 'problem', None)}"
+            ) from None
+    return body if is_cloudformation(body) else None
+
+
+def audit_template(reader: Reader, doc: JsonObject, base: str = "") -> Facts:
     """Every distribution of the template; a note for each load balancer resource left to describe-*."""
     facts = Facts()
-    for name, resource in reader.field_obj(doc, "Resources", "").items():
-        where = f"Resources.{name}"
+    for name, resource in reader.field_obj(doc, "Resources", base).items():
+        where = join(base, f"Resources.{name}")
         kind = str(resource.get("Type"))
         if kind == DISTRIBUTION:
             properties = reader.field_obj(resource, "Properties", where, required=True)

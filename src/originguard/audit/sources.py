@@ -15,7 +15,13 @@ from typing import Any, Final
 
 import yaml
 
-from originguard.audit.cloudformation import TemplateLoader, audit_template, is_cloudformation, template_kinds
+from originguard.audit.cloudformation import (
+    TemplateLoader,
+    audit_template,
+    is_cloudformation,
+    template_body,
+    template_kinds,
+)
 from originguard.audit.cloudfront import audit_cloudfront, audit_distribution, is_cloudfront, is_distribution
 from originguard.audit.elbv2 import ElbParts, collect_elbv2, collect_elbv2_list, elbv2_list_kind, is_elbv2
 from originguard.audit.facts import Facts
@@ -30,7 +36,8 @@ EXPECTED: Final = (
     "aws cloudfront get-distribution-config / get-distribution / list-distributions, "
     "aws elbv2 describe-load-balancers / describe-listeners / describe-rules / describe-ssl-policies, "
     "aws ec2 describe-security-groups, aws wafv2 get-web-acl, aws route53 list-resource-record-sets "
-    "(full or --query output), kubectl get ingress -o json|yaml, or a CloudFormation template"
+    "(full or --query output), kubectl get ingress -o json|yaml, or a CloudFormation template "
+    "(or aws cloudformation get-template)"
 )
 
 
@@ -55,7 +62,11 @@ def _read_document(reader: Reader, doc: Any, facts: Facts, elb: ElbParts) -> boo
     """Audit (or collect) one document; False when it is no shape the audit knows."""
     if isinstance(doc, list):
         return _read_list(reader, doc, facts, elb)
-    if is_cloudformation(doc):
+    if (body := template_body(reader, doc)) is not None:  # aws cloudformation get-template
+        if not template_kinds(body):
+            return False
+        facts.merge(audit_template(reader, body, "TemplateBody"))
+    elif is_cloudformation(doc):
         if not template_kinds(doc):
             return False
         facts.merge(audit_template(reader, doc))
