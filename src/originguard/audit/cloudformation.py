@@ -57,7 +57,7 @@ def template_body(reader: Reader, doc: object) -> JsonObject | None:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark else ""
             raise reader.error(
-                "TemplateBody", f"YAML syntax error: {where}{getattr(exc, 'problem', None)}"
+                "TemplateBody", f"YAML syntax error: {where}{getattr(exc, 'problem', None) or 'invalid'}"
             ) from None
     return body if is_cloudformation(body) else None
 

@@ -193,3 +193,12 @@ def test_aws_cli_yaml_output_is_read(tmp_path: Path) -> None:
         (tmp_path / name.replace(".json", ".yaml")).write_text(yaml.safe_dump(doc, sort_keys=False))
     report = audit_paths(sorted(tmp_path.iterdir()))
     assert not report.errors and report.ok and found(report, "secret-match", "pass")
+
+
+def test_cloudformation_get_template_output_is_read() -> None:
+    """`aws cloudformation get-template` prints a YAML template as one string in TemplateBody."""
+    report = audit("cloudformation-get-template.json")
+    assert not report.errors
+    base = "TemplateBody.Resources.Distribution.Properties.DistributionConfig"
+    assert found(report, "origin-https-only", "pass", f"{base}.Origins[0](gate)")
+    assert found(report, "origin-https-only", "fail", f"{base}.Origins[1](static)")
