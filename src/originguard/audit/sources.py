@@ -28,7 +28,7 @@ from originguard.audit.facts import Facts
 from originguard.audit.ingress import audit_ingresses, is_kubernetes
 from originguard.audit.route53 import audit_route53, is_route53
 from originguard.audit.shape import Reader
-from originguard.audit.wafv2 import audit_wafv2, is_wafv2
+from originguard.audit.wafv2 import audit_wafv2, is_wafv2, is_web_acl
 from originguard.errors import ConfigError
 
 _FIELD_NAME = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)*")
@@ -77,6 +77,8 @@ def _read_document(reader: Reader, doc: Any, facts: Facts, elb: ElbParts) -> boo
         _distributions(reader, summaries, "DistributionList.Items", facts)
     elif is_wafv2(doc):
         facts.merge(audit_wafv2(reader, doc))
+    elif is_web_acl(doc):
+        facts.merge(audit_wafv2(reader, {"WebACL": doc}))
     elif is_route53(doc):
         facts.merge(audit_route53(reader, doc))
     elif is_elbv2(doc):

@@ -15,6 +15,11 @@ def is_wafv2(doc: object) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("WebACL"), dict)
 
 
+def is_web_acl(doc: object) -> bool:
+    """A web ACL itself (`get-web-acl --query WebACL`); its `Rules` are not ELBv2 rules."""
+    return isinstance(doc, dict) and {"DefaultAction", "VisibilityConfig", "Rules"} <= doc.keys()
+
+
 def audit_wafv2(reader: Reader, doc: JsonObject) -> Facts:
     """Warn on count-only rules, allow-by-default with no blocking rule, and metrics or sampling off."""
     facts = Facts(kinds={"wafv2"})

@@ -202,3 +202,11 @@ def test_cloudformation_get_template_output_is_read() -> None:
     base = "TemplateBody.Resources.Distribution.Properties.DistributionConfig"
     assert found(report, "origin-https-only", "pass", f"{base}.Origins[0](gate)")
     assert found(report, "origin-https-only", "fail", f"{base}.Origins[1](static)")
+
+
+def test_query_web_acl_is_read_as_a_web_acl_not_as_load_balancer_rules(tmp_path: Path) -> None:
+    acl = tmp_path / "acl.json"
+    acl.write_text(json.dumps(json.loads((DATA / "wafv2-count-only.json").read_text())["WebACL"]))
+    report = audit_paths([acl])
+    assert not report.errors
+    assert found(report, "waf-rules", "warn", "WebACL(edge-dryrun).Rules")
