@@ -124,9 +124,9 @@ def audit_elbv2(parts: ElbParts) -> Facts:
     """Checks 2 (no HTTP listener), 3 (header rules), 4 (default 403), TLS and network."""
     facts = Facts(kinds={"elbv2"})
     groups = _rules_by_listener(parts.rules)
-    known = {_arn(listener) for listener in parts.listeners}
+    known = {_arn(listener) for listener in parts.listeners} - {""}
     for listener in parts.listeners:
-        _listener(facts, parts, listener, groups.get(_arn(listener), []))
+        _listener(facts, parts, listener, groups.get(_arn(listener), []) if _arn(listener) else [])
     for arn, rules in groups.items():
         if not arn or arn not in known:
             _unlisted_listener(facts, arn, rules)
