@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from originguard.errors import ConfigErrors, OriginguardError
+from originguard.notify import notify_status
 
 if TYPE_CHECKING:
     from originguard.audit import Report
@@ -30,6 +31,7 @@ def fail(error: OriginguardError, code: int = 2) -> NoReturn:
     lines = [str(e) for e in error.errors] if isinstance(error, ConfigErrors) else [str(error)]
     for line in lines:
         typer.echo(f"error: {line}", err=True)
+    notify_status("; ".join(lines))  # a supervisor (`up`, systemd) learns why its child did not start
     raise typer.Exit(code)
 
 
