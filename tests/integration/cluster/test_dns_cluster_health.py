@@ -8,13 +8,16 @@ from pathlib import Path
 import dns.asyncquery
 import dns.message
 
+from originguard.config import load_config_text
 from tests.integration.dns.harness import HealthzEdge, eventually, make_pki, start_router
 from tests.redis_server import RedisServer
 
 INTERVAL, TIMEOUT_S, UNHEALTHY = 0.1, 0.5, 2
 
 
-def config(sg: int, eu: int, ca: Path, redis: str) -> str:
+def config(
+    sg: int, eu: int, ca: Path, redis: str, *, interval: float = INTERVAL, timeout: float = TIMEOUT_S
+) -> str:
     return f"""
 edges:
   - {{name: edge-sg, region: ap-southeast-1, https: 127.0.0.1:{sg}}}
@@ -25,7 +28,7 @@ dns:
   zone: cdn.example.test.
   records:
     - name: www
-      health_check: {{protocol: https, path: /healthz, interval: {INTERVAL}, timeout: {TIMEOUT_S},
+      health_check: {{protocol: https, path: /healthz, interval: {interval}, timeout: {timeout},
                       healthy: 2, unhealthy: {UNHEALTHY}, ca_bundle: {ca}}}
       targets: [{{edge: edge-sg, address: 192.0.2.1}}, {{edge: edge-eu, address: 192.0.2.2}}]
 """
@@ -47,6 +50,7 @@ def test_a_killed_edge_leaves_a_clustered_routers_answers_within_its_health_chec
         await sg.start()
         await eu.start()
         router = await start_router(config(sg.port, eu.port, ca, redis_server.url), tmp_path)
+        blackhole: asyncio.Server | None = None
         loop = asyncio.get_running_loop()
         try:
             await eventually(lambda: asyncio.sleep(0, router.monitor.serving), lambda s: len(s) == 2, 5)
@@ -58,8 +62,19 @@ def test_a_killed_edge_leaves_a_clustered_routers_answers_within_its_health_chec
             assert loop.time() - stopped_at <= (UNHEALTHY + 1) * (INTERVAL + TIMEOUT_S) + 0.5
             await sg.start()  # same port: it comes back in every answer
             await eventually(lambda: addresses(router.port), lambda a: a == {"192.0.2.1", "192.0.2.2"}, 5)
+
+            # Down again, its port now silent: a reload whose first probe takes 5 s keeps it out.
+            await sg.stop()
+            held: list[asyncio.StreamWriter] = []
+            blackhole = await asyncio.start_server(lambda _, w: held.append(w), "127.0.0.1", sg.port)
+            await eventually(lambda: addresses(router.port), lambda a: a == {"192.0.2.2"}, 5)
+            slower = config(sg.port, eu.port, ca, redis_server.url, interval=30, timeout=5)
+            await router.reload(load_config_text(slower, "dns-test.yaml", tmp_path, load_secrets=False))
+            assert await addresses(router.port) == {"192.0.2.2"}
         finally:
             await router.aclose()
+            if blackhole is not None:
+                blackhole.close()
             for edge in (sg, eu):
                 if edge.server is not None:
                     await edge.stop()

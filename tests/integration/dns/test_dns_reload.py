@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from originguard.config import load_config
 from originguard.dns.server import start_dns_server
+from originguard.errors import ConfigError
 from originguard.runtime import reload_from
 from tests.integration.dns.harness import HealthzEdge, eventually, make_pki
 from tests.redis_server import free_port
@@ -160,3 +162,29 @@ def test_sighup_reloads_the_dns_process_in_place(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert "dns router reloaded" in stderr
+
+
+def test_a_reload_moves_the_listener_to_a_changed_port_and_refuses_one_in_use(tmp_path: Path) -> None:
+    ca, _, _ = make_pki(tmp_path)
+    path = tmp_path / "dns.yaml"
+    first, second = free_port(), free_port()
+
+    async def scenario() -> None:
+        path.write_text(zone_yaml(f"127.0.0.1:{first}", 1, 2, ca, txt="v1"))
+        router = await start_dns_server(load_config(path), start_health_checks=False)
+        try:
+            path.write_text(zone_yaml(f"127.0.0.1:{second}", 1, 2, ca, txt="v2"))
+            await router.reload(load_config(path))
+            assert router.port == second and await version(second) == "v2"
+            with pytest.raises((dns.exception.Timeout, ConnectionRefusedError)):
+                await version(first)  # the old port was closed once the new one answered
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+                squatter.bind(("127.0.0.1", first))
+                path.write_text(zone_yaml(f"127.0.0.1:{first}", 1, 2, ca, txt="v3"))
+                with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{first} \\(udp\\)"):
+                    await router.reload(load_config(path))
+            assert router.port == second and await version(second) == "v2"
+        finally:
+            await router.aclose()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
