@@ -267,7 +267,10 @@ def demo_app(
     except ValueError as exc:
         typer.echo(f"error: --listen: {exc}", err=True)
         raise typer.Exit(2) from None
-    serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+    try:
+        serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+    except OriginguardError as exc:
+        fail(exc)
 
 
 @waf_app.command("import")

@@ -109,3 +109,12 @@ gate:
         f"error: {config}: gate.admin: gate cannot listen on 127.0.0.1:{held_port}: "
         "address already in use (another process holds the port)"
     ]
+
+
+def test_the_demo_app_whose_port_is_taken_exits_2_naming_the_port(held_port: int) -> None:
+    result = run_component("demo-app", "--listen", f"127.0.0.1:{held_port}")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: demo-app: --listen: demo app cannot listen on 127.0.0.1:{held_port}: "
+        "address already in use (another process holds the port)"
+    ]
