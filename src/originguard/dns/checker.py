@@ -38,7 +38,7 @@ class HealthMonitor:
         if previous is not None:
             for key in {spec.key for spec in self.specs} & previous.serving.keys():
                 self.serving[key] = self._verdict(key)
-        self._on_change = on_change
+        self.on_change = on_change  # who hears of a changed verdict (the router wires it after start)
         self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {}
@@ -81,8 +81,8 @@ class HealthMonitor:
         serving = self._verdict(key)
         if self.serving.get(key) != serving:
             self.serving[key] = serving
-            if self._on_change is not None:
-                self._on_change(key, serving)
+            if self.on_change is not None:
+                self.on_change(key, serving)
 
     async def probe(self, spec: CheckSpec) -> tuple[bool, str]:
         """One check: TCP connect, or HTTP(S) GET expecting 200-399; (passed, detail)."""

@@ -190,7 +190,7 @@ async def start_dns_server(
                     None, config.tcp_idle_timeout)  # fmt: skip
     handle = DnsServerHandle(loaded, router, monitor, metrics, rtt, cluster, rand, start_health_checks,
                              listen, admin)  # fmt: skip
-    monitor._on_change = handle._on_health
+    monitor.on_change = handle._on_health
     try:
         where = listen or config.listen
         handle._use_listeners(where, await bind_pair(where, router, loaded.source, "dns.listen"))
