@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from originguard.errors import ConfigErrors, OriginguardError
+from originguard.notify import notify_status
 
 if TYPE_CHECKING:
     from originguard.audit import Report
@@ -30,6 +31,7 @@ def fail(error: OriginguardError, code: int = 2) -> NoReturn:
     lines = [str(e) for e in error.errors] if isinstance(error, ConfigErrors) else [str(error)]
     for line in lines:
         typer.echo(f"error: {line}", err=True)
+    notify_status("; ".join(lines))  # a supervisor (`up`, systemd) learns why its child did not start
     raise typer.Exit(code)
 
 
@@ -268,7 +270,10 @@ def demo_app(
     except ValueError as exc:
         typer.echo(f"error: --listen: {exc}", err=True)
         raise typer.Exit(2) from None
-    serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+    try:
+        serve_demo_app(address, frozenset(h.lower().encode() for h in masked))
+    except OriginguardError as exc:
+        fail(exc)
 
 
 @waf_app.command("import")

@@ -12,7 +12,8 @@ from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
-from originguard.runtime import install_uvloop, run_until_signalled
+from originguard.notify import notify_ready
+from originguard.runtime import cannot_listen, install_uvloop, run_until_signalled
 
 HEALTHY = render_response(200, [(b"Content-Type", b"text/plain")], b"ok\n", keep_alive=True)
 
@@ -66,7 +67,11 @@ def serve_demo_app(address: HostPort, secret_headers: frozenset[bytes]) -> None:
 
     async def main() -> None:
         server = HttpServer(DemoApp(secret_headers), Limits())
-        await server.listen(address)
+        try:
+            await server.listen(address)
+        except OSError as exc:
+            raise cannot_listen("demo-app", "--listen", "demo app", address, exc) from None
+        notify_ready()
         await run_until_signalled()
         await server.shutdown()
 

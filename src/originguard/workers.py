@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from originguard.notify import notify_ready
 from originguard.runtime import install_uvloop
 from originguard.stack.plan import ChildSpec
-from originguard.stack.supervisor import Supervisor
+from originguard.stack.supervisor import Supervisor, supervise
 
 MAX_WORKERS = 64
 
@@ -33,16 +34,15 @@ def run_workers(args: list[str], count: int) -> None:
     install_uvloop()
 
     async def main() -> None:
-        specs = [ChildSpec(f"worker-{i}", (*args, "--worker", str(i)), None) for i in range(count)]
+        specs = [ChildSpec(f"worker-{i}", (*args, "--worker", str(i))) for i in range(count)]
         with tempfile.TemporaryDirectory(prefix="originguard-workers-") as run_dir:
             supervisor = Supervisor(specs, Path(run_dir), executable=[sys.executable, "-m", "originguard"])
-            await supervisor.start()
             loop = asyncio.get_running_loop()
             stop = asyncio.Event()
             loop.add_signal_handler(signal.SIGTERM, stop.set)
             loop.add_signal_handler(signal.SIGINT, stop.set)
             loop.add_signal_handler(signal.SIGHUP, lambda: supervisor.signal_all(signal.SIGHUP))
-            await stop.wait()
-            await supervisor.stop()
+            # Ready (to `up` or systemd) once every worker has bound its listeners.
+            await supervise(supervisor, stop, notify_ready)
 
     asyncio.run(main())

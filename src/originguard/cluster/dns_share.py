@@ -9,7 +9,6 @@ this router's own view. Figures carry wall-clock times, since routers compare th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -34,6 +33,7 @@ from originguard.cluster.dns_core import (
 )
 from originguard.cluster.link import RedisLink
 from originguard.dns.rtt import RttStore, SubnetKey, parse_subnet, subnet_text
+from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.cluster")
 
@@ -186,6 +186,13 @@ class SharedHealth:
         self.edges.add(edge)
         self._recompute()
 
+    def retain(self, keys: Iterable[str]) -> None:
+        """Keep sharing only `keys` (after a reload: targets no longer checked leave the merge)."""
+        self.edges = set(keys)
+        self.local = {key: ok for key, ok in self.local.items() if key in self.edges}
+        self.remote = {key: reports for key, reports in self.remote.items() if key in self.edges}
+        self._recompute()
+
     def start(self) -> None:
         """Start the sync loop."""
         self._task = asyncio.get_running_loop().create_task(
@@ -271,7 +278,4 @@ async def _every(interval: float, action: Callable[[], object]) -> None:
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_task(task)

@@ -10,7 +10,6 @@ locally and again when its own entry comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import orjson
 from redis.asyncio import Redis
 
 from originguard.cluster.link import RedisLink
+from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.cluster")
 
@@ -70,10 +70,7 @@ class InvalidationBus:
 
     async def aclose(self) -> None:
         """Stop the subscriber."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def read_once(self) -> int:
         """One XREAD (blocking ≤ 1 s) from the last seen ID; entries applied (0 if Redis is down)."""

@@ -23,6 +23,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from originguard.runtime import stop_task
+
 log = logging.getLogger("originguard.cluster")
 
 T = TypeVar("T")
@@ -97,10 +99,7 @@ class RedisLink:
     async def aclose(self) -> None:
         """Stop probing and close the client's connections."""
         self._closed = True
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+        await stop_task(self._probe)
         with contextlib.suppress(*LINK_ERRORS):
             await self.client.aclose()
 

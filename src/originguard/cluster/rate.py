@@ -25,6 +25,7 @@ from originguard.cluster.rate_core import (
     merged_estimate,
     parse_total,
 )
+from originguard.runtime import stop_task
 from originguard.waf.rate import RateKey, RateState
 
 log = logging.getLogger("originguard.cluster")
@@ -125,10 +126,7 @@ class RateSync:
         """Stop the loop; unsent increments are dropped (other edges forget them within a window)."""
         self.state.on_full = None
         self.state.sharing = False
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def flush(self) -> bool:
         """Send the pending batch in one round trip and absorb the totals; False when Redis is down."""

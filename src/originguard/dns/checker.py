@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from originguard.dns import health
 from originguard.dns.records import CheckSpec
+from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.dns.health")
 
@@ -20,12 +21,25 @@ class HealthMonitor:
     """Runs every check spec on its interval; `serving[key]` is True unless a check of the key fails."""
 
     def __init__(
-        self, specs: Sequence[CheckSpec], on_change: Callable[[str, bool], None] | None = None
+        self,
+        specs: Sequence[CheckSpec],
+        on_change: Callable[[str, bool], None] | None = None,
+        *,
+        previous: HealthMonitor | None = None,
     ) -> None:
         self.specs = tuple(specs)
-        self.states = {spec: health.HealthState() for spec in self.specs}
+        # A reload keeps what is known of every target it still probes the same way: without this a
+        # dead edge would be answered again (as `initial`) until its first probe after the reload.
+        known = {_probed(spec): state for spec, state in previous.states.items()} if previous else {}
+        self.states: dict[CheckSpec, health.HealthState] = {
+            spec: known.get(_probed(spec), health.HealthState()) for spec in self.specs
+        }
         self.serving: dict[str, bool] = {}
-        self._on_change = on_change
+        if previous is not None:
+            for key in {spec.key for spec in self.specs} & previous.serving.keys():
+                self.serving[key] = self._verdict(key)
+        self.on_change = on_change  # who hears of a changed verdict (the router wires it after start)
+        self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {}
 
@@ -34,17 +48,25 @@ class HealthMonitor:
         for spec in self.specs:
             self._tasks.append(asyncio.create_task(self._run(spec), name=f"dns-health-{spec.key}"))
 
-    async def aclose(self) -> None:
-        """Stop every check."""
+    def stop(self) -> None:
+        """Cancel every check now: no result of this monitor is published after this returns."""
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop every check and wait for the tasks to end."""
+        self.stop()
+        for task in self._tasks:
+            await stop_task(task)
         self._tasks.clear()
 
     async def _run(self, spec: CheckSpec) -> None:
         thresholds = health.Thresholds(spec.check.healthy, spec.check.unhealthy)
-        while True:
+        while not self._stopped:
             ok, detail = await self.probe(spec)
+            if self._stopped:
+                return
             transition = health.step(self.states[spec], "pass" if ok else "fail", thresholds, detail)
             self.states[spec] = transition.state
             if transition.changed:
@@ -52,12 +74,15 @@ class HealthMonitor:
             self._publish(spec.key)
             await asyncio.sleep(spec.check.interval)
 
+    def _verdict(self, key: str) -> bool:
+        return all(state.serving for spec, state in self.states.items() if spec.key == key)
+
     def _publish(self, key: str) -> None:
-        serving = all(state.serving for spec, state in self.states.items() if spec.key == key)
+        serving = self._verdict(key)
         if self.serving.get(key) != serving:
             self.serving[key] = serving
-            if self._on_change is not None:
-                self._on_change(key, serving)
+            if self.on_change is not None:
+                self.on_change(key, serving)
 
     async def probe(self, spec: CheckSpec) -> tuple[bool, str]:
         """One check: TCP connect, or HTTP(S) GET expecting 200-399; (passed, detail)."""
@@ -101,3 +126,9 @@ class HealthMonitor:
             context = ssl.create_default_context(cafile=spec.ca_file)
             self._contexts[key] = context
         return context
+
+
+def _probed(spec: CheckSpec) -> tuple[object, ...]:
+    """What a check probes; thresholds and timing may change on reload without losing the state."""
+    check = spec.check
+    return spec.key, spec.host, spec.port, check.protocol, check.path, check.server_name, spec.ca_file

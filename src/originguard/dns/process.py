@@ -1,15 +1,15 @@
-"""`originguard dns -c FILE`: run the router until SIGTERM or SIGINT, then stop gracefully."""
+"""`originguard dns -c FILE`: run the router until SIGTERM or SIGINT; SIGHUP reloads it in place."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 import uvloop
 
 from originguard.config.loader import LoadedConfig
 from originguard.dns.server import start_dns_server
+from originguard.notify import notify_ready
+from originguard.runtime import reload_from, run_until_signalled
 
 log = logging.getLogger("originguard.dns")
 
@@ -20,15 +20,13 @@ def run_dns(loaded: LoadedConfig) -> None:
 
 
 async def _serve(loaded: LoadedConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     handle = await start_dns_server(loaded)
     admin = f", admin on {handle.host}:{handle.admin_port}" if handle.admin_port is not None else ""
     log.info("dns router serving on %s:%d%s", handle.host, handle.port, admin)
+    notify_ready()
     try:
-        await stop.wait()
+        # A reload validates the file first: a bad one is refused and the running zone keeps serving.
+        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
     finally:
         log.info("dns router stopping")
         await handle.aclose()

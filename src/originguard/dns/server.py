@@ -1,171 +1,172 @@
-"""The DNS router's asyncio shell: UDP and TCP listeners, health checks and the admin endpoint."""
+"""The DNS router's asyncio shell: listeners, health checks, the admin endpoint, and reload in place."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import secrets
 import socket
-import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from originguard.cluster import RedisLink, SharedHealth, SharedRtt, SharedRttStore
+from originguard.config.dns import DnsConfig
 from originguard.config.loader import LoadedConfig
 from originguard.config.values import HostPort
 from originguard.dns.admin import MAX_HEAD, AdminApi
 from originguard.dns.checker import HealthMonitor
-from originguard.dns.engine import Outcome, QueryEngine, Transport
-from originguard.dns.records import compile_zone
+from originguard.dns.engine import QueryEngine
+from originguard.dns.listeners import Router, bind_pair
+from originguard.dns.records import Zone, compile_zone
 from originguard.dns.rtt import RttStore
 from originguard.dns.telemetry import DnsMetrics, QueryLog
-from originguard.errors import DnsError
+from originguard.errors import ConfigError
+from originguard.runtime import cannot_listen
 
 log = logging.getLogger("originguard.dns")
 
-MAX_TCP_MESSAGE = 65535
 LOG_FLUSH_INTERVAL = 1.0
 
 
 @dataclass
 class DnsServerHandle:
-    """A running router: its bound ports and state, and `aclose()` to stop it gracefully."""
+    """A running router: its bound ports and state; `reload()` applies a new config, `aclose()` stops."""
 
-    host: str
-    port: int
-    admin_port: int | None
-    engine: QueryEngine
+    loaded: LoadedConfig
+    router: Router
     monitor: HealthMonitor
     metrics: DnsMetrics
     rtt: RttStore
+    cluster: RouterCluster | None
+    rand: Callable[[], float]
+    health_checks: bool
+    listen_override: HostPort | None = None  # tests pass port 0; a reload keeps the override
+    admin_override: HostPort | None = None
+    host: str = ""
+    port: int = 0
+    admin_port: int | None = None
+    admin: AdminApi | None = None
+    _listen: HostPort | None = None  # the address asked for (port 0 included), to spot a change
+    _admin_at: HostPort | None = None
+    _udp: asyncio.DatagramTransport | None = None
+    _tcp: asyncio.Server | None = None
+    _admin_server: asyncio.Server | None = None
     _closers: list[Callable[[], object]] = field(default_factory=list)
-    _servers: list[asyncio.Server] = field(default_factory=list)
-    _query_log: QueryLog | None = None
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def engine(self) -> QueryEngine:
+        """The engine answering now (a reload replaces it)."""
+        return self.router.engine
+
+    async def reload(self, loaded: LoadedConfig) -> None:
+        """Serve a new config with no gap: build and bind everything first, then swap in one step.
+
+        A file that fails to compile or bind raises and changes nothing. The health of targets probed
+        the same way, measured RTTs, metrics and the cluster link carry over.
+        """
+        async with self._reloading:
+            config = _dns_section(loaded)
+            zone = compile_zone(config, loaded.config.edges, loaded.source, loaded.resolve_path)
+            previous = _dns_section(self.loaded)
+            if loaded.config.cluster != self.loaded.config.cluster or config.measured != previous.measured:
+                log.warning("dns: changes to cluster: and dns.measured take effect on restart")
+            listen = self.listen_override or config.listen
+            admin_at = self.admin_override or config.admin
+            pair: tuple[asyncio.DatagramTransport, asyncio.Server] | None = None
+            admin_server: asyncio.Server | None = None
+            try:
+                if listen != self._listen:
+                    pair = await bind_pair(listen, self.router, loaded.source, "dns.listen")
+                if admin_at != self._admin_at and admin_at is not None:
+                    admin_server = await self._bind_admin(loaded, admin_at)
+                query_log = _open_query_log(loaded, config)
+            except BaseException:
+                for server in (*(pair or ()), admin_server):
+                    if server is not None:
+                        server.close()
+                raise
+            retired = self._swap(loaded, config, zone, query_log)
+            if pair is not None:
+                self._use_listeners(listen, pair)
+            if admin_at != self._admin_at:
+                self._use_admin(admin_at, admin_server)
+            log.warning("dns router reloaded from %s (%d records)", loaded.source, len(config.records))
+            await retired.aclose()
 
     async def aclose(self) -> None:
         """Stop listening, stop health checks, flush the query log."""
         for close in self._closers:
             close()
-        for server in self._servers:
-            server.close()
-            await server.wait_closed()
+        if self._udp is not None:
+            self._udp.close()
+        for server in (self._tcp, self._admin_server):
+            if server is not None:
+                server.close()
+                await server.wait_closed()
         await self.monitor.aclose()
-        if self._query_log is not None:
-            self._query_log.close()
+        if self.cluster is not None:
+            await self.cluster.aclose()
+        if self.router.query_log is not None:
+            self.router.query_log.close()
 
-
-class Router:
-    """What both listeners share: the engine, health view, metrics, query log, fail-open reporting."""
-
-    def __init__(
-        self,
-        engine: QueryEngine,
-        monitor: HealthMonitor,
-        metrics: DnsMetrics,
-        query_log: QueryLog | None,
-        shared_serving: dict[str, bool] | None = None,
-    ) -> None:
-        self.engine = engine
+    def _swap(self, loaded: LoadedConfig, config: DnsConfig, zone: Zone,
+              query_log: QueryLog | None) -> HealthMonitor:  # fmt: skip
+        """Point the router at the new config (no await: no query sees half of it); the old monitor."""
+        old_monitor, old_log = self.monitor, self.router.query_log
+        old_monitor.stop()
+        monitor = HealthMonitor(zone.checks, self._on_health, previous=old_monitor)
+        for key in old_monitor.serving.keys() - monitor.serving.keys():
+            self.metrics.target_healthy.remove(key)  # a target no longer checked has no health to show
+        self.router.engine = QueryEngine(zone, self.rtt, self.rand, max_udp_payload=config.max_udp_payload)
+        self.router.tcp_idle_timeout = config.tcp_idle_timeout
+        self.router.query_log = query_log
+        if self.cluster is not None:
+            self.cluster.health.local = dict(monitor.serving)
+            self.cluster.health.retain({e.name for e in loaded.config.edges} | monitor.serving.keys())
+        else:
+            self.router.health = monitor
         self.monitor = monitor
-        # In a cluster every router reads the merged health, so all give the same answers.
-        self.serving = shared_serving if shared_serving is not None else monitor.serving
-        self.metrics = metrics
-        self.query_log = query_log
-        self.failing_open: set[str] = set()
-        self.clock = asyncio.get_running_loop().time
+        if self.admin is not None:
+            self.admin.edges = frozenset(e.name for e in loaded.config.edges)
+        self.loaded = loaded
+        if self.health_checks:
+            monitor.start()
+        if old_log is not None:
+            old_log.close()
+        return old_monitor
 
-    def answer(self, wire: bytes, source: str, transport: Transport) -> bytes | None:
-        """Answer one query; an unexpected error becomes SERVFAIL, never a dead listener."""
+    def _use_listeners(
+        self, listen: HostPort, pair: tuple[asyncio.DatagramTransport, asyncio.Server]
+    ) -> None:
+        old = (self._udp, self._tcp)
+        self._udp, self._tcp = pair
+        self._listen, self.host, self.port = listen, listen.host, pair[1].sockets[0].getsockname()[1]
+        for server in old:
+            if server is not None:
+                server.close()
+
+    def _use_admin(self, admin_at: HostPort | None, server: asyncio.Server | None) -> None:
+        old, self._admin_server, self._admin_at = self._admin_server, server, admin_at
+        self.admin_port = server.sockets[0].getsockname()[1] if server is not None else None
+        if old is not None:
+            old.close()
+
+    def _on_health(self, key: str, ok: bool) -> None:
+        self.metrics.target_healthy.labels(key).set(1 if ok else 0)
+        if self.cluster is not None:
+            self.cluster.health.observe(key, ok)  # every router answers from the merged view
+
+    async def _bind_admin(self, loaded: LoadedConfig, where: HostPort) -> asyncio.Server:
+        if self.admin is None:
+            clock = asyncio.get_running_loop().time
+            self.admin = AdminApi(self.rtt, self.metrics, [e.name for e in loaded.config.edges], clock)
         try:
-            outcome = self.engine.answer(wire, source, transport, self.clock(), self.serving)
-        except Exception:
-            log.exception("dns: error answering a query from %s", source)
-            return _servfail(wire)
-        if outcome is None:
-            self.metrics.dropped.inc()
-            return None
-        self.metrics.observe(outcome, transport)
-        if outcome.fail_open != (outcome.record in self.failing_open):
-            self._report_fail_open(outcome)
-        if self.query_log is not None:
-            self.query_log.write(outcome, transport, time.time())
-        return outcome.wire
-
-    def _report_fail_open(self, outcome: Outcome) -> None:
-        if outcome.fail_open:
-            self.failing_open.add(outcome.record)
-            log.error("dns record %s: no healthy target, failing open (%s)", outcome.record, outcome.reason)
-        elif outcome.record in self.failing_open and outcome.decision:
-            self.failing_open.discard(outcome.record)
-            log.warning("dns record %s: healthy targets again (%s)", outcome.record, outcome.reason)
-
-
-class UdpProtocol(asyncio.DatagramProtocol):
-    """One datagram in, at most one datagram out."""
-
-    def __init__(self, router: Router) -> None:
-        self.router = router
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        response = self.router.answer(data, str(addr[0]), "udp")
-        if response is not None and self.transport is not None:
-            self.transport.sendto(response, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("dns udp: %s", exc)  # ICMP errors from clients that left; nothing to do
-
-
-class TcpProtocol(asyncio.Protocol):
-    """Length-prefixed messages (RFC 7766 §8), pipelined, closed after an idle timeout (§6.2.3)."""
-
-    def __init__(self, router: Router, idle_timeout: float) -> None:
-        self.router = router
-        self.idle_timeout = idle_timeout
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-        self.peer = ""
-        self.idle: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = str(peer[0]) if peer else ""
-        self._arm()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while len(self.buffer) >= 2 and self.transport is not None:
-            (length,) = struct.unpack_from("!H", self.buffer)
-            if len(self.buffer) < 2 + length:
-                break
-            message = bytes(self.buffer[2 : 2 + length])
-            del self.buffer[: 2 + length]
-            response = self.router.answer(message, self.peer, "tcp")
-            if response is None:
-                self.transport.close()  # not a query: the stream cannot be trusted further
-                return
-            self.transport.write(struct.pack("!H", len(response)) + response)
-        self._arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-        self.transport = None
-
-    def _arm(self) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-        if self.transport is not None:
-            self.idle = asyncio.get_running_loop().call_later(self.idle_timeout, self.transport.close)
+            return await asyncio.start_server(self.admin.handle, where.host, where.port, limit=MAX_HEAD)
+        except OSError as exc:
+            raise cannot_listen(loaded.source, "dns.admin", "dns router admin", where, exc) from None
 
 
 async def start_dns_server(
@@ -177,93 +178,59 @@ async def start_dns_server(
     start_health_checks: bool = True,
 ) -> DnsServerHandle:
     """Compile the `dns:` section and serve it on UDP+TCP (same port; port 0 picks one) and admin."""
-    config = loaded.config.dns
-    if config is None:
-        raise DnsError(f"{loaded.source}: no dns: section to serve")
+    config = _dns_section(loaded)
     zone = compile_zone(config, loaded.config.edges, loaded.source, loaded.resolve_path)
-    measured = config.measured
-    loop = asyncio.get_running_loop()
-    cluster = await _cluster(loaded, loop.time)
-    rtt: RttStore
-    if cluster is not None:
-        rtt = SharedRttStore(
-            cluster.name,
-            min_samples=measured.min_samples,
-            max_age=measured.max_age,
-            window=measured.window,
-            max_keys=measured.max_subnets,
-            clock=loop.time,
-        )
-    else:
-        rtt = RttStore(min_samples=measured.min_samples, max_age=measured.max_age, window=measured.window,
-                       max_keys=measured.max_subnets)  # fmt: skip
-    engine = QueryEngine(zone, rtt, rand or random.random, max_udp_payload=config.max_udp_payload)
+    cluster = await _cluster(loaded)
+    rtt = _rtt_store(config, cluster)
+    rand = rand or random.random
     metrics = DnsMetrics()
-
-    def on_health(key: str, ok: bool) -> None:
-        metrics.target_healthy.labels(key).set(1 if ok else 0)
-        if cluster is not None:
-            cluster.health.observe(key, ok)  # every router answers from the merged view
-
-    monitor = HealthMonitor(zone.checks, on_health)
-    query_log = None
-    if config.query_log is not None:
-        where_log = config.query_log
-        query_log = QueryLog.open(where_log if where_log == "-" else str(loaded.resolve_path(where_log)))
-    router = Router(engine, monitor, metrics, query_log, cluster.health.serving if cluster else None)
-    where = listen or config.listen
-    udp, tcp = await _bind_pair(where, router, config.tcp_idle_timeout)
-    port = tcp.sockets[0].getsockname()[1]
-    handle = DnsServerHandle(where.host, port, None, engine, monitor, metrics, rtt, _query_log=query_log)
-    handle._closers.append(udp.close)
-    handle._servers.append(tcp)
-    admin_at = admin or config.admin
-    if admin_at is not None:
-        api = AdminApi(rtt, metrics, [edge.name for edge in loaded.config.edges], loop.time)
-        admin_server = await asyncio.start_server(api.handle, admin_at.host, admin_at.port, limit=MAX_HEAD)
-        handle.admin_port = admin_server.sockets[0].getsockname()[1]
-        handle._servers.append(admin_server)
-    if query_log is not None:
-        handle._closers.append(_Ticker(LOG_FLUSH_INTERVAL, query_log.flush).cancel)
+    monitor = HealthMonitor(zone.checks)
+    router = Router(QueryEngine(zone, rtt, rand, max_udp_payload=config.max_udp_payload),
+                    cluster.health if cluster is not None else monitor, metrics,
+                    None, config.tcp_idle_timeout)  # fmt: skip
+    handle = DnsServerHandle(loaded, router, monitor, metrics, rtt, cluster, rand, start_health_checks,
+                             listen, admin)  # fmt: skip
+    monitor.on_change = handle._on_health
+    try:
+        where = listen or config.listen
+        handle._use_listeners(where, await bind_pair(where, router, loaded.source, "dns.listen"))
+        admin_at = admin or config.admin
+        if admin_at is not None:
+            handle._use_admin(admin_at, await handle._bind_admin(loaded, admin_at))
+        router.query_log = _open_query_log(loaded, config)
+    except BaseException:
+        await handle.aclose()
+        raise
+    handle._closers.append(_Ticker(LOG_FLUSH_INTERVAL, router.flush_log).cancel)
     if start_health_checks:
         monitor.start()
     if cluster is not None:
         cluster.start(rtt)
-        handle._closers.append(lambda: loop.create_task(cluster.aclose()))
-    log.info("dns router for %s on %s:%d (udp+tcp)", config.zone, where.host, port)
+    log.info("dns router for %s on %s:%d (udp+tcp)", config.zone, handle.host, handle.port)
     return handle
 
 
-async def _bind_pair(where: HostPort, router: Router,
-                     idle_timeout: float) -> tuple[asyncio.DatagramTransport, asyncio.Server]:  # fmt: skip
-    loop = asyncio.get_running_loop()
-    # With port 0, TCP picks a free port and UDP takes the same number (clients fall back from UDP to
-    # TCP on the same port, RFC 7766 §5); a UDP clash is retried with a new TCP port.
-    for _ in range(20):
-        tcp = await loop.create_server(lambda: TcpProtocol(router, idle_timeout), where.host, where.port,
-                                       reuse_address=True)  # fmt: skip
-        port = tcp.sockets[0].getsockname()[1]
-        try:
-            udp, _ = await loop.create_datagram_endpoint(
-                lambda: UdpProtocol(router), local_addr=(where.host, port)
-            )
-        except OSError as exc:
-            tcp.close()
-            if where.port != 0:
-                raise DnsError(f"cannot bind UDP {where}: {exc.strerror}") from None
-            continue
-        _grow_buffers(udp)
-        return udp, tcp
-    raise DnsError(f"no free port pair for UDP+TCP on {where.host}")
+def _dns_section(loaded: LoadedConfig) -> DnsConfig:
+    if loaded.config.dns is None:
+        raise ConfigError(loaded.source, "dns", "no dns: section to serve")
+    return loaded.config.dns
 
 
-def _grow_buffers(udp: asyncio.DatagramTransport) -> None:
-    sock = udp.get_extra_info("socket")
-    if sock is None:
-        return
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        with contextlib.suppress(OSError):  # a larger buffer absorbs bursts; the default still works
-            sock.setsockopt(socket.SOL_SOCKET, option, 4 * 1024 * 1024)
+def _rtt_store(config: DnsConfig, cluster: RouterCluster | None) -> RttStore:
+    measured = config.measured
+    if cluster is None:
+        return RttStore(min_samples=measured.min_samples, max_age=measured.max_age, window=measured.window,
+                        max_keys=measured.max_subnets)  # fmt: skip
+    return SharedRttStore(cluster.name, min_samples=measured.min_samples, max_age=measured.max_age,
+                          window=measured.window, max_keys=measured.max_subnets,
+                          clock=asyncio.get_running_loop().time)  # fmt: skip
+
+
+def _open_query_log(loaded: LoadedConfig, config: DnsConfig) -> QueryLog | None:
+    where = config.query_log
+    if where is None:
+        return None
+    return QueryLog.open(where if where == "-" else str(loaded.resolve_path(where)))
 
 
 class _Ticker:
@@ -281,12 +248,6 @@ class _Ticker:
 
     def cancel(self) -> None:
         self._handle.cancel()
-
-
-def _servfail(wire: bytes) -> bytes | None:
-    if len(wire) < 12 or wire[2] & 0x80:
-        return None
-    return struct.pack("!2sBBHHHH", wire[:2], 0x80 | (wire[2] & 0x79), 2, 0, 0, 0, 0)
 
 
 class RouterCluster:
@@ -311,7 +272,7 @@ class RouterCluster:
         await self.link.aclose()
 
 
-async def _cluster(loaded: LoadedConfig, clock: Callable[[], float]) -> RouterCluster | None:
+async def _cluster(loaded: LoadedConfig) -> RouterCluster | None:
     cluster = loaded.config.cluster
     if cluster is None or cluster.redis is None:
         return None

@@ -14,6 +14,7 @@ from typing import Any
 
 from originguard.cluster import InvalidationBus, RateSync, RedisLink, RotationChannel, SharedRateState
 from originguard.config import LoadedConfig
+from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.edge.cluster")
 
@@ -56,8 +57,7 @@ class EdgeCluster:
 
     async def aclose(self) -> None:
         for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+            await stop_task(task)
         await self.bus.aclose()
         await self.sync.aclose()
         await self.link.aclose()

@@ -22,10 +22,11 @@ from originguard.http.client import UpstreamPool
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.tls import add_sni_contexts, server_context
+from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
-from originguard.runtime import install_uvloop, reload_from, run_until_signalled
+from originguard.runtime import cannot_listen, install_uvloop, reload_from, run_until_signalled
 from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.edge")
@@ -147,7 +148,12 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
         if node.admin is not None:
             admin_server = HttpServer(_admin_app(handle), Limits())
             handle.servers.append(admin_server)
-            handle.admin = await admin_server.listen(worker_admin_address(node.admin, worker))
+            admin_at = worker_admin_address(node.admin, worker)
+            try:
+                handle.admin = await admin_server.listen(admin_at)
+            except OSError as exc:
+                raise cannot_listen(loaded.source, f"edges[{index}].admin", f"edge {name}", admin_at,
+                                    exc) from None  # fmt: skip
     except (OriginguardError, OSError):
         await handle.shutdown(0)
         raise
@@ -170,7 +176,7 @@ async def _listen(
     try:
         return await server.listen(address, tls=tls, reuse_port=handle.workers > 1)
     except OSError as exc:
-        raise ConfigError(loaded.source, key, f"cannot listen on {address}: {exc.strerror}") from None
+        raise cannot_listen(loaded.source, key, f"edge {handle.name}", address, exc) from None
 
 
 def _admin_app(handle: EdgeHandle) -> AdminApp:
@@ -236,6 +242,7 @@ def run_edge(loaded: LoadedConfig, name: str, worker: int | None = None) -> None
 
     async def main() -> None:
         handle = await start_edge(loaded, name, worker=worker or 0, workers=count)
+        notify_ready()
         log.warning(
             "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
         )

@@ -19,10 +19,11 @@ from originguard.http.client import UpstreamPool
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.tls import server_context
+from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply
 from originguard.observe.metrics import MetricSet
-from originguard.runtime import install_uvloop, reload_from, run_until_signalled
+from originguard.runtime import cannot_listen, install_uvloop, reload_from, run_until_signalled, stop_task
 from originguard.workers import resolve_workers, run_workers
 
 log = logging.getLogger("originguard.gate")
@@ -92,11 +93,8 @@ class GateHandle:
             bound = await server.listen(listener.port, tls=tls, reuse_port=self.workers > 1)
         except OSError as exc:
             await server.shutdown(0)
-            raise ConfigError(
-                loaded.source,
-                f"gate.listeners[{index}].port",
-                f"cannot listen on {listener.port}: {exc.strerror}",
-            ) from None
+            raise cannot_listen(loaded.source, f"gate.listeners[{index}].port", "gate", listener.port,
+                                exc) from None  # fmt: skip
         self.servers[listener.port] = (server, app)
         self.listeners.append(bound)
 
@@ -121,7 +119,10 @@ async def start_gate(loaded: LoadedConfig, *, worker: int = 0, workers: int = 1)
             admin = (
                 gate.admin if gate.admin.port == 0 else HostPort(gate.admin.host, gate.admin.port + worker)
             )
-            handle.admin_server, handle.admin = await _start_admin(handle, admin)
+            try:
+                handle.admin_server, handle.admin = await _start_admin(handle, admin)
+            except OSError as exc:
+                raise cannot_listen(loaded.source, "gate.admin", "gate", admin, exc) from None
     except OriginguardError:
         await handle.shutdown(0)
         raise
@@ -147,8 +148,7 @@ async def _watch_rotation(handle: GateHandle) -> None:
     watcher = asyncio.get_running_loop().create_task(RotationChannel(link).watch(on_phase))
 
     async def close() -> None:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
+        await stop_task(watcher)
         await link.aclose()
 
     handle.closers.append(close)
@@ -164,6 +164,7 @@ def run_gate(loaded: LoadedConfig, worker: int | None = None) -> None:
 
     async def main() -> None:
         handle = await start_gate(loaded, worker=worker or 0, workers=count)
+        notify_ready()
         log.warning("gate listening on %s", ", ".join(map(str, handle.listeners)))
 
         await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))

@@ -12,25 +12,23 @@ CA = ".originguard/certs/ca.crt"
 
 @dataclass(frozen=True, slots=True)
 class ChildSpec:
-    """One supervised process: its name, argv after `originguard`, and a port that proves readiness."""
+    """One supervised process: its name and argv after `originguard` (it reports its own readiness)."""
 
     name: str
     args: tuple[str, ...]
-    ready_port: HostPort | None
 
 
 def plan_children(config: Config, config_path: str, *, demo_app: HostPort | None) -> list[ChildSpec]:
     """DNS router, one process per edge, the gate, and (embedded default only) the demo app."""
     children: list[ChildSpec] = []
     if demo_app is not None:
-        children.append(ChildSpec("demo-app", ("demo-app", "--listen", str(demo_app)), demo_app))
+        children.append(ChildSpec("demo-app", ("demo-app", "--listen", str(demo_app))))
     if config.gate is not None:
-        children.append(ChildSpec("gate", ("gate", "-c", config_path), config.gate.listeners[0].port))
+        children.append(ChildSpec("gate", ("gate", "-c", config_path)))
     for edge in config.edges:
-        port = edge.https or edge.http
-        children.append(ChildSpec(edge.name, ("edge", "-c", config_path, "--name", edge.name), port))
+        children.append(ChildSpec(edge.name, ("edge", "-c", config_path, "--name", edge.name)))
     if config.dns is not None:
-        children.append(ChildSpec("dns", ("dns", "-c", config_path), config.dns.listen))
+        children.append(ChildSpec("dns", ("dns", "-c", config_path)))
     return children
 
 

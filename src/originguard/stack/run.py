@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,10 +13,11 @@ from originguard.config import LoadedConfig, load_config
 from originguard.config.default import DEFAULT_CONFIG_YAML, DEV_CERT_NAMES, STATE_DIR
 from originguard.config.values import HostPort
 from originguard.errors import OriginguardError
+from originguard.notify import notify_ready
 from originguard.runtime import install_uvloop
 from originguard.secrets import generate_secret_value, write_secret_file
 from originguard.stack.plan import plan_children, status_lines
-from originguard.stack.supervisor import Supervisor
+from originguard.stack.supervisor import Supervisor, supervise
 
 log = logging.getLogger("originguard.up")
 
@@ -54,7 +54,6 @@ def run_stack(config: Path | None) -> None:
 async def _supervise(loaded: LoadedConfig, config: Path, demo: HostPort | None) -> None:
     specs = plan_children(loaded.config, str(config.resolve()), demo_app=demo)
     supervisor = Supervisor(specs, Path(STATE_DIR) / "run", executable=[sys.executable, "-m", "originguard"])
-    await supervisor.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -66,33 +65,12 @@ async def _supervise(loaded: LoadedConfig, config: Path, demo: HostPort | None) 
         except OriginguardError as exc:
             log.error("reload refused, every component keeps its config: %s", exc)
             return
-        supervisor.signal_all(signal.SIGHUP)
+        supervisor.signal_all(signal.SIGHUP)  # each component reloads in place, none restarts
 
     loop.add_signal_handler(signal.SIGHUP, reload)
-    ready = await _wait_ready([s.ready_port for s in specs if s.ready_port is not None], stop)
-    if ready:
+
+    def announce() -> None:
         print("\n".join(status_lines(loaded.config)), flush=True)
-    else:
-        log.error("not every component became ready within %.0fs; see the errors above", READY_TIMEOUT)
-    await stop.wait()
-    await supervisor.stop()
+        notify_ready()  # `up` itself under systemd Type=notify
 
-
-async def _wait_ready(ports: list[HostPort], stop: asyncio.Event) -> bool:
-    deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
-    pending = list(ports)
-    while pending and not stop.is_set():
-        pending = [p for p in pending if not _accepts(p)]
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return not pending
-
-
-def _accepts(address: HostPort) -> bool:
-    # The DNS router's readiness is its TCP listener on the same port as UDP.
-    try:
-        socket.create_connection((address.host, address.port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
+    await supervise(supervisor, stop, announce, READY_TIMEOUT)
