@@ -61,7 +61,7 @@ class EdgeHandle:
             loaded, self.name, self.runtime.view, self.cluster.rate if self.cluster else None
         )
         self.loaded = loaded
-        log.warning("edge %s reloaded from %s", self.name, loaded.source)
+        log.info("edge %s reloaded from %s", self.name, loaded.source)
 
     async def reload_from_source(self) -> None:
         """Re-read the config file (a rotation phase changed the secret file); keep serving on error."""
@@ -207,7 +207,7 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
         dropped = handle.runtime.store.invalidate_paths(paths)
         if handle.workers > 1 and request.header(FANOUT) is None:
             dropped += await _fan_out(handle, request, body)
-        log.warning("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
+        log.info("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
         return json_reply({"paths": paths, "invalidated": dropped}, 201)
 
     async def waf_samples(_: Request, __: bytes) -> Reply:
@@ -236,11 +236,11 @@ def run_edge(loaded: LoadedConfig, name: str, worker: int | None = None) -> None
 
     async def main() -> None:
         handle = await start_edge(loaded, name, worker=worker or 0, workers=count)
-        log.warning(
-            "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
+        listening = ", ".join(str(a) for a in (handle.http, handle.https) if a)
+        await run_until_signalled(
+            lambda: reload_from(loaded.source, handle.reload),
+            on_ready=lambda: log.info("edge %s listening on %s", name, listening),
         )
-
-        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
         await handle.shutdown()
 
     asyncio.run(main())
