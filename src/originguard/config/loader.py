@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from originguard.config.keys import section_of, walk
 from originguard.config.models import Config, cross_references
 from originguard.errors import ConfigError, ConfigErrors, SecretError
 from originguard.secrets import SecretValues, load_secret_env, load_secret_file
@@ -101,8 +102,6 @@ def _load_secrets(config: Config, source: str, base_dir: Path) -> dict[str, Secr
 
 def key_path(loc: tuple[int | str, ...]) -> str:
     """`('gate', 'listeners', 0, 'rules')` → `gate.listeners[0].rules`, without union branch labels."""
-    from originguard.config.reference import walk
-
     _, loc = walk(loc)
     out = ""
     for part in loc:
@@ -128,8 +127,6 @@ def _to_config_error(source: str, err: Any) -> ConfigError:
 
 def _allowed_here(loc: tuple[int | str, ...]) -> str:
     """The keys the mapping at `loc` takes, and where docs/config.md describes them."""
-    from originguard.config.reference import section_of
-
     section = section_of(loc)
     if section is None:
         return f"see {REFERENCE}"
@@ -138,7 +135,5 @@ def _allowed_here(loc: tuple[int | str, ...]) -> str:
 
 
 def _reference_link(loc: tuple[int | str, ...]) -> str:
-    from originguard.config.reference import section_of
-
     section = section_of(loc)
     return f"{REFERENCE}#{section.anchor}" if section is not None else REFERENCE

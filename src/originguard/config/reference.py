@@ -10,62 +10,26 @@ under the key path where it first appears; later uses link to it.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Tag
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from originguard.config.keys import Section, is_model, models_in, sections, unwrapped, wrapped
 from originguard.config.models import Config
 from originguard.config.values import Model, TypeName
 
 BEGIN: Final = "<!-- generated from the config models by `make config-docs`: begin -->"
 END: Final = "<!-- generated: end -->"
 DOC: Final = "docs/config.md"
-# How pydantic names the branch of a union it tried, in an error location (`str`, `literal['a']`).
-_BRANCH: Final = re.compile(r"str|int|float|bool|bytes|none|[a-z-]+\[.*\]")
 
 
 class UndocumentedKey(ValueError):
     """A model field without `Field(description=...)`: the reference would have a hole."""
-
-
-@dataclass(frozen=True)
-class Section:
-    """One model's table: the key path it is documented under and its markdown anchor."""
-
-    path: str
-    model: type[Model]
-
-    @property
-    def anchor(self) -> str:
-        return github_anchor(self.path)
-
-
-@functools.cache
-def sections(root: type[Model] = Config) -> list[Section]:
-    """Every model reachable from `root`, once each, in the order a reader meets them."""
-    found: dict[type[Model], Section] = {root: Section("", root)}
-
-    def visit(model: type[Model]) -> None:
-        for key, info in model.model_fields.items():
-            child = f"{found[model].path}.{info.alias or key}".lstrip(".")
-            members = _models_in(info.annotation)
-            # Alternatives are registered before any is walked, so each kind sits at this path.
-            fresh = [(m, where) for m, where in _placed(members, child) if m not in found]
-            for member, where in fresh:
-                found[member] = Section(where, member)
-            for member, _ in fresh:
-                visit(member)
-
-    visit(root)
-    return list(found.values())
 
 
 def render(root: type[Model] = Config) -> str:
@@ -84,31 +48,6 @@ def render(root: type[Model] = Config) -> str:
         out.append("")
     out.append(END)
     return "\n".join(out) + "\n"
-
-
-def section_of(loc: tuple[int | str, ...]) -> Section | None:
-    """The section documenting the mapping at a pydantic error location (None when not a mapping)."""
-    current, _ = walk(loc)
-    models = [current] if _is_model(current) else [m for m, _ in _models_in(current)]
-    return {s.model: s for s in sections()}.get(models[0]) if len(models) == 1 else None
-
-
-def walk(loc: tuple[int | str, ...]) -> tuple[Any, tuple[int | str, ...]]:
-    """(annotation at `loc`, the location without pydantic's branch labels); None when unknown."""
-    current: Any = Config
-    keys: list[int | str] = []
-    for index, part in enumerate(loc):
-        current, label = _step(current, part)
-        if current is None:
-            return None, (*keys, *loc[index:])
-        if not label:
-            keys.append(part)
-    return current, tuple(keys)
-
-
-def github_anchor(heading: str) -> str:
-    """The id GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
-    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
 
 def splice(document: str, block: str) -> str:
@@ -162,7 +101,7 @@ def _row(section: Section, key: str, info: FieldInfo, index: dict[type[Model], S
 def _type_text(annotation: Any, index: dict[type[Model], Section]) -> str:
     if annotation is type(None):
         return "null"
-    if _is_model(annotation):
+    if is_model(annotation):
         return f"[mapping](#{index[annotation].anchor})"
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
@@ -171,14 +110,14 @@ def _type_text(annotation: Any, index: dict[type[Model], Section]) -> str:
     if origin is Literal:
         return " or ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):
-        models = [m for m, _ in _models_in(annotation)]
+        models = [m for m, _ in models_in(annotation)]
         texts = []
         for member in args:
-            model = _unwrapped(member)
-            inner = _wrapped(model, len(models))
+            model = unwrapped(member)
+            inner = wrapped(model, len(models))
             if inner is not None:
                 texts.append(f"[`{inner[0]}`](#{index[inner[1]].anchor})")
-            elif len(models) > 1 and _is_model(model) and len(model.model_fields) == 1:
+            elif len(models) > 1 and is_model(model) and len(model.model_fields) == 1:
                 key, info = next(iter(model.model_fields.items()))
                 texts.append(f"[`{info.alias or key}`](#{index[model].anchor})")
             else:
@@ -248,92 +187,11 @@ def _size(value: int) -> str:
     return str(value)
 
 
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Model)
-
-
 def _is_duration(annotation: Any) -> bool:
     texts = [m.text for m in getattr(annotation, "__metadata__", ()) if isinstance(m, TypeName)]
     if texts:
         return texts[0] == "duration"
     return any(_is_duration(a) for a in get_args(annotation))
-
-
-def _models_in(annotation: Any, suffix: str = "") -> list[tuple[type[Model], str]]:
-    """The models an annotation holds, each with the path suffix that reaches it (`[]`, `.NAME`)."""
-    if _is_model(annotation):
-        return [(annotation, suffix)]
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is Annotated:
-        return _models_in(args[0], suffix)
-    if origin is list:
-        return _models_in(args[0], suffix + "[]")
-    if origin is dict:
-        return _models_in(args[1], suffix + ".NAME")
-    if origin in (Union, types.UnionType):
-        return [found for a in args for found in _models_in(a, suffix)]
-    return []
-
-
-def _placed(members: list[tuple[type[Model], str]], path: str) -> list[tuple[type[Model], str]]:
-    """Where each model of a field is documented: a `{kind: {...}}` wrapper by its inner model."""
-    placed = []
-    for model, suffix in members:
-        inner = _wrapped(model, len(members))
-        if inner is not None:
-            placed.append((inner[1], f"{path}{suffix}.{inner[0]}"))
-        elif len(members) > 1:
-            keys = ", ".join(f.alias or k for k, f in model.model_fields.items())
-            placed.append((model, f"{path}{suffix} ({keys})"))
-        else:
-            placed.append((model, path + suffix))
-    return placed
-
-
-def _wrapped(model: Any, alternatives: int) -> tuple[str, type[Model]] | None:
-    """(key, inner model) of a one-key mapping among alternatives, as WAF statements are."""
-    if alternatives < 2 or not _is_model(model) or len(model.model_fields) != 1:
-        return None
-    key, info = next(iter(model.model_fields.items()))
-    return (info.alias or key, info.annotation) if _is_model(info.annotation) else None
-
-
-def _step(annotation: Any, part: int | str) -> tuple[Any, bool]:
-    """One error-location step: (the annotation below, whether the part was only a branch label).
-
-    The annotation is None when the step leads nowhere the models know.
-    """
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is Annotated:
-        return _step(args[0], part)
-    if origin in (Union, types.UnionType):
-        for member in args:
-            if part in (_tag(member), getattr(_unwrapped(member), "__name__", None)):
-                return _unwrapped(member), True
-        for member in args:
-            found = _step(member, part)
-            if found[0] is not None:
-                return found
-        # pydantic names the branch it tried (`str`, `literal[...]`, `list[...]`): not a key.
-        return (annotation, True) if isinstance(part, str) and _BRANCH.fullmatch(part) else (None, False)
-    if _is_model(annotation):
-        for key, info in annotation.model_fields.items():
-            if part in (key, info.alias):
-                return info.annotation, False
-        return None, False
-    if origin is list and isinstance(part, int):
-        return args[0], False
-    if origin is dict and isinstance(part, str):
-        return args[1], False
-    return None, False
-
-
-def _tag(member: Any) -> str | None:
-    return next((m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)), None)
-
-
-def _unwrapped(member: Any) -> Any:
-    return get_args(member)[0] if get_origin(member) is Annotated else member
 
 
 if __name__ == "__main__":

@@ -9,15 +9,8 @@ import pytest
 from pydantic import Field
 
 from originguard.config import load_config_text
-from originguard.config.reference import (
-    DOC,
-    UndocumentedKey,
-    github_anchor,
-    main,
-    render,
-    sections,
-    splice,
-)
+from originguard.config.keys import github_anchor, sections
+from originguard.config.reference import DOC, UndocumentedKey, main, render, splice
 from originguard.config.values import Model
 from originguard.errors import ConfigErrors
 
