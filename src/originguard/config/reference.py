@@ -20,12 +20,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from originguard.config.keys import Section, is_model, models_in, sections, unwrapped, wrapped
+from originguard.config.loader import REFERENCE
 from originguard.config.models import Config
 from originguard.config.values import Model, TypeName
 
 BEGIN: Final = "<!-- generated from the config models by `make config-docs`: begin -->"
 END: Final = "<!-- generated: end -->"
-DOC: Final = "docs/config.md"
+DOC: Final = REFERENCE
 
 
 class UndocumentedKey(ValueError):
