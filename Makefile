@@ -9,7 +9,7 @@ COMPILED := $(addprefix src/originguard/,$(shell sed -n '/^compiled = \[/,/^\]/p
 DEBS    := nginx-light wrk redis-server
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: up test lint bench build debs clean
+.PHONY: up test lint bench build debs clean config-docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: $(BUILT)
 
 test: $(BUILT) debs lint
 	$(BIN)/pytest
+
+# docs/config.md's key reference, regenerated from the config models (a unit test fails when stale).
+config-docs: $(STAMP)
+	$(BIN)/python -m originguard.config.reference --write docs/config.md
 
 bench: $(BUILT) debs
 	$(BIN)/python -m bench

@@ -1,4 +1,4 @@
-"""DNS router throughput: answers per second on one core (target ≥ 20k/s, DESIGN.md).
+"""DNS router throughput: answers per second on one core (target ≥ 20k/s, docs/benchmarks.md).
 
 The router runs in a child process pinned to CPU 0 (taskset), this load generator on CPU 1. The
 generator uses raw UDP sockets with a window of queries in flight and varies the DNS ID per query.

@@ -1,6 +1,6 @@
 """Gate over TLS, admit and 403 deny paths: our gate vs nginx with an `if ($http_x_origin_verify)` check.
 
-Target (DESIGN.md): ours ≥ 0.75× nginx on both paths, one core each, keep-alive, 1 KiB responses.
+Target (docs/benchmarks.md): ours ≥ 0.75× nginx on both paths, one core each, keep-alive, 1 KiB responses.
 """
 
 from __future__ import annotations

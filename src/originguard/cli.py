@@ -44,19 +44,41 @@ def show_report(report: Report, as_json: bool) -> NoReturn:
     raise typer.Exit(0 if report.ok else 1)
 
 
+def default_config(what: str) -> Path:
+    """`./.originguard/originguard.yaml` (what `up` runs and writes), said on stderr; else exit 2."""
+    from originguard.config.default import STATE_DIR
+
+    path = Path(STATE_DIR) / "originguard.yaml"
+    if not path.is_file():
+        typer.echo(
+            f"error: no config given and ./{path} does not exist: give -c FILE{what}, "
+            "or run `originguard up` first (it writes that file)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(f"using ./{path}", err=True)  # stderr keeps --json output clean
+    return path
+
+
 @app.command()
 def check(
     config: Annotated[
-        list[Path], typer.Option("-c", "--config", help="config file(s); several = environments")
-    ],
+        list[Path] | None,
+        typer.Option(
+            "-c",
+            "--config",
+            help="config file(s); several = environments (default: ./.originguard/originguard.yaml)",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Audit configs statically: the four origin-protection checks plus extras (exit 1 on a failure)."""
     from originguard.audit import check_configs
     from originguard.config import load_config
 
+    paths = config or [default_config("")]
     try:
-        loaded = [load_config(path) for path in config]
+        loaded = [load_config(path) for path in paths]
         report = check_configs(loaded)
     except OriginguardError as exc:
         fail(exc)
@@ -86,7 +108,12 @@ def audit(
 @app.command()
 def verify(
     config: Annotated[
-        Path | None, typer.Option("-c", "--config", help="probe the deployment of a config")
+        Path | None,
+        typer.Option(
+            "-c",
+            "--config",
+            help="probe the deployment of a config (default: ./.originguard/originguard.yaml)",
+        ),
     ] = None,
     gate_url: Annotated[str | None, typer.Option(help="https://HOST:PORT of the gate")] = None,
     edge_url: Annotated[str | None, typer.Option(help="https://HOST:PORT of an edge")] = None,
@@ -106,6 +133,8 @@ def verify(
     from originguard.config import load_config
 
     try:
+        if config is None and gate_url is None:
+            config = default_config(" or --gate-url URL")
         if config is not None:
             report = verify_config(load_config(config), timeout=timeout)
         elif gate_url is not None:
@@ -118,9 +147,6 @@ def verify(
                 http_probe_ports=http_port or [80],
                 timeout=timeout,
             )
-        else:
-            typer.echo("error: give -c CONFIG or --gate-url", err=True)
-            raise typer.Exit(2)
     except OriginguardError as exc:
         fail(exc)
     show_report(report, as_json)

@@ -48,15 +48,27 @@ async def stop_task(task: asyncio.Task[Any] | None) -> None:
         log.debug("%s ended with %r", task.get_name(), task.exception())
 
 
-def setup_logging(level: int = logging.WARNING) -> None:
-    """Diagnostics to stderr, one line each (access logs are separate JSON lines)."""
+def setup_logging(level: int = logging.INFO) -> None:
+    """Diagnostics to stderr, one line each (access logs are separate JSON lines).
+
+    Our own loggers show INFO (start-up, reload, invalidation lines an operator must see); libraries
+    stay at WARNING, so their chatter does not drown those lines.
+    """
     logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    logging.getLogger("originguard").setLevel(level)
 
 
-async def run_until_signalled(on_reload: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
-    """Wait for SIGTERM or SIGINT; run `on_reload` on each SIGHUP meanwhile."""
+async def run_until_signalled(
+    on_reload: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Wait for SIGTERM or SIGINT; run `on_reload` on each SIGHUP meanwhile.
+
+    `on_ready` runs once the handlers are in place, so a "listening" line it logs also means a SIGHUP
+    sent from then on reloads (before, the default action would end the process).
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -66,6 +78,8 @@ async def run_until_signalled(on_reload: Callable[[], Coroutine[Any, Any, None]]
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
     else:  # nothing to reload; SIGHUP's default action would end the process
         loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload"))
+    if on_ready is not None:
+        on_ready()
     await stop.wait()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.remove_signal_handler(sig)

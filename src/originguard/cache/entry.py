@@ -34,7 +34,7 @@ class CacheEntry:
 
     Age is the first header so its digits start at a small fixed offset (`age_at`); a hit in a new
     second rebuilds `wire` once and later hits in that second return the same bytes object. Only
-    what the hit path reads is a field (every field costs 8-32 bytes per entry, DESIGN: < 300 B);
+    what the hit path reads is a field (every field costs 8-32 bytes per entry; the budget is < 300 B);
     status, age_base and the stale rules are derived or kept in `rules`.
     """
 

@@ -1,4 +1,4 @@
-"""The embedded default deployment of `originguard up` (DESIGN.md's addresses and names)."""
+"""The embedded default deployment of `originguard up`: the addresses and names the README shows."""
 
 from __future__ import annotations
 

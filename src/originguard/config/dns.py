@@ -15,7 +15,7 @@ import dns.name
 from pydantic import Field, field_validator, model_validator
 
 from originguard.config.edge import EdgeNode
-from originguard.config.values import Duration, HostPortField, Model, parse_cidr
+from originguard.config.values import Duration, HostPortField, Model, UrlPath, parse_cidr
 
 PolicyName = Literal["simple", "weighted", "failover", "geo", "latency"]
 
@@ -30,15 +30,19 @@ _COUNTRY = re.compile(r"[A-Z]{2}|\*")
 class DnsHealthCheck(Model):
     """How the router checks each target of a record: HTTPS GET /healthz by default, or TCP connect."""
 
-    protocol: Literal["https", "http", "tcp"] = "https"
-    path: str = "/healthz"
-    port: int | None = Field(default=None, ge=1, le=65535)
-    interval: Duration = 10.0
-    timeout: Duration = 2.0
-    healthy: int = Field(default=2, ge=1, le=10)
-    unhealthy: int = Field(default=2, ge=1, le=10)
-    ca_bundle: str | None = None
-    server_name: str | None = None
+    protocol: Literal["https", "http", "tcp"] = Field(
+        default="https", description="GET the path, or TCP connect"
+    )
+    path: UrlPath = Field(default="/healthz", description="path requested")
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="port checked (default: the edge's listener port)"
+    )
+    interval: Duration = Field(default=10.0, description="time between checks")
+    timeout: Duration = Field(default=2.0, description="a check slower than this fails")
+    healthy: int = Field(default=2, ge=1, le=10, description="passes in a row to become healthy")
+    unhealthy: int = Field(default=2, ge=1, le=10, description="failures in a row to become unhealthy")
+    ca_bundle: str | None = Field(default=None, description="CA file that signs the targets (https)")
+    server_name: str | None = Field(default=None, description="TLS name verified on the targets (https)")
 
     @model_validator(mode="after")
     def _sane(self) -> DnsHealthCheck:
@@ -52,12 +56,16 @@ class DnsHealthCheck(Model):
 class DnsTarget(Model):
     """`{edge: NAME}` (answered with the edge's address) or `{address: IP}`, with policy settings."""
 
-    edge: str | None = None
-    address: str | None = None
-    weight: int = Field(default=1, ge=0, le=255)
-    role: Literal["primary", "secondary"] | None = None
-    countries: list[str] = []
-    region: str | None = None
+    edge: str | None = Field(default=None, description="an edge name; answered with its listener's IP")
+    address: str | None = Field(default=None, description="an IPv4 or IPv6 address to answer with")
+    weight: int = Field(default=1, ge=0, le=255, description="`weighted`: relative share of answers")
+    role: Literal["primary", "secondary"] | None = Field(
+        default=None, description="`failover`: primary while healthy, else secondary"
+    )
+    countries: list[str] = Field(
+        default=[], description="`geo`: ISO 3166 codes this target serves; `*` is the default location"
+    )
+    region: str | None = Field(default=None, description="`latency`: region (default: the edge's)")
 
     @field_validator("address")
     @classmethod
@@ -88,13 +96,19 @@ class DnsTarget(Model):
 class DnsRecord(Model):
     """One name in the zone: address targets under a policy, or a CNAME, or TXT strings."""
 
-    name: str
-    policy: PolicyName = "simple"
-    health_check: DnsHealthCheck | None = None
-    targets: list[DnsTarget] = []
-    cname: str | None = None
-    txt: list[str] = []
-    ttl: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    name: str = Field(description="relative to the zone (`www`), `@` for the apex, or absolute")
+    policy: PolicyName = Field(
+        default="simple", description="how the targets answered are chosen (see docs/dns.md)"
+    )
+    health_check: DnsHealthCheck | None = Field(
+        default=None, description="unhealthy targets are left out (all, when none is healthy)"
+    )
+    targets: list[DnsTarget] = Field(default=[], description="A/AAAA answers under the policy")
+    cname: str | None = Field(default=None, description="a CNAME instead of targets")
+    txt: list[str] = Field(default=[], description="TXT strings instead of targets")
+    ttl: int | None = Field(
+        default=None, ge=0, le=2_147_483_647, description="seconds (default: `default_ttl` or `latency_ttl`)"
+    )
 
     @field_validator("name", "cname")
     @classmethod
@@ -126,40 +140,69 @@ class DnsRecord(Model):
 class SoaSettings(Model):
     """The apex SOA (RFC 1035 §3.3.13); `minimum` is the negative-caching TTL (RFC 2308 §4)."""
 
-    mname: str | None = None
-    rname: str | None = None
-    serial: int = Field(default=1, ge=0, le=4_294_967_295)
-    refresh: int = Field(default=3600, ge=0)
-    retry: int = Field(default=600, ge=0)
-    expire: int = Field(default=604800, ge=0)
-    minimum: int = Field(default=60, ge=0)
-    ttl: int = Field(default=3600, ge=0)
+    mname: str | None = Field(default=None, description="primary name server (default: the first NS)")
+    rname: str | None = Field(
+        default=None,
+        description="responsible mailbox as a name, `hostmaster.example.test.` (default: `hostmaster.ZONE`)",
+    )
+    serial: int = Field(default=1, ge=0, le=4_294_967_295, description="zone serial")
+    refresh: int = Field(default=3600, ge=0, description="seconds secondaries wait before a refresh")
+    retry: int = Field(default=600, ge=0, description="seconds before a failed refresh is retried")
+    expire: int = Field(default=604800, ge=0, description="seconds a secondary keeps answering unrefreshed")
+    minimum: int = Field(default=60, ge=0, description="negative-caching TTL of NXDOMAIN/NODATA (RFC 2308)")
+    ttl: int = Field(default=3600, ge=0, description="TTL of the SOA and NS records")
+
+    @field_validator("mname", "rname")
+    @classmethod
+    def _dns_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_name(value)
+        return value
 
 
 class MeasuredRtt(Model):
     """When measured edge RTTs outrank the configured latency table."""
 
-    min_samples: int = Field(default=10, ge=1)
-    max_age: Duration = 600.0
-    window: int = Field(default=64, ge=1, le=4096)
-    max_subnets: int = Field(default=100_000, ge=1)
+    min_samples: int = Field(default=10, ge=1, description="fresh samples a subnet needs before they count")
+    max_age: Duration = Field(default=600.0, description="older samples are ignored")
+    window: int = Field(default=64, ge=1, le=4096, description="samples kept per subnet and edge (median)")
+    max_subnets: int = Field(
+        default=100_000, ge=1, description="client subnets remembered; the least recent are dropped"
+    )
 
 
 class DnsConfig(Model):
-    listen: HostPortField
-    zone: str
-    records: list[DnsRecord] = []
-    admin: HostPortField | None = None
-    nameservers: list[str] = []
-    soa: SoaSettings = SoaSettings()
-    default_ttl: int = Field(default=DEFAULT_TTL, ge=0)
-    latency_ttl: int = Field(default=DEFAULT_LATENCY_TTL, ge=0)
-    latency: dict[str, dict[str, float]] = {}
-    countries: dict[str, str] = {}
-    measured: MeasuredRtt = MeasuredRtt()
-    query_log: str | None = None
-    max_udp_payload: int = Field(default=1232, ge=512, le=4096)
-    tcp_idle_timeout: Duration = 10.0
+    listen: HostPortField = Field(description="UDP and TCP address the router answers on")
+    zone: str = Field(description="the zone it is authoritative for, e.g. `cdn.example.test.`")
+    records: list[DnsRecord] = Field(default=[], description="names in the zone")
+    admin: HostPortField | None = Field(
+        default=None, description="admin HTTP: `/metrics`, `/healthz`, `POST /rtt` (edges' RTT reports)"
+    )
+    nameservers: list[str] = Field(default=[], description="NS names at the apex (default: `ns1.ZONE`)")
+    soa: SoaSettings = Field(default=SoaSettings(), description="the apex SOA record")
+    default_ttl: int = Field(default=DEFAULT_TTL, ge=0, description="TTL of answers without their own")
+    latency_ttl: int = Field(
+        default=DEFAULT_LATENCY_TTL, ge=0, description="TTL of `latency` answers without their own"
+    )
+    latency: dict[str, dict[str, float]] = Field(
+        default={}, description="`{CIDR: {region: ms}}`: the configured latency table"
+    )
+    countries: dict[str, str] = Field(default={}, description="`{CIDR: CC}`: client country for `geo`")
+    measured: MeasuredRtt = Field(
+        default=MeasuredRtt(), description="when edge-measured RTTs outrank the latency table"
+    )
+    query_log: str | None = Field(default=None, description="JSON lines per query: a path, `-` or none")
+    max_udp_payload: int = Field(
+        default=1232, ge=512, le=4096, description="largest UDP answer (EDNS0); bigger ones are truncated"
+    )
+    tcp_idle_timeout: Duration = Field(default=10.0, description="idle DNS-over-TCP connections close")
+
+    @field_validator("nameservers")
+    @classmethod
+    def _names(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_name(value)
+        return values
 
     @field_validator("zone")
     @classmethod
@@ -190,6 +233,13 @@ class DnsConfig(Model):
                 raise ValueError(f"countries[{cidr!r}]: {country!r} is not a two-letter country code")
             out[cidr] = country.upper()
         return out
+
+
+def _check_name(value: str) -> None:
+    try:
+        dns.name.from_text(value)
+    except Exception as exc:  # dnspython raises one class per label problem
+        raise ValueError(f"{value!r} is not a valid DNS name: {exc}") from None
 
 
 def check_dns_references(dns_config: DnsConfig, edges: Sequence[EdgeNode]) -> list[tuple[str, str]]:

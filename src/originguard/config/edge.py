@@ -7,38 +7,62 @@ from typing import Literal
 from pydantic import Field
 
 from originguard.config.gate import HeaderValue, HttpLimits, TlsFiles
-from originguard.config.values import Duration, HostPortField, Model, SecretRef
+from originguard.config.urls import RouterUrl
+from originguard.config.values import (
+    Duration,
+    HostPortField,
+    Model,
+    SecretRef,
+    UrlPath,
+)
 
 
 class ShieldConfig(Model):
     """Fetch from another edge (a regional tier) instead of the origin: one fill serves many edges."""
 
-    edge: str
-    server_name: str | None = None
-    ca_bundle: str | None = None
+    edge: str = Field(description="the name of another edge with `https:`; this edge fetches from it")
+    server_name: str | None = Field(
+        default=None, description="TLS name of the shield edge (default: the first origin's `server_name`)"
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="CA file that signs the shield edge (default: the first origin's)"
+    )
 
 
 class SniCertificate(Model):
     """An extra certificate, chosen when the viewer's SNI name matches one of `names` (`*.` allowed)."""
 
-    names: list[str] = Field(min_length=1)
-    certificate: str
-    key: str
+    names: list[str] = Field(min_length=1, description="SNI names it serves; `*.example.test` allowed")
+    certificate: str = Field(description="PEM certificate chain file")
+    key: str = Field(description="PEM private key file")
 
 
 class EdgeNode(Model):
     """One edge location: its name, region and listening addresses."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-    region: str
-    http: HostPortField | None = None
-    https: HostPortField | None = None
-    tls: TlsFiles | None = None
-    certificates: list[SniCertificate] = []
-    admin: HostPortField | None = None
-    country: str | None = None
-    workers: int | Literal["auto"] = Field(default=1)
-    shield: ShieldConfig | None = None
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="unique; `originguard edge --name`"
+    )
+    region: str = Field(description="region name the DNS router's latency policy and tables use")
+    http: HostPortField | None = Field(
+        default=None, description="viewer HTTP listener (redirects under `redirect-to-https`)"
+    )
+    https: HostPortField | None = Field(default=None, description="viewer HTTPS listener; needs `tls`")
+    tls: TlsFiles | None = Field(default=None, description="the default viewer certificate")
+    certificates: list[SniCertificate] = Field(
+        default=[], description="more certificates, chosen by the viewer's SNI name"
+    )
+    admin: HostPortField | None = Field(
+        default=None, description="admin API: `/metrics`, `/healthz`, `POST /invalidations`, `GET /waf`"
+    )
+    country: str | None = Field(
+        default=None, description="ISO 3166 country of the edge, for the DNS router's geo policy"
+    )
+    workers: int | Literal["auto"] = Field(
+        default=1,
+        description="processes sharing the ports (SO_REUSEPORT); worker i's admin is the admin port + i",
+    )
+    shield: ShieldConfig | None = Field(default=None, description="fetch through another edge")
 
 
 ViewerProtocolPolicy = Literal["allow-all", "redirect-to-https", "https-only"]
@@ -46,63 +70,120 @@ OriginProtocolPolicy = Literal["https-only", "match-viewer", "http-only"]
 
 
 class Origin(Model):
-    id: str
-    address: HostPortField
-    protocol_policy: OriginProtocolPolicy = "https-only"
-    http_port: int | None = None
-    server_name: str | None = None
-    ca_bundle: str | None = None
-    custom_headers: dict[str, HeaderValue] = {}
-    host_header: Literal["forward", "origin"] = "forward"
-    connect_timeout: Duration = 10.0
-    read_timeout: Duration = 30.0
-    keepalive_timeout: Duration = 5.0
-    connection_attempts: int = Field(default=3, ge=1, le=3)
+    """An origin the edges fetch from (the gate, in the default deployment)."""
+
+    id: str = Field(description="name behaviours and origin groups refer to")
+    address: HostPortField = Field(description="where the origin listens")
+    protocol_policy: OriginProtocolPolicy = Field(
+        default="https-only", description="`https-only`, `match-viewer` or `http-only` (`check` fails it)"
+    )
+    http_port: int | None = Field(
+        default=None, ge=1, le=65535, description="port for plain HTTP fetches (default: the address port)"
+    )
+    server_name: str | None = Field(
+        default=None, description="TLS name verified on the origin certificate (and sent as SNI)"
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="CA file the origin certificate is verified against (default: system)"
+    )
+    custom_headers: dict[str, HeaderValue] = Field(
+        default={},
+        description="added to every origin request, overwriting viewer copies; never sent to viewers or "
+        "logged",
+    )
+    host_header: Literal["forward", "origin"] = Field(
+        default="forward", description="send the viewer's Host, or the origin's `server_name`/address"
+    )
+    connect_timeout: Duration = Field(default=10.0, description="TCP and TLS connect timeout")
+    read_timeout: Duration = Field(default=30.0, description="longest wait for response bytes")
+    keepalive_timeout: Duration = Field(
+        default=5.0, description="idle time before a pooled connection closes"
+    )
+    connection_attempts: int = Field(default=3, ge=1, le=3, description="connect tries before giving up")
 
 
 class OriginGroup(Model):
     """Failover: the secondary answers when the primary refuses connections or returns these statuses."""
 
-    id: str
-    members: list[str] = Field(min_length=2, max_length=2)
-    failover_statuses: list[int] = [500, 502, 503, 504]
+    id: str = Field(description="name behaviours refer to, like an origin id")
+    members: list[str] = Field(min_length=2, max_length=2, description="[primary, secondary] origin ids")
+    failover_statuses: list[int] = Field(
+        default=[500, 502, 503, 504], description="primary statuses that make the secondary answer"
+    )
 
 
 class Ttl(Model):
-    min: int = Field(default=0, ge=0)
-    default: int = Field(default=86400, ge=0)
-    max: int = Field(default=31536000, ge=0)
+    """Bounds on a response's freshness lifetime, in seconds."""
+
+    min: int = Field(default=0, ge=0, description="lower bound on the freshness the origin asks for")
+    default: int = Field(default=86400, ge=0, description="freshness when the origin gives none")
+    max: int = Field(default=31536000, ge=0, description="upper bound on the freshness the origin asks for")
 
 
 class CacheKeyPolicy(Model):
-    query_strings: Literal["none", "all"] | list[str] = "all"
-    headers: list[str] = []
-    cookies: Literal["none", "all"] | list[str] = "none"
+    """What besides the host and path tells cached responses apart (and is sent to the origin)."""
+
+    query_strings: Literal["none", "all"] | list[str] = Field(
+        default="all", description="`all`, `none` or the argument names that count"
+    )
+    headers: list[str] = Field(default=[], description="request header names that count")
+    cookies: Literal["none", "all"] | list[str] = Field(
+        default="none", description="`none`, `all` or the cookie names that count"
+    )
 
 
 class Behavior(Model):
-    path: str = "*"
-    origin: str
-    viewer_protocol_policy: ViewerProtocolPolicy | None = None
-    allowed_methods: Literal["GET_HEAD", "GET_HEAD_OPTIONS", "ALL"] = "ALL"
-    cache: bool = True
-    ttl: Ttl = Ttl()
-    cache_key: CacheKeyPolicy = CacheKeyPolicy()
+    """How requests whose path matches are served: origin, protocol policy, methods, caching."""
+
+    path: str = Field(default="*", description="path pattern (`*`, `?`), case-sensitive; first match wins")
+    origin: str = Field(description="an origin or origin group id")
+    viewer_protocol_policy: ViewerProtocolPolicy | None = Field(
+        default=None, description="overrides the distribution's policy"
+    )
+    allowed_methods: Literal["GET_HEAD", "GET_HEAD_OPTIONS", "ALL"] = Field(
+        default="ALL", description="other methods get 403"
+    )
+    cache: bool = Field(default=True, description="`false` relays every request to the origin")
+    ttl: Ttl = Field(default=Ttl(), description="freshness bounds")
+    cache_key: CacheKeyPolicy = Field(default=CacheKeyPolicy(), description="the cache key")
 
 
 class DistributionConfig(Model):
-    viewer_protocol_policy: ViewerProtocolPolicy = "redirect-to-https"
-    web_acl: str | None = None
-    origins: list[Origin] = Field(min_length=1)
-    origin_groups: list[OriginGroup] = []
-    default_behavior: Behavior
-    behaviors: list[Behavior] = []
-    cache_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
-    cache_max_object_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
-    limits: HttpLimits = HttpLimits()
-    access_log: str | None = "-"
+    """What every edge serves (a CloudFront-like distribution)."""
+
+    viewer_protocol_policy: ViewerProtocolPolicy = Field(
+        default="redirect-to-https",
+        description="`allow-all`, `redirect-to-https` (301) or `https-only` (403)",
+    )
+    web_acl: str | None = Field(default=None, description="name of a web ACL under `waf.web_acls`")
+    origins: list[Origin] = Field(min_length=1, description="where responses come from")
+    origin_groups: list[OriginGroup] = Field(default=[], description="failover pairs of origins")
+    default_behavior: Behavior = Field(description="serves paths no behaviour matches")
+    behaviors: list[Behavior] = Field(default=[], description="by path pattern, in order")
+    cache_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="memory bound of the cache (bodies + headers + ~255 B per entry)",
+    )
+    cache_max_object_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=0, description="larger responses are streamed through, not stored"
+    )
+    limits: HttpLimits = Field(default=HttpLimits(), description="viewer-side HTTP limits")
+    access_log: str | None = Field(
+        default="-", description="JSON lines: a path (`{edge}` becomes the edge name), `-` (stdout) or null"
+    )
     # RFC 9213: this field (then CDN-Cache-Control) overrides Cache-Control for the edge only.
-    cache_control_field: str = "Originguard-Cache-Control"
-    admin_token: SecretRef | None = None
-    health_path: str = "/healthz"
-    rtt_report_url: str | None = None
+    cache_control_field: str = Field(
+        default="Originguard-Cache-Control",
+        description="RFC 9213 field for this CDN (then `CDN-Cache-Control`, then `Cache-Control`); "
+        "never forwarded",
+    )
+    admin_token: SecretRef | None = Field(
+        default=None, description="token of the protected admin routes; without it they answer 401"
+    )
+    health_path: UrlPath = Field(
+        default="/healthz", description="answered by the edge itself (DNS health checks)"
+    )
+    rtt_report_url: RouterUrl | None = Field(
+        default=None, description="the DNS router's `/rtt`: edges report viewer TCP round trips there"
+    )

@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from originguard.config.values import Cidr, Duration, HostPortField, Model, SecretRef
+from originguard.config.values import (
+    Cidr,
+    Duration,
+    HostPortField,
+    Model,
+    SecretRef,
+    UrlPath,
+)
 
 HeaderValue = str | SecretRef
 
@@ -19,8 +26,13 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class HttpHeaderCondition(Model):
-    name: str
-    values: list[HeaderValue] = Field(min_length=1)
+    """Matches a header by name (case-insensitive) against patterns or secret values."""
+
+    name: str = Field(description="header name (not Host: use `host_header`)")
+    values: list[HeaderValue] = Field(
+        min_length=1,
+        description="patterns (`*`, `?`, case-insensitive) or `{secret: NAME}` (exact, constant time)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -33,11 +45,15 @@ class HttpHeaderCondition(Model):
 
 
 class ValuesCondition(Model):
-    values: list[str] = Field(min_length=1)
+    """Patterns with `*` and `?`: host names case-insensitive, paths case-sensitive."""
+
+    values: list[str] = Field(min_length=1, description="patterns; any one matching is enough")
 
 
 class MethodCondition(Model):
-    values: list[str] = Field(min_length=1)
+    """Request methods, matched exactly."""
+
+    values: list[str] = Field(min_length=1, description="methods such as GET, POST")
 
     @field_validator("values")
     @classmethod
@@ -49,27 +65,33 @@ class MethodCondition(Model):
 
 
 class QueryPair(Model):
-    key: str | None = None
-    value: str
+    """One query argument pattern (`\\` escapes `*` and `?`), case-insensitive."""
+
+    key: str | None = Field(default=None, description="argument name pattern (none: any argument)")
+    value: str = Field(description="argument value pattern")
 
 
 class QueryStringCondition(Model):
-    values: list[QueryPair] = Field(min_length=1)
+    """Matches when any pair matches an argument of the query."""
+
+    values: list[QueryPair] = Field(min_length=1, description="`{key?, value}` pairs")
 
 
 class SourceIpCondition(Model):
-    values: list[Cidr] = Field(min_length=1)
+    """Matches the TCP peer's address."""
+
+    values: list[Cidr] = Field(min_length=1, description="IPv4 or IPv6 CIDRs")
 
 
 class Condition(Model):
     """Exactly one condition type per list entry."""
 
-    http_header: HttpHeaderCondition | None = None
-    host_header: ValuesCondition | None = None
-    path_pattern: ValuesCondition | None = None
-    http_request_method: MethodCondition | None = None
-    query_string: QueryStringCondition | None = None
-    source_ip: SourceIpCondition | None = None
+    http_header: HttpHeaderCondition | None = Field(default=None, description="a request header")
+    host_header: ValuesCondition | None = Field(default=None, description="the Host header")
+    path_pattern: ValuesCondition | None = Field(default=None, description="the path (without query)")
+    http_request_method: MethodCondition | None = Field(default=None, description="the method")
+    query_string: QueryStringCondition | None = Field(default=None, description="query arguments")
+    source_ip: SourceIpCondition | None = Field(default=None, description="the TCP peer address")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
@@ -83,13 +105,19 @@ class Condition(Model):
 
 
 class WeightedTargetGroup(Model):
-    name: str
-    weight: int = Field(default=1, ge=0, le=999)
+    """A share of forwarded requests."""
+
+    name: str = Field(description="a target group under `gate.target_groups`")
+    weight: int = Field(default=1, ge=0, le=999, description="relative share of requests (0: none)")
 
 
 class ForwardAction(Model):
-    target_group: str | None = None
-    target_groups: list[WeightedTargetGroup] | None = None
+    """Send the request to one target group, or split it across weighted ones."""
+
+    target_group: str | None = Field(default=None, description="one target group")
+    target_groups: list[WeightedTargetGroup] | None = Field(
+        default=None, description="weighted target groups (instead of `target_group`)"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> ForwardAction:
@@ -101,24 +129,30 @@ class ForwardAction(Model):
 
 
 class FixedResponseAction(Model):
-    status: int = Field(default=403, ge=200, le=599)
-    content_type: str = "text/plain"
-    body: str = Field(default="Forbidden", max_length=1024)
+    """Answer from the gate itself, from prebuilt bytes."""
+
+    status: int = Field(default=403, ge=200, le=599, description="status code")
+    content_type: str = Field(default="text/plain", description="Content-Type of the body")
+    body: str = Field(default="Forbidden", max_length=1024, description="response body")
 
 
 class RedirectAction(Model):
-    protocol: str = "#{protocol}"
-    host: str = "#{host}"
-    port: str = "#{port}"
-    path: str = "/#{path}"
-    query: str = "#{query}"
-    status_code: Literal[301, 302] = 301
+    """Redirect; each part may use `#{protocol}`, `#{host}`, `#{port}`, `#{path}`, `#{query}`."""
+
+    protocol: str = Field(default="#{protocol}", description="`http`, `https` or a placeholder")
+    host: str = Field(default="#{host}", description="host of the Location")
+    port: str = Field(default="#{port}", description="port of the Location")
+    path: str = Field(default="/#{path}", description="path of the Location")
+    query: str = Field(default="#{query}", description="query of the Location")
+    status_code: Literal[301, 302] = Field(default=301, description="301 or 302")
 
 
 class Action(Model):
-    forward: ForwardAction | None = None
-    fixed_response: FixedResponseAction | None = None
-    redirect: RedirectAction | None = None
+    """Exactly one of forward, fixed_response, redirect."""
+
+    forward: ForwardAction | None = Field(default=None, description="to target groups")
+    fixed_response: FixedResponseAction | None = Field(default=None, description="a fixed answer")
+    redirect: RedirectAction | None = Field(default=None, description="a redirect")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Action:
@@ -131,22 +165,33 @@ class Action(Model):
 
 
 class ListenerRule(Model):
-    priority: int = Field(ge=1, le=50000)
-    conditions: list[Condition] = Field(min_length=1)
-    actions: list[Action] = Field(min_length=1, max_length=1)
+    """A rule: its action runs when every condition matches; rules run by ascending priority."""
+
+    priority: int = Field(ge=1, le=50000, description="unique per listener; lower runs first")
+    conditions: list[Condition] = Field(min_length=1, description="all must match (one type per entry)")
+    actions: list[Action] = Field(min_length=1, max_length=1, description="one action")
 
 
 class TlsFiles(Model):
-    certificate: str
-    key: str
+    """A certificate and its key, PEM files (relative paths from the config file's directory)."""
+
+    certificate: str = Field(description="PEM certificate chain file")
+    key: str = Field(description="PEM private key file (keep it 0600)")
 
 
 class Listener(Model):
-    port: HostPortField
-    protocol: Literal["https", "http"] = "https"
-    tls: TlsFiles | None = None
-    default_action: Action = Action(fixed_response=FixedResponseAction())
-    rules: list[ListenerRule] = []
+    """A listening address with its rules; TLS 1.2+, ALPN http/1.1 when https."""
+
+    port: HostPortField = Field(description="listen address")
+    protocol: Literal["https", "http"] = Field(
+        default="https", description="`https` (needs `tls`) or `http` (`check` fails it)"
+    )
+    tls: TlsFiles | None = Field(default=None, description="the listener's certificate")
+    default_action: Action = Field(
+        default=Action(fixed_response=FixedResponseAction()),
+        description="runs when no rule matches (a fixed 403 `Forbidden`)",
+    )
+    rules: list[ListenerRule] = Field(default=[], description="by ascending priority")
 
     @model_validator(mode="after")
     def _tls_for_https(self) -> Listener:
@@ -168,13 +213,17 @@ class Listener(Model):
 
 
 class HealthCheck(Model):
-    protocol: Literal["http", "https", "tcp"] = "http"
-    path: str = "/healthz"
-    interval: Duration = 5.0
-    timeout: Duration = 2.0
-    healthy: int = Field(default=2, ge=1, le=10)
-    unhealthy: int = Field(default=2, ge=1, le=10)
-    matcher: str = "200-399"
+    """Active checks of each target; an unhealthy target gets no new requests."""
+
+    protocol: Literal["http", "https", "tcp"] = Field(
+        default="http", description="GET the path, or TCP connect"
+    )
+    path: UrlPath = Field(default="/healthz", description="path requested")
+    interval: Duration = Field(default=5.0, description="time between checks")
+    timeout: Duration = Field(default=2.0, description="a check slower than this fails")
+    healthy: int = Field(default=2, ge=1, le=10, description="passes in a row to become healthy")
+    unhealthy: int = Field(default=2, ge=1, le=10, description="failures in a row to become unhealthy")
+    matcher: str = Field(default="200-399", description="statuses that pass: `200`, `200-399`, `200,302`")
 
     @field_validator("matcher")
     @classmethod
@@ -185,34 +234,53 @@ class HealthCheck(Model):
 
 
 class TargetGroup(Model):
-    targets: list[HostPortField] = Field(min_length=1)
-    protocol: Literal["http", "https"] = "http"
-    health_check: HealthCheck | None = HealthCheck()
-    algorithm: Literal["round_robin", "least_outstanding"] = "round_robin"
-    connect_timeout: Duration = 2.0
-    read_timeout: Duration = 30.0
+    """Where forwarded requests go; with no healthy target the group fails open to all."""
+
+    targets: list[HostPortField] = Field(min_length=1, description="the app servers")
+    protocol: Literal["http", "https"] = Field(default="http", description="protocol to the targets")
+    health_check: HealthCheck | None = Field(
+        default=HealthCheck(), description="null disables checks (targets count as healthy)"
+    )
+    algorithm: Literal["round_robin", "least_outstanding"] = Field(
+        default="round_robin", description="how a target is picked"
+    )
+    connect_timeout: Duration = Field(default=2.0, description="TCP connect timeout (then 502)")
+    read_timeout: Duration = Field(default=30.0, description="longest wait for response bytes (then 504)")
 
 
 class HttpLimits(Model):
-    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
-    max_header_count: int = Field(default=100, ge=8)
-    max_uri_bytes: int = Field(default=8 * 1024, ge=256)
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
-    header_timeout: Duration = 10.0
-    keepalive_timeout: Duration = 60.0
-    body_timeout: Duration = 30.0
+    """Limits on what viewers may send; each rejection is answered once and the connection closed."""
+
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="larger heads get 431")
+    max_header_count: int = Field(default=100, ge=8, description="more header fields get 431")
+    max_uri_bytes: int = Field(default=8 * 1024, ge=256, description="longer request targets get 414")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=0, description="larger bodies get 413")
+    header_timeout: Duration = Field(default=10.0, description="time to send a request head (then 408)")
+    keepalive_timeout: Duration = Field(default=60.0, description="idle time between requests")
+    body_timeout: Duration = Field(default=30.0, description="longest stall while a body is sent")
 
 
 class GateConfig(Model):
-    listeners: list[Listener] = Field(min_length=1)
-    target_groups: dict[str, TargetGroup] = {}
-    admin: HostPortField | None = None
-    access_log: str | None = "-"
-    strip_matched_secret: bool = True
-    workers: int | Literal["auto"] = Field(default=1)
+    """The origin gate in front of the app: HTTPS listeners, rules, target groups."""
+
+    listeners: list[Listener] = Field(min_length=1, description="listening addresses with their rules")
+    target_groups: dict[str, TargetGroup] = Field(default={}, description="by name, for `forward`")
+    admin: HostPortField | None = Field(
+        default=None, description="admin API: `/metrics`, `/healthz`, `/targets`"
+    )
+    access_log: str | None = Field(default="-", description="JSON lines: a path, `-` (stdout) or null")
+    strip_matched_secret: bool = Field(
+        default=True, description="remove the secret headers before the target sees the request"
+    )
+    workers: int | Literal["auto"] = Field(
+        default=1,
+        description="processes sharing the ports (SO_REUSEPORT); worker i's admin is the admin port + i",
+    )
     # The port a plain-HTTP listener would use; `verify` and `up` prove nothing listens there.
-    http_probe_port: int = Field(default=80, ge=1, le=65535)
-    limits: HttpLimits = HttpLimits()
+    http_probe_port: int = Field(
+        default=80, ge=1, le=65535, description="the port `verify` and `up` prove closed"
+    )
+    limits: HttpLimits = Field(default=HttpLimits(), description="viewer-side HTTP limits")
 
     @model_validator(mode="after")
     def _targets_exist(self) -> GateConfig:

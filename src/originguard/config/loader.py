@@ -9,9 +9,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from originguard.config.keys import section_of, walk
 from originguard.config.models import Config, cross_references
 from originguard.errors import ConfigError, ConfigErrors, SecretError
 from originguard.secrets import SecretValues, load_secret_env, load_secret_file
+
+REFERENCE = "docs/config.md"  # the key reference, generated from the models (config.reference)
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,7 @@ def load_config_text(text: str, source: str, base_dir: Path, *, load_secrets: bo
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, "", f"YAML syntax error: {where}{problem}") from None
+        raise ConfigError(source, "", f"YAML syntax error: {yaml_problem(exc)}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -61,6 +61,26 @@ def load_config_text(text: str, source: str, base_dir: Path, *, load_secrets: bo
         raise ConfigErrors([ConfigError(source, path, problem) for path, problem in problems])
     secrets = _load_secrets(config, source, base_dir) if load_secrets else {}
     return LoadedConfig(config=config, secrets=secrets, source=source, base_dir=base_dir)
+
+
+# Constructs PyYAML only finds unclosed lines later: the mistake is where they opened (its context mark).
+_UNCLOSED = {
+    "while parsing a flow sequence": "this '[' is never closed with ']'",
+    "while parsing a flow mapping": "this '{' is never closed with '}'",
+    "while scanning a quoted scalar": "this quote is never closed",
+}
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """`line L, column C: problem`, at the line of the real mistake where the parser knows it."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    unclosed = _UNCLOSED.get(getattr(exc, "context", None) or "")
+    if unclosed is not None and opened is not None:
+        found = f" (noticed at line {mark.line + 1}: {problem})" if mark is not None else ""
+        return f"line {opened.line + 1}, column {opened.column + 1}: {unclosed}{found}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
 
 
 def _load_secrets(config: Config, source: str, base_dir: Path) -> dict[str, SecretValues]:
@@ -81,7 +101,8 @@ def _load_secrets(config: Config, source: str, base_dir: Path) -> dict[str, Secr
 
 
 def key_path(loc: tuple[int | str, ...]) -> str:
-    """`('gate', 'listeners', 0, 'rules')` → `gate.listeners[0].rules`."""
+    """`('gate', 'listeners', 0, 'rules')` → `gate.listeners[0].rules`, without union branch labels."""
+    _, loc = walk(loc)
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -98,7 +119,21 @@ def _to_config_error(source: str, err: Any) -> ConfigError:
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     loc = tuple(err.get("loc", ()))
     if kind == "extra_forbidden":
-        message = "unknown key (check its spelling against DESIGN.md's config shape)"
+        message = f"unknown key; {_allowed_here(loc[:-1])}"
     elif kind == "missing":
-        message = "required key is missing"
+        message = f"required key is missing (see {_reference_link(loc[:-1])})"
     return ConfigError(source, key_path(loc), message)
+
+
+def _allowed_here(loc: tuple[int | str, ...]) -> str:
+    """The keys the mapping at `loc` takes, and where docs/config.md describes them."""
+    section = section_of(loc)
+    if section is None:
+        return f"see {REFERENCE}"
+    keys = ", ".join(f.alias or k for k, f in section.model.model_fields.items())
+    return f"allowed here: {keys} (see {REFERENCE}#{section.anchor})"
+
+
+def _reference_link(loc: tuple[int | str, ...]) -> str:
+    section = section_of(loc)
+    return f"{REFERENCE}#{section.anchor}" if section is not None else REFERENCE

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from originguard.config.dns import DnsConfig, check_dns_references
 from originguard.config.edge import DistributionConfig, EdgeNode
 from originguard.config.gate import GateConfig
+from originguard.config.urls import RedisUrl
 from originguard.config.values import Model, SecretRef, SecretSource
 from originguard.config.waf import WafConfig
 
 
 class ClusterConfig(Model):
-    redis: str | None = None
+    """Shared state between processes and machines (see docs/operations.md)."""
+
+    redis: RedisUrl | None = Field(
+        default=None,
+        description="Redis for WAF rate counters, invalidations, rotation phases and DNS figures; "
+        "components fall back to local state while it is down",
+    )
 
 
 class Config(Model):
     """A whole originguard deployment; each component reads its own section."""
 
-    secrets: dict[str, SecretSource] = {}
-    dns: DnsConfig | None = None
-    edges: list[EdgeNode] = []
-    distribution: DistributionConfig | None = None
-    waf: WafConfig | None = None
-    gate: GateConfig | None = None
-    cluster: ClusterConfig | None = None
+    secrets: dict[str, SecretSource] = Field(
+        default={}, description="named secrets, referenced elsewhere as `{secret: NAME}`"
+    )
+    dns: DnsConfig | None = Field(default=None, description="the DNS router (`originguard dns`)")
+    edges: list[EdgeNode] = Field(default=[], description="the CDN edge locations (`originguard edge`)")
+    distribution: DistributionConfig | None = Field(
+        default=None, description="what every edge serves: origins, behaviours, cache, WAF ACL"
+    )
+    waf: WafConfig | None = Field(default=None, description="web ACLs the distribution can name")
+    gate: GateConfig | None = Field(default=None, description="the origin gate (`originguard gate`)")
+    cluster: ClusterConfig | None = Field(default=None, description="shared state through Redis")
 
 
 def cross_references(config: Config) -> list[tuple[str, str]]:
@@ -60,6 +73,16 @@ def cross_references(config: Config) -> list[tuple[str, str]]:
         if edge.name in seen:
             problems.append((f"edges[{index}].name", f"edge name {edge.name!r} is used twice"))
         seen.add(edge.name)
+    with_https = sorted(e.name for e in config.edges if e.https is not None)
+    for index, edge in enumerate(config.edges):
+        if edge.shield is not None and (edge.shield.edge == edge.name or edge.shield.edge not in with_https):
+            others = [name for name in with_https if name != edge.name] or "none"
+            problems.append(
+                (
+                    f"edges[{index}].shield.edge",
+                    f"{edge.shield.edge!r} is not another edge with https: (edges with https: {others})",
+                )
+            )
     if config.dns is not None:
         problems += check_dns_references(config.dns, config.edges)
     return problems

@@ -6,13 +6,19 @@ import ipaddress
 import re
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 
 class Model(BaseModel):
     """Base of every config model: frozen, and unknown keys are errors (typos must not pass silently)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TypeName(NamedTuple):
+    """How docs/config.md names an annotated type (pydantic ignores this metadata)."""
+
+    text: str
 
 
 class HostPort(NamedTuple):
@@ -41,7 +47,10 @@ def parse_host_port(value: Any) -> HostPort:
     return HostPort(host, port)
 
 
-HostPortField = Annotated[HostPort, BeforeValidator(parse_host_port), PlainSerializer(str)]
+HostPortField = Annotated[
+    HostPort, BeforeValidator(parse_host_port), PlainSerializer(str), TypeName("host:port")
+]
+
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -62,7 +71,19 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration), TypeName("duration")]
+
+
+def check_url_path(value: Any) -> str:
+    """A path a server is asked for (`/healthz`): origin-form per RFC 9112 §3.2.1, so it starts with /."""
+    if not isinstance(value, str) or not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError(
+            f"{value!r} is not a request path; it starts with / and has no spaces (e.g. /healthz)"
+        )
+    return value
+
+
+UrlPath = Annotated[str, BeforeValidator(check_url_path), TypeName("path")]
 
 
 def parse_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -76,21 +97,30 @@ def parse_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 Cidr = Annotated[
-    ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(parse_cidr), PlainSerializer(str)
+    ipaddress.IPv4Network | ipaddress.IPv6Network,
+    BeforeValidator(parse_cidr),
+    PlainSerializer(str),
+    TypeName("CIDR"),
 ]
 
 
 class SecretRef(Model):
     """`{secret: NAME}`: a value taken from the `secrets:` section, never written in the config."""
 
-    secret: str
+    secret: str = Field(description="the name of an entry under `secrets:`")
 
 
 class SecretSource(Model):
     """Where a named secret lives: `{file: PATH}` or `{env: VARIABLE}`."""
 
-    file: str | None = None
-    env: str | None = None
+    file: str | None = Field(
+        default=None,
+        description="a file holding one value per line (first = current, all = accepted); mode 0600 or "
+        "stricter, else refused",
+    )
+    env: str | None = Field(
+        default=None, description="an environment variable holding the value(s), comma or newline separated"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretSource:

@@ -48,7 +48,7 @@ CORE_RULE_NAMES: tuple[str, ...] = (
 class HeaderField(Model):
     """`{header: NAME}`: the values of one header (name case-insensitive)."""
 
-    header: str = Field(min_length=1)
+    header: str = Field(min_length=1, description="header name")
 
     @field_validator("header")
     @classmethod
@@ -59,7 +59,7 @@ class HeaderField(Model):
 class QueryArgField(Model):
     """`{query_arg: NAME}`: the values of one query argument (name case-insensitive, as in the cloud WAF)."""
 
-    query_arg: str = Field(min_length=1)
+    query_arg: str = Field(min_length=1, description="query argument name")
 
 
 FieldToMatch = SimpleField | HeaderField | QueryArgField
@@ -68,18 +68,27 @@ FieldToMatch = SimpleField | HeaderField | QueryArgField
 class FieldStatement(Model):
     """Common part of statements that inspect a request field after text transformations."""
 
-    field: FieldToMatch
-    transforms: list[Transform] = []
-    oversize: Oversize = "continue"
+    field: FieldToMatch = Field(description="the part of the request inspected")
+    transforms: list[Transform] = Field(default=[], description="text transformations, applied in order")
+    oversize: Oversize = Field(
+        default="continue",
+        description="a body over `body_inspection_kib`: inspect the first part, or count as (no) match",
+    )
 
 
 class ByteMatch(FieldStatement):
-    search: str = Field(min_length=1, max_length=200)
-    position: Literal["exactly", "starts_with", "ends_with", "contains", "contains_word"] = "contains"
+    """Looks for a text in a field, after its transformations."""
+
+    search: str = Field(min_length=1, max_length=200, description="the text looked for")
+    position: Literal["exactly", "starts_with", "ends_with", "contains", "contains_word"] = Field(
+        default="contains", description="where in the field it must be"
+    )
 
 
 class RegexMatch(FieldStatement):
-    pattern: str = Field(min_length=1, max_length=4096)
+    """Matches a field, after its transformations, against an RE2 expression."""
+
+    pattern: str = Field(min_length=1, max_length=4096, description="an RE2 regular expression (linear time)")
 
     @field_validator("pattern")
     @classmethod
@@ -94,26 +103,40 @@ class RegexMatch(FieldStatement):
 
 
 class SizeConstraint(FieldStatement):
-    op: Literal["eq", "ne", "le", "lt", "ge", "gt"]
-    size: int = Field(ge=0)
+    """Compares the size of a field, after its transformations."""
+
+    op: Literal["eq", "ne", "le", "lt", "ge", "gt"] = Field(description="comparison of the field's size")
+    size: int = Field(ge=0, description="bytes, after transformations")
 
 
 class SqliMatch(FieldStatement):
+    """A tokenising SQL injection detector; each argument is judged separately."""
+
     # Detectors see what the application sees, so they decode by default (the cloud WAF makes you ask).
-    transforms: list[Transform] = ["url_decode_uni", "html_entity_decode"]
-    sensitivity: Literal["low", "high"] = "low"
+    transforms: list[Transform] = Field(
+        default=["url_decode_uni", "html_entity_decode"], description="text transformations, applied in order"
+    )
+    sensitivity: Literal["low", "high"] = Field(default="low", description="`high` flags more shapes")
 
 
 class XssMatch(FieldStatement):
-    transforms: list[Transform] = ["url_decode_uni", "html_entity_decode"]
+    """A tokenising cross-site scripting detector; each argument is judged separately."""
+
+    transforms: list[Transform] = Field(
+        default=["url_decode_uni", "html_entity_decode"], description="text transformations, applied in order"
+    )
 
 
 class ForwardedIp(Model):
     """Take the client address from a header (behind a trusted proxy) instead of the peer address."""
 
-    header: str = "x-forwarded-for"
-    position: Literal["first", "last", "any"] = "first"
-    fallback: Literal["match", "no_match"] = "no_match"
+    header: str = Field(default="x-forwarded-for", description="header holding the client address")
+    position: Literal["first", "last", "any"] = Field(
+        default="first", description="which address of a list counts"
+    )
+    fallback: Literal["match", "no_match"] = Field(
+        default="no_match", description="result when the header is absent or not an address"
+    )
 
     @field_validator("header")
     @classmethod
@@ -122,13 +145,21 @@ class ForwardedIp(Model):
 
 
 class IpSetMatch(Model):
-    cidrs: list[Cidr]
-    forwarded_ip: ForwardedIp | None = None
+    """The client address in a set of CIDRs (any size costs the same per lookup)."""
+
+    cidrs: list[Cidr] = Field(description="IPv4 and IPv6 CIDRs")
+    forwarded_ip: ForwardedIp | None = Field(
+        default=None, description="match a header's address instead of the peer's"
+    )
 
 
 class GeoMatch(Model):
-    countries: list[str] = Field(min_length=1)
-    forwarded_ip: ForwardedIp | None = None
+    """The client address located in one of these countries."""
+
+    countries: list[str] = Field(min_length=1, description="ISO 3166 alpha-2 codes (`geo_table` decides)")
+    forwarded_ip: ForwardedIp | None = Field(
+        default=None, description="locate a header's address instead of the peer's"
+    )
 
     @field_validator("countries")
     @classmethod
@@ -144,11 +175,15 @@ RateKey = Literal["ip", "forwarded_ip", "path", "method", "constant"] | HeaderFi
 
 
 class RateBased(Model):
-    limit: int = Field(ge=1)
-    window: Duration = 300.0
-    keys: list[RateKey] = Field(default=["ip"], min_length=1)
-    forwarded_ip: ForwardedIp | None = None
-    scope_down: Statement | None = None
+    """Counts requests per key over a sliding window (shared through `cluster.redis` when set)."""
+
+    limit: int = Field(ge=1, description="requests per window and key above which the rule matches")
+    window: Duration = Field(default=300.0, description="the counting window")
+    keys: list[RateKey] = Field(default=["ip"], min_length=1, description="what requests are counted by")
+    forwarded_ip: ForwardedIp | None = Field(
+        default=None, description="how `forwarded_ip` keys read the client address"
+    )
+    scope_down: Statement | None = Field(default=None, description="count only requests this matches")
 
     @field_validator("window")
     @classmethod
@@ -159,14 +194,20 @@ class RateBased(Model):
 
 
 class LabelMatch(Model):
-    label: str = Field(min_length=1)
-    scope: Literal["label", "namespace"] = "label"
+    """A label an earlier (lower priority) rule added."""
+
+    label: str = Field(min_length=1, description="a label added by an earlier rule (`ns:name`)")
+    scope: Literal["label", "namespace"] = Field(
+        default="label", description="the exact label, or any label under a namespace prefix"
+    )
 
 
 class ManagedGroup(Model):
-    name: Literal["core"]
-    overrides: dict[str, RuleAction] = {}
-    excluded: list[str] = []
+    """A built-in rule group; top-level only."""
+
+    name: Literal["core"] = Field(description="the built-in rule group (see docs/waf.md)")
+    overrides: dict[str, RuleAction] = Field(default={}, description="`{rule: action}` for its rules")
+    excluded: list[str] = Field(default=[], description="its rules that do not run")
 
     @model_validator(mode="after")
     def _known_rules(self) -> ManagedGroup:
@@ -178,67 +219,73 @@ class ManagedGroup(Model):
 
 class ByteMatchStatement(Model):
     kind: ClassVar[str] = "byte_match"
-    byte_match: ByteMatch
+    byte_match: ByteMatch = Field(description="a field contains, starts with, ends with or is a text")
 
 
 class RegexMatchStatement(Model):
     kind: ClassVar[str] = "regex_match"
-    regex_match: RegexMatch
+    regex_match: RegexMatch = Field(description="a field matches a regular expression")
 
 
 class SizeConstraintStatement(Model):
     kind: ClassVar[str] = "size_constraint"
-    size_constraint: SizeConstraint
+    size_constraint: SizeConstraint = Field(description="a field's size compares to a number")
 
 
 class SqliStatement(Model):
     kind: ClassVar[str] = "sqli"
-    sqli: SqliMatch
+    sqli: SqliMatch = Field(description="SQL injection detector")
 
 
 class XssStatement(Model):
     kind: ClassVar[str] = "xss"
-    xss: XssMatch
+    xss: XssMatch = Field(description="cross-site scripting detector")
 
 
 class IpSetStatement(Model):
     kind: ClassVar[str] = "ip_set"
-    ip_set: IpSetMatch
+    ip_set: IpSetMatch = Field(description="the client address is in a set of CIDRs")
 
 
 class GeoMatchStatement(Model):
     kind: ClassVar[str] = "geo_match"
-    geo_match: GeoMatch
+    geo_match: GeoMatch = Field(description="the client address is in one of these countries")
 
 
 class RateBasedStatement(Model):
     kind: ClassVar[str] = "rate_based"
-    rate_based: RateBased
+    rate_based: RateBased = Field(description="a key sent more than `limit` requests in the window")
 
 
 class LabelMatchStatement(Model):
     kind: ClassVar[str] = "label_match"
-    label_match: LabelMatch
+    label_match: LabelMatch = Field(description="an earlier rule added a label")
 
 
 class ManagedStatement(Model):
     kind: ClassVar[str] = "managed"
-    managed: ManagedGroup
+    managed: ManagedGroup = Field(description="the built-in `core` rule group")
 
 
 class AndStatement(Model):
+    """All of a list of statements."""
+
     kind: ClassVar[str] = "and"
-    and_: list[Statement] = Field(alias="and", min_length=1)
+    and_: list[Statement] = Field(alias="and", min_length=1, description="every statement matches")
 
 
 class OrStatement(Model):
+    """Any of a list of statements."""
+
     kind: ClassVar[str] = "or"
-    or_: list[Statement] = Field(alias="or", min_length=1)
+    or_: list[Statement] = Field(alias="or", min_length=1, description="any statement matches")
 
 
 class NotStatement(Model):
+    """The opposite of a statement."""
+
     kind: ClassVar[str] = "not"
-    not_: Statement = Field(alias="not")
+    not_: Statement = Field(alias="not", description="the statement does not match")
 
 
 _KINDS = (
@@ -280,18 +327,24 @@ Statement = Annotated[
 class BlockResponse(Model):
     """What a blocked viewer gets; the default is a plain 403."""
 
-    status: int = Field(default=403, ge=200, le=599)
-    headers: dict[str, str] = {}
-    body: str = "Forbidden\n"
+    status: int = Field(default=403, ge=200, le=599, description="status code")
+    headers: dict[str, str] = Field(default={}, description="extra response headers")
+    body: str = Field(default="Forbidden\n", description="response body")
 
 
 class WafRule(Model):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    priority: int = Field(ge=0)
-    action: RuleAction
-    statement: Statement
-    labels: list[str] = []
-    response: BlockResponse | None = None
+    """One rule of a web ACL."""
+
+    name: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$", description="unique in the ACL"
+    )
+    priority: int = Field(ge=0, description="unique in the ACL; lower runs first")
+    action: RuleAction = Field(description="`allow` or `block` end evaluation; `count` records and goes on")
+    statement: Statement = Field(description="a mapping with one key naming its kind")
+    labels: list[str] = Field(default=[], description="added to the request when the rule matches")
+    response: BlockResponse | None = Field(
+        default=None, description="what `block` answers (default: the ACL's)"
+    )
 
     @model_validator(mode="after")
     def _response_needs_block(self) -> WafRule:
@@ -306,10 +359,12 @@ class WafRule(Model):
 
 
 class WebAclConfig(Model):
-    default_action: Literal["allow", "block"] = "allow"
-    rules: list[WafRule] = []
-    body_inspection_kib: int = Field(default=16, ge=1, le=1024)
-    block_response: BlockResponse = BlockResponse()
+    """A web ACL: rules by priority; the first `allow` or `block` wins."""
+
+    default_action: Literal["allow", "block"] = Field(default="allow", description="when no rule decides")
+    rules: list[WafRule] = Field(default=[], description="evaluated by priority")
+    body_inspection_kib: int = Field(default=16, ge=1, le=1024, description="body bytes (KiB) inspected")
+    block_response: BlockResponse = Field(default=BlockResponse(), description="what a block answers")
 
     @model_validator(mode="after")
     def _unique(self) -> WebAclConfig:
@@ -322,9 +377,13 @@ class WebAclConfig(Model):
 
 
 class WafConfig(Model):
-    web_acls: dict[str, WebAclConfig] = {}
+    """Web ACLs (see docs/waf.md)."""
+
+    web_acls: dict[str, WebAclConfig] = Field(default={}, description="by name, for `distribution.web_acl`")
     # A CSV of `cidr,CC` lines that replaces the small bundled table (see waf.geo).
-    geo_table: str | None = None
+    geo_table: str | None = Field(
+        default=None, description="a `cidr,CC` CSV file for `geo_match` (default: a small bundled table)"
+    )
 
 
 def _children(statement: Statement) -> list[Statement]:

@@ -62,7 +62,7 @@ class EdgeHandle:
             loaded, self.name, self.runtime.view, self.cluster.rate if self.cluster else None
         )
         self.loaded = loaded
-        log.warning("edge %s reloaded from %s", self.name, loaded.source)
+        log.info("edge %s reloaded from %s", self.name, loaded.source)
 
     async def reload_from_source(self) -> None:
         """Re-read the config file (a rotation phase changed the secret file); keep serving on error."""
@@ -213,7 +213,7 @@ def _admin_app(handle: EdgeHandle) -> AdminApp:
         dropped = handle.runtime.store.invalidate_paths(paths)
         if handle.workers > 1 and request.header(FANOUT) is None:
             dropped += await _fan_out(handle, request, body)
-        log.warning("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
+        log.info("edge %s invalidated %s (%d responses)", handle.name, paths, dropped)
         return json_reply({"paths": paths, "invalidated": dropped}, 201)
 
     async def waf_samples(_: Request, __: bytes) -> Reply:
@@ -242,12 +242,13 @@ def run_edge(loaded: LoadedConfig, name: str, worker: int | None = None) -> None
 
     async def main() -> None:
         handle = await start_edge(loaded, name, worker=worker or 0, workers=count)
-        notify_ready()
-        log.warning(
-            "edge %s listening on %s", name, ", ".join(str(a) for a in (handle.http, handle.https) if a)
-        )
+        listening = ", ".join(str(a) for a in (handle.http, handle.https) if a)
 
-        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
+        def ready() -> None:  # once SIGHUP reloads: "listening" and READY=1 both promise that
+            log.info("edge %s listening on %s", name, listening)
+            notify_ready()
+
+        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload), on_ready=ready)
         await handle.shutdown()
 
     asyncio.run(main())

@@ -62,7 +62,7 @@ class GateHandle:
             else:
                 await self._listen(loaded, listener, rules)
         self.loaded = loaded
-        log.warning("gate config reloaded from %s", loaded.source)
+        log.info("gate config reloaded from %s", loaded.source)
 
     async def shutdown(self, grace: float = 10.0) -> None:
         for task in self.health_tasks:
@@ -142,7 +142,7 @@ async def _watch_rotation(handle: GateHandle) -> None:
     await link.start()
 
     async def on_phase(state: str, version: int) -> None:
-        log.warning("rotation phase %s (version %d): reloading the config and header values", state, version)
+        log.info("rotation phase %s (version %d): reloading the config and header values", state, version)
         await reload_from(handle.loaded.source, handle.reload)
 
     watcher = asyncio.get_running_loop().create_task(RotationChannel(link).watch(on_phase))
@@ -164,10 +164,12 @@ def run_gate(loaded: LoadedConfig, worker: int | None = None) -> None:
 
     async def main() -> None:
         handle = await start_gate(loaded, worker=worker or 0, workers=count)
-        notify_ready()
-        log.warning("gate listening on %s", ", ".join(map(str, handle.listeners)))
 
-        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload))
+        def ready() -> None:  # once SIGHUP reloads: "listening" and READY=1 both promise that
+            log.info("gate listening on %s", ", ".join(map(str, handle.listeners)))
+            notify_ready()
+
+        await run_until_signalled(lambda: reload_from(loaded.source, handle.reload), on_ready=ready)
         await handle.shutdown()
 
     asyncio.run(main())

@@ -141,3 +141,31 @@ def test_generated_secrets_are_40_lowercase_alphanumerics() -> None:
     assert len(values) == 50 and all(
         len(v) == 40 and v.isalnum() and v.islower() for v in values if v.isalpha()
     )
+
+
+def yaml_error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, "site.yaml", Path("."), load_secrets=False)
+    return str(caught.value)
+
+
+def test_an_unclosed_bracket_is_reported_on_the_line_it_opened() -> None:
+    lines = ["gate:", "  listeners:", "    - port: 127.0.0.1:0", "      protocol: http"]
+    lines += [f"      # filler line {n}" for n in range(len(lines) + 1, 48)]
+    lines += ["      rules: [a, b", "  admin: 127.0.0.1:0"]  # line 48 opens "[", never closed
+    assert len(lines) == 49 and lines[47].startswith("      rules: [")
+    message = yaml_error_of("\n".join(lines) + "\n")
+    assert message.startswith("site.yaml: YAML syntax error: line 48, column 14: this '[' is never closed")
+    assert "(noticed at line 49: " in message
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: 1\nb: {x: 1\nc: 2\n", "line 2, column 4: this '{' is never closed"),
+        ('a: 1\nb: "abc\nc: 2\n', "line 2, column 4: this quote is never closed"),
+        ("a:\n  b: 1\n c: 2\n", "line 3, column 2: expected <block end>"),  # the mistake is where found
+    ],
+)
+def test_yaml_errors_name_the_line_of_the_mistake(text: str, where: str) -> None:
+    assert yaml_error_of(text).startswith(f"site.yaml: YAML syntax error: {where}")

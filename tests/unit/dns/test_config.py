@@ -1,4 +1,4 @@
-"""The `dns:` config section: DESIGN.md's shape loads; mistakes name their key path."""
+"""The `dns:` config section: the documented shape loads; mistakes name their key path."""
 
 from __future__ import annotations
 
