@@ -19,7 +19,7 @@ import httptools
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
 from originguard.http.headers import LOWER
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
-from originguard.http.request_checks import HeaderIndex, check_head
+from originguard.http.request_checks import HeaderIndex, check_head, version_rejection
 from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter
 
@@ -172,7 +172,16 @@ class HttpConnection(asyncio.Protocol):
                 cause = BadRequest("the request could not be processed")
             self._reject(cause)
         except httptools.HttpParserError as exc:
-            self._reject(BadRequest(f"malformed request: {exc}"))
+            if str(exc) == "Invalid HTTP version":
+                self._reject(version_rejection(self._version_part(data)))
+            else:
+                self._reject(BadRequest(f"malformed request: {exc}"))
+
+    def _version_part(self, data: bytes) -> bytes | None:
+        """The refused request line's bytes from its version on: the target (`on_url` had it
+        whole) and a space lead to it. None when the line began in an earlier read."""
+        at = data.find(self._url + b" HTTP/")
+        return data[at + len(self._url) + 1 :] if at >= 0 and len(self._url) else None
 
     # -- httptools callbacks -----------------------------------------------------------------
     # Each callback is a Python call per request (per field for on_header), the largest cost of a
