@@ -94,6 +94,7 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
         metrics=MetricSet(),
     )
     handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers, cluster=cluster)
+    runtime.access_log.start_flushing(asyncio.get_running_loop())
     if cluster is not None:
         cluster.start(runtime.store.invalidate_paths, handle.reload_from_source)
     limits = Limits.from_config(distribution.limits)

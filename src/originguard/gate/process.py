@@ -114,6 +114,7 @@ async def start_gate(loaded: LoadedConfig, *, worker: int = 0, workers: int = 1)
         metrics=MetricSet(),
     )
     handle = GateHandle(loaded=loaded, runtime=runtime, workers=workers)
+    runtime.access_log.start_flushing(asyncio.get_running_loop())
     try:
         for listener in gate.listeners:
             await handle._listen(loaded, listener, compile_listener(listener, loaded.secrets))
