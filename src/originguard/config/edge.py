@@ -39,6 +39,11 @@ class EdgeNode(Model):
     country: str | None = None
     workers: int | Literal["auto"] = Field(default=1)
     shield: ShieldConfig | None = None
+    underscores_in_headers: bool = Field(
+        default=False,
+        description="viewer listeners pass on request fields whose names hold `_` (dropped by default, "
+        "as nginx does); an underscore spelling of an origin custom header's name is dropped either way",
+    )
 
 
 ViewerProtocolPolicy = Literal["allow-all", "redirect-to-https", "https-only"]

@@ -147,6 +147,11 @@ class Listener(Model):
     tls: TlsFiles | None = None
     default_action: Action = Action(fixed_response=FixedResponseAction())
     rules: list[ListenerRule] = []
+    underscores_in_headers: bool = Field(
+        default=False,
+        description="pass on request fields whose names hold `_` (dropped by default, as nginx does); "
+        "an underscore spelling of a secret header's name is dropped either way",
+    )
 
     @model_validator(mode="after")
     def _tls_for_https(self) -> Listener:

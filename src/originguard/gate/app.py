@@ -67,6 +67,11 @@ class GateRuntime:
         self.upstream_errors = self.metrics.counters(
             "originguard_gate_upstream_errors_total", "Target failures by group and kind", ("group", "kind")
         )
+        self.underscore_fields_dropped = self.metrics.counters(
+            "originguard_gate_underscore_fields_dropped_total",
+            "Request fields dropped for a `_` in their name (underscores_in_headers), by listener",
+            ("listener",),
+        )
         self.latency = self.metrics.histogram("originguard_gate_request_duration_seconds", "Request latency")
         self.relayed = self.metrics.counters(
             "originguard_gate_relayed_total",

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Final, cast
 import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
+from originguard.http.field_names import UNDERSCORE, UnderscorePolicy, kept_fields
 from originguard.http.headers import LOWER
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
-from originguard.http.request_checks import HeaderIndex, check_head, version_rejection
+from originguard.http.request_checks import HeaderIndex, check_head, index_headers, version_rejection
 from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter
 
@@ -107,6 +108,8 @@ class HttpConnection(asyncio.Protocol):
         self.max_body_bytes = server.limits.max_body_bytes
         self.body_timeout = server.limits.body_timeout
         self.keepalive_timeout = server.limits.keepalive_timeout
+        # The listener's rule for `_` in field names (http/field_names.py); None keeps every field.
+        self.underscores: UnderscorePolicy | None = server.underscores
 
     # -- asyncio callbacks -------------------------------------------------------------------
 
@@ -230,6 +233,15 @@ class HttpConnection(asyncio.Protocol):
         line_version = _line_version(source, method, target) if source is not None else ""
         if not line_version:
             line_version = parser.get_http_version()
+        underscores = self.underscores
+        # One memchr over the read in the common case: most heads hold no `_` at all, and those
+        # that do (cookies, query strings in Referer) mostly hold it in values, not names.
+        if underscores is not None and (source is None or UNDERSCORE in source):
+            kept = kept_fields(headers, underscores)
+            if kept is not None:
+                headers = kept
+                index = index_headers(kept)
+                source = None  # the raw head still holds them: proxies render from `headers`
         path, query, version, host, has_body, expect_continue = check_head(
             method, target, line_version, index, self.max_body_bytes
         )
