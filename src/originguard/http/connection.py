@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, cast
 import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
-from originguard.http.field_names import UNDERSCORE, UnderscorePolicy, kept_fields
+from originguard.http.field_names import UnderscorePolicy, kept_fields
 from originguard.http.headers import LOWER
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
 from originguard.http.request_checks import HeaderIndex, check_head, index_headers, version_rejection
@@ -36,6 +36,7 @@ HEAD: Final = 1
 BODY: Final = 2
 PIPELINE_DEPTH: Final = 16  # queued requests beyond this pause reading instead of growing memory
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_UNDERSCORE: Final = 95  # b"_"[0], here: a Final of an interpreted module is a dict lookup per read
 
 
 def _line_version(source: bytes, method: bytes, target: bytes) -> str:
@@ -236,7 +237,7 @@ class HttpConnection(asyncio.Protocol):
         underscores = self.underscores
         # One memchr over the read in the common case: most heads hold no `_` at all, and those
         # that do (cookies, query strings in Referer) mostly hold it in values, not names.
-        if underscores is not None and (source is None or UNDERSCORE in source):
+        if underscores is not None and (source is None or _UNDERSCORE in source):
             kept = kept_fields(headers, underscores)
             if kept is not None:
                 headers = kept
