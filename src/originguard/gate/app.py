@@ -5,31 +5,24 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from originguard.config.gate import Action, GateConfig
-from originguard.errors import UpstreamError
 from originguard.gate.forwarding import (
-    declared_length,
     dropped_for_target,
-    origin_form,
-    stream_body,
-    target_request_headers,
 )
 from originguard.gate.relaying import (
-    TEXT_PLAIN,
     ForwardPlan,
     GateRelayHandler,
+    forward,
     plan_forward,
     target_request_head,
-    target_response_headers,
-    upstream_failure,
 )
 from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
-from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
+from originguard.gate.targets import TargetGroupState
 from originguard.http.app import HttpApp
-from originguard.http.client import Upstream, UpstreamPool
+from originguard.http.client import UpstreamPool
 from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import start_relay
@@ -42,9 +35,6 @@ if TYPE_CHECKING:
     from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.gate")
-
-# RFC 9110 §9.2.2: a client (and so a proxy) may send these again after a failed connection.
-IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
 
 
 @dataclass
@@ -187,7 +177,7 @@ class GateListenerApp(HttpApp):
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         context = request.context
         if isinstance(context, ForwardPlan):
-            await self._forward(request, response, context)
+            await forward(self, request, response, context)
             return
         decision = context if isinstance(context, Match) else match(self.listener, request)
         if decision.kind != "forward":
@@ -197,7 +187,7 @@ class GateListenerApp(HttpApp):
             response.send_prebuilt(status, wire)
             self._log(request, status, len(wire), decision.rule, None)
             return
-        await self._forward(request, response, plan_forward(self, request, decision))
+        await forward(self, request, response, plan_forward(self, request, decision))
 
     def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
         self.runtime.requests.inc((self.name, "rejected", str(status)))
@@ -231,87 +221,6 @@ class GateListenerApp(HttpApp):
         )
         built = prebuild(redirect.status_code, [(b"Location", location)], b"")
         return built.wire(keep_alive=alive, head_only=head_only), redirect.status_code
-
-    async def _forward(self, request: Request, response: ResponseWriter, plan: ForwardPlan) -> None:
-        runtime = self.runtime
-        body = stream_body(request.body) if request.body is not None else None
-        target = plan.target
-        tried: list[Target] = []
-        while True:
-            target.outstanding += 1
-            try:
-                upstream = await runtime.pool.request(
-                    Upstream(target.address.host, target.address.port),
-                    request.method,
-                    origin_form(request),
-                    target_request_headers(request, self.dropped),
-                    body,
-                    content_length=declared_length(request) if request.body is not None else None,
-                    read_timeout=plan.group.read_timeout,
-                )
-            except UpstreamError as exc:
-                target.outstanding -= 1
-                runtime.upstream_errors.inc((plan.group.name, exc.kind))
-                log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
-                tried.append(target)
-                following = self._next_target(request, plan.group, target, exc, tried)
-                if following is None:
-                    status, text = upstream_failure(exc)
-                    await response.send(status, TEXT_PLAIN, text)
-                    self._log(request, response.status, response.bytes_sent, plan.rule, target.label)
-                    return
-                target = following
-                continue
-            break
-        try:
-            await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
-            while chunk := await upstream.read():
-                await response.write(chunk)
-            await response.end()
-        except UpstreamError as exc:
-            runtime.upstream_errors.inc((plan.group.name, exc.kind))
-            log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
-            response.close_after = True  # a half-sent response can only be cut off
-            response.finished = True
-        finally:
-            target.outstanding -= 1
-        self._log(request, response.status, response.bytes_sent, plan.rule, target.label)
-
-    def _next_target(
-        self,
-        request: Request,
-        group: TargetGroupState,
-        failed: Target,
-        error: UpstreamError,
-        tried: list[Target],
-    ) -> Target | None:
-        """Where a request goes after `failed` gave no response, or None: answer the error.
-
-        As nginx's `proxy_next_upstream error timeout` (its default): a connect that failed sent
-        nothing, so any request may go to another target, and the failed one is out for new
-        requests at once (`max_fails=1`). An idempotent body-less request (RFC 9110 §9.2.2) also
-        goes on after a connection closed before a response; anything else may have been acted
-        on, and is never sent twice."""
-        if error.connecting:
-            self._take_out(group, failed, error)
-        elif not (error.kind == "closed" and request.body is None and request.method in IDEMPOTENT):
-            return None
-        following = group.next_target(tried)
-        if following is not None:
-            self.runtime.retries.inc((group.name,))
-        return following
-
-    def _take_out(self, group: TargetGroupState, target: Target, error: UpstreamError) -> None:
-        if not target.passively_down:
-            log.warning(
-                "target %s of group %s is out for %gs after a failed connect (%s)",
-                target.address,
-                group.name,
-                PASSIVE_FAIL_TIMEOUT,
-                error.kind,
-            )
-        token = target.mark_failed()
-        self.runtime.pool.loop.call_later(PASSIVE_FAIL_TIMEOUT, target.recover, token)
 
     def target_group_of(self, decision: Match) -> str:
         """The target group a forward action sends to (weighted groups: a random pick by weight)."""
