@@ -101,6 +101,7 @@ class HttpConnection(asyncio.Protocol):
         self.now = self.loop.time()
         self.last_answered_now = False
         self._source: bytes | None = None  # the read a request began with (Request.raw_head)
+        self._read = b""  # the read being parsed
         # Copied out of `limits` (not compiled: a dict lookup per read): read per field or request.
         self.max_uri_bytes = server.limits.max_uri_bytes
         self.max_header_bytes = server.limits.max_header_bytes
@@ -157,6 +158,7 @@ class HttpConnection(asyncio.Protocol):
         # One clock read per read(): every request of this chunk shares it (deadlines have a
         # one-second resolution, and uvloop's clock only moves between loop iterations anyway).
         now = self.now = self._clock()
+        self._read = data
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = now + self.header_timeout
@@ -235,9 +237,10 @@ class HttpConnection(asyncio.Protocol):
         if not line_version:
             line_version = parser.get_http_version()
         underscores = self.underscores
-        # One memchr over the read in the common case: most heads hold no `_` at all, and those
-        # that do (cookies, query strings in Referer) mostly hold it in values, not names.
-        if underscores is not None and (source is None or _UNDERSCORE in source):
+        # One memchr over the read in the common case (the head began and ended in this read):
+        # most heads hold no `_` at all, and those that do mostly hold it in values, not names.
+        # A head split across reads, or pipelined after another, has its names looked at.
+        if underscores is not None and (source is None or source is not self._read or _UNDERSCORE in source):
             kept = kept_fields(headers, underscores)
             if kept is not None:
                 headers = kept
