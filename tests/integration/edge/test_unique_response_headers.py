@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from originguard.errors import ProtocolError
-from originguard.http.wire import error_response
+from originguard.edge.passthrough import origin_error
+from originguard.errors import ProtocolError, UpstreamError
+from originguard.gate.relaying import TEXT_PLAIN, upstream_failure
+from originguard.http.wire import error_response, render_response
 from tests.integration.edge.conftest import Chain
 from tests.support import LoopThread, exchange
 
@@ -87,6 +89,15 @@ def test_every_protocol_error_response_has_each_header_once() -> None:
     assert {400, 408, 413, 414, 417, 431, 505} <= statuses
     for status in statuses:
         assert repeated_names(error_response(status, "x")) == [], status
+
+
+def test_gateway_errors_of_gate_and_edge_have_each_header_once() -> None:
+    for kind in ("timeout", "connect", "closed"):
+        error = UpstreamError(kind, "x")  # type: ignore[arg-type]
+        status, text = upstream_failure(error)
+        assert repeated_names(render_response(status, TEXT_PLAIN, text, keep_alive=False)) == []
+        status, headers, text = origin_error(error)
+        assert repeated_names(render_response(status, headers, text, keep_alive=True)) == []
 
 
 def _subclasses(cls: type) -> list[type]:
