@@ -95,9 +95,12 @@ UpstreamErrorKind = Literal["connect", "timeout", "tls", "protocol", "closed"]
 class UpstreamError(OriginguardError):
     """An upstream (origin or target) could not give a response."""
 
-    def __init__(self, kind: UpstreamErrorKind, detail: str) -> None:
+    def __init__(self, kind: UpstreamErrorKind, detail: str, *, connecting: bool = False) -> None:
         self.kind = kind
         self.detail = detail
+        # No connection was made (refused, connect timeout, TLS handshake): the upstream got no
+        # byte of the request, so any request may go to another upstream.
+        self.connecting = connecting
         super().__init__(f"upstream {kind}: {detail}")
 
 

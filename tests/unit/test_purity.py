@@ -18,6 +18,7 @@ PURE_MODULES = [
     "gate/targets.py",
     "http/request_checks.py",
     "http/headers.py",
+    "http/field_names.py",
     "secrets.py",
     "rotation.py",
     "stack/plan.py",

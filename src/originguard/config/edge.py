@@ -63,6 +63,11 @@ class EdgeNode(Model):
         description="processes sharing the ports (SO_REUSEPORT); worker i's admin is the admin port + i",
     )
     shield: ShieldConfig | None = Field(default=None, description="fetch through another edge")
+    underscores_in_headers: bool = Field(
+        default=False,
+        description="viewer listeners pass on request fields whose names hold `_` (dropped by default, "
+        "as nginx does); an underscore spelling of an origin custom header's name is dropped either way",
+    )
 
 
 ViewerProtocolPolicy = Literal["allow-all", "redirect-to-https", "https-only"]

@@ -192,6 +192,11 @@ class Listener(Model):
         description="runs when no rule matches (a fixed 403 `Forbidden`)",
     )
     rules: list[ListenerRule] = Field(default=[], description="by ascending priority")
+    underscores_in_headers: bool = Field(
+        default=False,
+        description="pass on request fields whose names hold `_` (dropped by default, as nginx does); "
+        "an underscore spelling of a secret header's name is dropped either way",
+    )
 
     @model_validator(mode="after")
     def _tls_for_https(self) -> Listener:

@@ -171,7 +171,9 @@ class EdgeApp(HttpApp):
     def blocked_wire(self, request: Request, verdict: Verdict) -> bytes:
         reply = verdict.response
         assert reply is not None
-        headers = [(b"Content-Type", b"text/plain"), *((n.encode(), v.encode()) for n, v in reply.headers)]
+        # The reply's own headers only: waf.compile.block_reply already gives it a content-type
+        # (a second one here made two Content-Type fields, #16).
+        headers = [(n.encode(), v.encode()) for n, v in reply.headers]
         built = prebuild(reply.status, headers, reply.body)
         wire = built.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
         return self._answer(request, wire, "Blocked", reply.status, verdict)

@@ -16,9 +16,10 @@ from originguard.dns.reporter import RttReporter
 from originguard.dns.tcp_rtt import tcp_rtt_ms
 from originguard.edge.app import EdgeApp
 from originguard.edge.cluster import EdgeCluster
-from originguard.edge.runtime import EdgeRuntime, compile_edge
+from originguard.edge.runtime import EdgeConfigView, EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
+from originguard.http.field_names import UnderscorePolicy
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.tls import add_sni_contexts, server_context
@@ -48,6 +49,8 @@ class EdgeHandle:
     workers: int = 1
     reporter: RttReporter | None = None
     cluster: EdgeCluster | None = None
+    # The viewer listeners' rule for `_` in field names; one object, updated in place on reload.
+    underscores: UnderscorePolicy | None = None
 
     def on_connect(self, transport: asyncio.Transport, client_ip: str) -> None:
         """Sample the viewer's TCP round trip for the DNS router's latency routing."""
@@ -62,6 +65,9 @@ class EdgeHandle:
             loaded, self.name, self.runtime.view, self.cluster.rate if self.cluster else None
         )
         self.loaded = loaded
+        if self.underscores is not None:
+            self.underscores.allowed = self.runtime.view.node.underscores_in_headers
+            self.underscores.protected = _secret_header_names(self.runtime.view)
         log.info("edge %s reloaded from %s", self.name, loaded.source)
 
     async def reload_from_source(self) -> None:
@@ -95,9 +101,22 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
         metrics=MetricSet(),
     )
     handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers, cluster=cluster)
+    runtime.access_log.start_flushing(asyncio.get_running_loop())
     if cluster is not None:
         cluster.start(runtime.store.invalidate_paths, handle.reload_from_source)
     limits = Limits.from_config(distribution.limits)
+    dropped = runtime.metrics.counters(
+        "originguard_edge_underscore_fields_dropped_total",
+        "Viewer request fields dropped for a `_` in their name (underscores_in_headers)",
+        (),
+    ).cell(())
+
+    def count_dropped(fields: int) -> None:
+        dropped.value += fields
+
+    handle.underscores = UnderscorePolicy(
+        view.node.underscores_in_headers, _secret_header_names(runtime.view), count_dropped
+    )
     if distribution.rtt_report_url is not None:
         handle.reporter = RttReporter(distribution.rtt_report_url, name)
         handle.reporter.start()
@@ -170,13 +189,23 @@ async def _listen(
     key: str,
 ) -> HostPort:
 
-    server = HttpServer(app, limits, on_connect=handle.on_connect if handle.reporter is not None else None)
+    server = HttpServer(
+        app,
+        limits,
+        on_connect=handle.on_connect if handle.reporter is not None else None,
+        underscores=handle.underscores,
+    )
     handle.servers.append(server)
     handle.apps.append(app)
     try:
         return await server.listen(address, tls=tls, reuse_port=handle.workers > 1)
     except OSError as exc:
         raise cannot_listen(loaded.source, key, f"edge {handle.name}", address, exc) from None
+
+
+def _secret_header_names(view: EdgeConfigView) -> frozenset[bytes]:
+    """The origins' custom header names (lower-case): never taken from a viewer in `_` spelling."""
+    return frozenset().union(*(m.signing.names for t in view.origins.values() for m in t.members))
 
 
 def _admin_app(handle: EdgeHandle) -> AdminApp:

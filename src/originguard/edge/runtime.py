@@ -134,6 +134,9 @@ class EdgeRuntime:
     relayed: Counters = field(init=False)
     origin_errors: Counters = field(init=False)
     waf_rules: Counters = field(init=False)
+    origin_retries: Counters = field(init=False)
+    # Origin id → loop time until which a failover group tries it last (a failed connect).
+    origin_out_until: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.requests = self.metrics.counters(
@@ -150,6 +153,11 @@ class EdgeRuntime:
         )
         self.origin_errors = self.metrics.counters(
             "originguard_edge_origin_errors_total", "Origin failures by kind", ("origin", "kind")
+        )
+        self.origin_retries = self.metrics.counters(
+            "originguard_edge_origin_retries_total",
+            "Origin requests sent again (connection attempts, failover) after a failure, by origin",
+            ("origin",),
         )
         self.waf_rules = self.metrics.counters(
             "originguard_edge_waf_rule_total", "WAF outcomes per rule", ("rule", "outcome")

@@ -8,28 +8,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from originguard.config.gate import Action, GateConfig
-from originguard.errors import UpstreamError
 from originguard.gate.forwarding import (
-    declared_length,
     dropped_for_target,
-    origin_form,
-    stream_body,
-    target_request_headers,
 )
 from originguard.gate.relaying import (
-    TEXT_PLAIN,
     ForwardPlan,
     GateRelayHandler,
+    forward,
     plan_forward,
     target_request_head,
-    target_response_headers,
-    upstream_failure,
 )
 from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
 from originguard.http.app import HttpApp
-from originguard.http.client import Upstream, UpstreamPool
+from originguard.http.client import UpstreamPool
 from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import start_relay
@@ -66,6 +59,16 @@ class GateRuntime:
         )
         self.upstream_errors = self.metrics.counters(
             "originguard_gate_upstream_errors_total", "Target failures by group and kind", ("group", "kind")
+        )
+        self.underscore_fields_dropped = self.metrics.counters(
+            "originguard_gate_underscore_fields_dropped_total",
+            "Request fields dropped for a `_` in their name (underscores_in_headers), by listener",
+            ("listener",),
+        )
+        self.retries = self.metrics.counters(
+            "originguard_gate_upstream_retries_total",
+            "Requests sent to another target after one failed to connect or closed before answering",
+            ("group",),
         )
         self.latency = self.metrics.histogram("originguard_gate_request_duration_seconds", "Request latency")
         self.relayed = self.metrics.counters(
@@ -174,7 +177,7 @@ class GateListenerApp(HttpApp):
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         context = request.context
         if isinstance(context, ForwardPlan):
-            await self._forward(request, response, context)
+            await forward(self, request, response, context)
             return
         decision = context if isinstance(context, Match) else match(self.listener, request)
         if decision.kind != "forward":
@@ -184,7 +187,7 @@ class GateListenerApp(HttpApp):
             response.send_prebuilt(status, wire)
             self._log(request, status, len(wire), decision.rule, None)
             return
-        await self._forward(request, response, plan_forward(self, request, decision))
+        await forward(self, request, response, plan_forward(self, request, decision))
 
     def on_rejected(self, client_ip: str, status: int, reason: str) -> None:
         self.runtime.requests.inc((self.name, "rejected", str(status)))
@@ -218,38 +221,6 @@ class GateListenerApp(HttpApp):
         )
         built = prebuild(redirect.status_code, [(b"Location", location)], b"")
         return built.wire(keep_alive=alive, head_only=head_only), redirect.status_code
-
-    async def _forward(self, request: Request, response: ResponseWriter, plan: ForwardPlan) -> None:
-        runtime = self.runtime
-        target = plan.target
-        body = stream_body(request.body) if request.body is not None else None
-        target.outstanding += 1
-        try:
-            upstream = await runtime.pool.request(
-                Upstream(target.address.host, target.address.port),
-                request.method,
-                origin_form(request),
-                target_request_headers(request, self.dropped),
-                body,
-                content_length=declared_length(request) if request.body is not None else None,
-                read_timeout=plan.group.read_timeout,
-            )
-            await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
-            while chunk := await upstream.read():
-                await response.write(chunk)
-            await response.end()
-        except UpstreamError as exc:
-            runtime.upstream_errors.inc((plan.group.name, exc.kind))
-            log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
-            if response.started:
-                response.close_after = True  # a half-sent response can only be cut off
-                response.finished = True
-            else:
-                status, text = upstream_failure(exc)
-                await response.send(status, TEXT_PLAIN, text)
-        finally:
-            target.outstanding -= 1
-        self._log(request, response.status, response.bytes_sent, plan.rule, target.label)
 
     def target_group_of(self, decision: Match) -> str:
         """The target group a forward action sends to (weighted groups: a random pick by weight)."""

@@ -16,6 +16,7 @@ from originguard.gate.health_checker import health_summary, run_health_checks
 from originguard.gate.rules import CompiledListener, compile_listener
 from originguard.gate.targets import TargetGroupState
 from originguard.http.client import UpstreamPool
+from originguard.http.field_names import UnderscorePolicy
 from originguard.http.message import Request
 from originguard.http.server import HttpServer, Limits
 from originguard.http.tls import server_context
@@ -58,7 +59,11 @@ class GateHandle:
             await server.shutdown()
         for address, (listener, rules) in wanted.items():
             if address in self.servers:
-                self.servers[address][1].set_listener(rules)
+                server, app = self.servers[address]
+                app.set_listener(rules)
+                if server.underscores is not None:  # connections hold the same policy object
+                    server.underscores.allowed = listener.underscores_in_headers
+                    server.underscores.protected = rules.secret_headers
             else:
                 await self._listen(loaded, listener, rules)
         self.loaded = loaded
@@ -88,7 +93,13 @@ class GateHandle:
                 key_path=f"gate.listeners[{index}].tls",
             )
         app = GateListenerApp(self.runtime, rules, f"{listener.protocol}:{listener.port.port}")
-        server = HttpServer(app, Limits.from_config(gate.limits))
+        dropped = self.runtime.underscore_fields_dropped.cell((app.name,))
+
+        def count_dropped(fields: int) -> None:
+            dropped.value += fields
+
+        underscores = UnderscorePolicy(listener.underscores_in_headers, rules.secret_headers, count_dropped)
+        server = HttpServer(app, Limits.from_config(gate.limits), underscores=underscores)
         try:
             bound = await server.listen(listener.port, tls=tls, reuse_port=self.workers > 1)
         except OSError as exc:
@@ -112,6 +123,7 @@ async def start_gate(loaded: LoadedConfig, *, worker: int = 0, workers: int = 1)
         metrics=MetricSet(),
     )
     handle = GateHandle(loaded=loaded, runtime=runtime, workers=workers)
+    runtime.access_log.start_flushing(asyncio.get_running_loop())
     try:
         for listener in gate.listeners:
             await handle._listen(loaded, listener, compile_listener(listener, loaded.secrets))

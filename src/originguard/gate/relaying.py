@@ -2,7 +2,8 @@
 
 A forwarded request without a body goes to a warm pooled connection of its target as a relay
 (http/relay.py): the response is streamed to the client from callbacks. Requests with a body, or
-whose target has no idle connection yet, take the coroutine path (`GateListenerApp._forward`).
+whose target has no idle connection yet, take the coroutine path (`forward`), which also goes on
+to the next target when one fails to connect (`next_target`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import forwarded_fields, origin_form, target_request_headers
+from originguard.gate.forwarding import (
+    declared_length,
+    forwarded_fields,
+    origin_form,
+    stream_body,
+    target_request_headers,
+)
 from originguard.gate.rules import Match
-from originguard.gate.targets import Target, TargetGroupState
+from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
+from originguard.http.client import Upstream
 from originguard.http.headers import edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
 from originguard.http.wire import render_response
+from originguard.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
     from originguard.gate.app import GateListenerApp
@@ -29,6 +38,8 @@ Header = tuple[bytes, bytes]
 BAD_GATEWAY: Final = b"502 Bad Gateway: the target did not answer\n"
 GATEWAY_TIMEOUT: Final = b"504 Gateway Timeout: the target took too long\n"
 TEXT_PLAIN: Final = [(b"Content-Type", b"text/plain")]
+# RFC 9110 §9.2.2: a client (and so a proxy) may send these again after a failed connection.
+IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
 
 
 class ForwardPlan:
@@ -103,3 +114,90 @@ class GateRelayHandler(RelayHandler):
             self.app.runtime.upstream_errors.inc((plan.group.name, relay.error.kind))
             log.warning("target %s of group %s failed: %s", plan.target.address, plan.group.name, relay.error)
         self.app.log_request(relay.request, relay.status, relay.bytes_sent, plan.rule, plan.target.label)
+
+
+async def forward(
+    app: GateListenerApp, request: Request, response: ResponseWriter, plan: ForwardPlan
+) -> None:
+    """The coroutine path of a forward: request bodies, cold pools, a relay handed back."""
+    runtime = app.runtime
+    body = stream_body(request.body) if request.body is not None else None
+    target = plan.target
+    tried: list[Target] = []
+    while True:
+        target.outstanding += 1
+        try:
+            upstream = await runtime.pool.request(
+                Upstream(target.address.host, target.address.port),
+                request.method,
+                origin_form(request),
+                target_request_headers(request, app.dropped),
+                body,
+                content_length=declared_length(request) if request.body is not None else None,
+                read_timeout=plan.group.read_timeout,
+            )
+        except UpstreamError as exc:
+            target.outstanding -= 1
+            runtime.upstream_errors.inc((plan.group.name, exc.kind))
+            log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
+            tried.append(target)
+            following = next_target(app, request, plan.group, target, exc, tried)
+            if following is None:
+                status, text = upstream_failure(exc)
+                await response.send(status, TEXT_PLAIN, text)
+                app.log_request(request, response.status, response.bytes_sent, plan.rule, target.label)
+                return
+            target = following
+            continue
+        break
+    try:
+        await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
+        while chunk := await upstream.read():
+            await response.write(chunk)
+        await response.end()
+    except UpstreamError as exc:
+        runtime.upstream_errors.inc((plan.group.name, exc.kind))
+        log.warning("target %s of group %s failed: %s", target.address, plan.group.name, exc)
+        response.close_after = True  # a half-sent response can only be cut off
+        response.finished = True
+    finally:
+        target.outstanding -= 1
+    app.log_request(request, response.status, response.bytes_sent, plan.rule, target.label)
+
+
+def next_target(
+    app: GateListenerApp,
+    request: Request,
+    group: TargetGroupState,
+    failed: Target,
+    error: UpstreamError,
+    tried: list[Target],
+) -> Target | None:
+    """Where a request goes after `failed` gave no response, or None: answer the error.
+
+    As nginx's `proxy_next_upstream error timeout` (its default): a connect that failed sent
+    nothing, so any request may go to another target, and the failed one is out for new
+    requests at once (`max_fails=1`). An idempotent body-less request (RFC 9110 §9.2.2) also
+    goes on after a connection closed before a response; anything else may have been acted
+    on, and is never sent twice."""
+    if error.connecting:
+        _take_out(app, group, failed, error)
+    elif not (error.kind == "closed" and request.body is None and request.method in IDEMPOTENT):
+        return None
+    following = group.next_target(tried)
+    if following is not None:
+        app.runtime.retries.inc((group.name,))
+    return following
+
+
+def _take_out(app: GateListenerApp, group: TargetGroupState, target: Target, error: UpstreamError) -> None:
+    if not target.passively_down:
+        log.warning(
+            "target %s of group %s is out for %gs after a failed connect (%s)",
+            target.address,
+            group.name,
+            PASSIVE_FAIL_TIMEOUT,
+            error.kind,
+        )
+    token = target.mark_failed()
+    app.runtime.pool.loop.call_later(PASSIVE_FAIL_TIMEOUT, target.recover, token)

@@ -2,6 +2,10 @@
 
 When no target is healthy the group fails open to all targets, as cloud balancers do: a broken
 health check must not take the whole site down by itself.
+
+A target that refused a connection is taken out at once (passively, as nginx's `max_fails=1`),
+until a passing health check or PASSIVE_FAIL_TIMEOUT brings it back: the active check may be
+seconds away, and every request in between would otherwise meet the same refusal.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from originguard.gate.health import HealthState, TargetHealth
 from originguard.http.client import UpstreamConnection
 
 _HEALTHY: Final = HealthState.HEALTHY  # a C static when compiled, not an enum lookup per target
+PASSIVE_FAIL_TIMEOUT: Final = 10.0  # seconds out after a refused connect (nginx's fail_timeout)
 
 
 class Pick:
@@ -43,6 +48,9 @@ class Target:
         self.picked_failing_open = Pick(self, True)
         # Its idle list in the gate's upstream pool, once asked for (UpstreamPool.idle_list).
         self.idle: list[UpstreamConnection] | None = None
+        # Out after a failed connect until a passing check or `recover(failures)` (a timer).
+        self.passively_down = False
+        self.failures = 0
 
     @property
     def health(self) -> TargetHealth:
@@ -51,7 +59,24 @@ class Target:
     @health.setter
     def health(self, health: TargetHealth) -> None:
         self._health = health
+        if self.passively_down and health.passes == 0:
+            return  # a failing (or no) check does not bring back a target that refused us
+        self.passively_down = False
         self.up = health.state is _HEALTHY
+
+    def mark_failed(self) -> int:
+        """A connect to it failed: no new requests for now. Returns the token `recover` takes."""
+        self.failures += 1
+        self.passively_down = True
+        self.up = False
+        return self.failures
+
+    def recover(self, token: int) -> None:
+        """The passive timeout of the failure `token` passed: back to what its health says
+        (a later failure restarted the timeout: a stale token does nothing)."""
+        if self.passively_down and token == self.failures:
+            self.passively_down = False
+            self.up = self._health.state is _HEALTHY
 
     @property
     def healthy(self) -> bool:
@@ -94,3 +119,15 @@ class TargetGroupState:
         self._next = (self._next + 1) % (len(candidates) * len(targets) or 1)
         chosen = candidates[self._next % len(candidates)]
         return chosen.picked_failing_open if failed_open else chosen.picked
+
+    def next_target(self, tried: list[Target]) -> Target | None:
+        """Where a request goes after its connects to `tried` failed: a healthy target not
+        tried yet, else any not tried (fail-open), else None (each target once, as nginx's
+        `proxy_next_upstream_tries 0`)."""
+        untried = [t for t in self.targets if t not in tried]
+        healthy = [t for t in untried if t.up]
+        candidates = healthy or untried
+        if not candidates:
+            return None
+        self._next += 1
+        return candidates[self._next % len(candidates)]

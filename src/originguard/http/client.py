@@ -443,14 +443,16 @@ class UpstreamPool:
                 self.connect_timeout,
             )
         except TimeoutError:
-            raise UpstreamError("timeout", f"connect to {upstream.host}:{upstream.port} timed out") from None
+            raise UpstreamError(
+                "timeout", f"connect to {upstream.host}:{upstream.port} timed out", connecting=True
+            ) from None
         except ssl.SSLError as exc:
             raise UpstreamError(
-                "tls", f"TLS with {upstream.host}:{upstream.port} failed: {exc.reason}"
+                "tls", f"TLS with {upstream.host}:{upstream.port} failed: {exc.reason}", connecting=True
             ) from None
         except OSError as exc:
             raise UpstreamError(
-                "connect", f"connect to {upstream.host}:{upstream.port}: {exc.strerror}"
+                "connect", f"connect to {upstream.host}:{upstream.port}: {exc.strerror}", connecting=True
             ) from None
         return protocol
 

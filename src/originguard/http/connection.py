@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Final, cast
 import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
+from originguard.http.field_names import UnderscorePolicy, kept_fields
 from originguard.http.headers import LOWER
 from originguard.http.message import BODY_HIGH_WATER, Body, Request
-from originguard.http.request_checks import HeaderIndex, check_head
+from originguard.http.request_checks import HeaderIndex, check_head, index_headers, version_rejection
 from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter
 
@@ -35,6 +36,7 @@ HEAD: Final = 1
 BODY: Final = 2
 PIPELINE_DEPTH: Final = 16  # queued requests beyond this pause reading instead of growing memory
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_UNDERSCORE: Final = 95  # b"_"[0], here: a Final of an interpreted module is a dict lookup per read
 
 
 def _line_version(source: bytes, method: bytes, target: bytes) -> str:
@@ -99,6 +101,7 @@ class HttpConnection(asyncio.Protocol):
         self.now = self.loop.time()
         self.last_answered_now = False
         self._source: bytes | None = None  # the read a request began with (Request.raw_head)
+        self._read = b""  # the read being parsed
         # Copied out of `limits` (not compiled: a dict lookup per read): read per field or request.
         self.max_uri_bytes = server.limits.max_uri_bytes
         self.max_header_bytes = server.limits.max_header_bytes
@@ -107,6 +110,8 @@ class HttpConnection(asyncio.Protocol):
         self.max_body_bytes = server.limits.max_body_bytes
         self.body_timeout = server.limits.body_timeout
         self.keepalive_timeout = server.limits.keepalive_timeout
+        # The listener's rule for `_` in field names (http/field_names.py); None keeps every field.
+        self.underscores: UnderscorePolicy | None = server.underscores
 
     # -- asyncio callbacks -------------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class HttpConnection(asyncio.Protocol):
         # One clock read per read(): every request of this chunk shares it (deadlines have a
         # one-second resolution, and uvloop's clock only moves between loop iterations anyway).
         now = self.now = self._clock()
+        self._read = data
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = now + self.header_timeout
@@ -172,7 +178,16 @@ class HttpConnection(asyncio.Protocol):
                 cause = BadRequest("the request could not be processed")
             self._reject(cause)
         except httptools.HttpParserError as exc:
-            self._reject(BadRequest(f"malformed request: {exc}"))
+            if str(exc) == "Invalid HTTP version":
+                self._reject(version_rejection(self._version_part(data)))
+            else:
+                self._reject(BadRequest(f"malformed request: {exc}"))
+
+    def _version_part(self, data: bytes) -> bytes | None:
+        """The refused request line's bytes from its version on: the target (`on_url` had it
+        whole) and a space lead to it. None when the line began in an earlier read."""
+        at = data.find(self._url + b" HTTP/")
+        return data[at + len(self._url) + 1 :] if at >= 0 and len(self._url) else None
 
     # -- httptools callbacks -----------------------------------------------------------------
     # Each callback is a Python call per request (per field for on_header), the largest cost of a
@@ -221,6 +236,16 @@ class HttpConnection(asyncio.Protocol):
         line_version = _line_version(source, method, target) if source is not None else ""
         if not line_version:
             line_version = parser.get_http_version()
+        underscores = self.underscores
+        # One memchr over the read in the common case (the head began and ended in this read):
+        # most heads hold no `_` at all, and those that do mostly hold it in values, not names.
+        # A head split across reads, or pipelined after another, has its names looked at.
+        if underscores is not None and (source is None or source is not self._read or _UNDERSCORE in source):
+            kept = kept_fields(headers, underscores)
+            if kept is not None:
+                headers = kept
+                index = index_headers(kept)
+                source = None  # the raw head still holds them: proxies render from `headers`
         path, query, version, host, has_body, expect_continue = check_head(
             method, target, line_version, index, self.max_body_bytes
         )

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import httptools
 
-from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, VersionNotSupported
+from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, ProtocolError, VersionNotSupported
 
 Header = tuple[bytes, bytes]
 # Lower-cased name → every value in order; tuples, so a shared index can never be mutated.
@@ -66,9 +66,9 @@ def check_head(method: bytes, target: bytes, version: str, index: HeaderIndex, m
         version_bytes = b"1.1"
     elif version == "1.0":
         version_bytes = b"1.0"
-    elif version.startswith(("0.", "1.")):
-        raise BadRequest(f"HTTP/{version} is not a valid version")
     else:
+        # llhttp hands on only the well-formed versions it knows (0.9, 2.0 besides ours): a
+        # well-formed version we do not speak is 505 (RFC 9110 §15.6.6), as HTTP/0.9 is here.
         raise VersionNotSupported(f"HTTP/{version} is not supported")
     hosts = index.get(b"host")
     if hosts is None:
@@ -90,6 +90,27 @@ def check_head(method: bytes, target: bytes, version: str, index: HeaderIndex, m
     else:
         path, query, host = _other_target_forms(method, target, host)
     return path, query, version_bytes, host, has_body, expect_continue
+
+
+def version_rejection(after_target: bytes | None) -> ProtocolError:
+    """What a request line gets when llhttp refused its version digits ("Invalid HTTP version":
+    `HTTP/` and one digit, a dot and one digit it does not know, such as 1.2 or 3.0).
+    `after_target` is the read from the `HTTP/` after the target on (it may end early), None
+    when the line began in an earlier read (llhttp's digits are then all there is to go by).
+
+    RFC 9112 §2.3: HTTP-version is "HTTP/" DIGIT "." DIGIT, then the line's CRLF. Well-formed but
+    not 1.0/1.1 is 505; anything more (`HTTP/1.10`, `HTTP/1.2x`, a bare LF) is malformed: 400."""
+    if after_target is None:
+        return VersionNotSupported("HTTP version not supported")
+    version = after_target[:8]
+    ending = after_target[8:10]
+    if len(version) == 8 and _is_version(version) and (ending == b"\r\n" or ending in (b"", b"\r")):
+        return VersionNotSupported(f"{version.decode('ascii')} is not supported")
+    return BadRequest("malformed HTTP version")
+
+
+def _is_version(token: bytes) -> bool:
+    return token.startswith(b"HTTP/") and token[5:6].isdigit() and token[6:7] == b"." and token[7:8].isdigit()
 
 
 def _framing(index: HeaderIndex, version: bytes, max_body: int) -> tuple[bool, bool]:

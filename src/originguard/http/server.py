@@ -16,6 +16,7 @@ from originguard.config.values import HostPort
 from originguard.errors import ProtocolError
 from originguard.http.app import HttpApp
 from originguard.http.connection import HttpConnection
+from originguard.http.field_names import UnderscorePolicy
 from originguard.http.tls_server import TlsServerLayer
 from originguard.http.wire import DATE, error_response
 
@@ -50,8 +51,11 @@ class HttpServer:
         *,
         tick: float = 1.0,
         on_connect: Callable[[asyncio.Transport, str], None] | None = None,
+        underscores: UnderscorePolicy | None = None,
     ) -> None:
         self.app = app
+        # Proxies (edge, gate) drop `_` field names by default; apps behind them see what came.
+        self.underscores = underscores
         self.on_connect = on_connect
         self.limits = limits
         self.loop = asyncio.get_running_loop()

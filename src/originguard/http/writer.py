@@ -17,6 +17,12 @@ Header = tuple[bytes, bytes]
 NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
+def has_date(headers: list[Header]) -> bool:
+    """Does a head already carry Date: a proxied response keeps its upstream's (RFC 9110
+    §6.6.1), as the relay does; adding ours too made two Date fields (#16)."""
+    return any(len(name) == 4 and name.lower() == b"date" for name, _ in headers)
+
+
 class ResponseWriter:
     """Writes one response: whole (`send`) or streamed (`start`, `write`..., `end`)."""
 
@@ -55,7 +61,7 @@ class ResponseWriter:
         if status not in NO_BODY_STATUSES:
             all_headers.append((b"Content-Length", b"%d" % len(body)))
         self._begin(status)
-        head = render_head(status, all_headers, keep_alive=self.keep_alive)
+        head = render_head(status, all_headers, keep_alive=self.keep_alive, date=not has_date(all_headers))
         payload = head if self.head_only or status in NO_BODY_STATUSES else head + body
         self.conn.write(payload)
         self.bytes_sent += len(payload)
@@ -82,7 +88,7 @@ class ResponseWriter:
         else:
             self.close_after = True  # HTTP/1.0 has no chunked coding: the close ends the body
         self._begin(status)
-        head = render_head(status, all_headers, keep_alive=self.keep_alive)
+        head = render_head(status, all_headers, keep_alive=self.keep_alive, date=not has_date(all_headers))
         self.bytes_sent += len(head)
         if self.head_only or status in NO_BODY_STATUSES:
             self.head_only = True

@@ -27,6 +27,7 @@ gate:
   listeners:
     - port: 127.0.0.1:0
       protocol: https
+      underscores_in_headers: {gate_underscores}
       tls: {{certificate: {gate_cert}, key: {gate_key}}}
       rules:
         - priority: 1
@@ -42,7 +43,7 @@ secrets:
   admin-token: {{file: {token}}}
 edges:
   - {{name: edge-test, region: eu-west-1, http: 127.0.0.1:0, https: 127.0.0.1:0, admin: 127.0.0.1:0,
-     tls: {{certificate: {edge_cert}, key: {edge_key}}}}}
+     tls: {{certificate: {edge_cert}, key: {edge_key}}}, underscores_in_headers: {edge_underscores}}}
 distribution:
   viewer_protocol_policy: redirect-to-https
   web_acl: {web_acl}
@@ -106,6 +107,8 @@ def build_chain(
     strip: bool = True,
     rate_limit: int = 10,
     redis_url: str | None = None,
+    gate_underscores: bool = False,
+    edge_underscores: bool = False,
 ) -> Chain:
     secret = "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"
     token = "admintoken0123456789abcdefghijklmnopqrs"
@@ -124,6 +127,7 @@ def build_chain(
             secret=tmp / "origin-verify",
             log=tmp / "gate.log",
             strip=str(strip).lower(),
+            gate_underscores=str(gate_underscores).lower(),
             gate_cert=pki["gate"].certificate,
             gate_key=pki["gate"].key,
             app=app_address,
@@ -144,6 +148,7 @@ def build_chain(
             gate=gate.listeners[0],
             ca=pki["ca"].certificate,
             rate_limit=rate_limit,
+            edge_underscores=str(edge_underscores).lower(),
         )
     )
     edge_yaml.write_text(edge_yaml.read_text() + cluster)

@@ -6,7 +6,7 @@ import json
 
 from tests.integration.edge.conftest import Chain, build_chain, stop_chain
 from tests.origin_app import Script
-from tests.support import exchange, request
+from tests.support import exchange, request, wait_for
 
 EDGE = "www.cdn.example.test"
 
@@ -116,3 +116,11 @@ def test_origin_certificate_is_verified_against_the_configured_name(chain: Chain
     chain.edge.runtime.pool.close()  # drop connections verified under the old name
     answer = get(chain, "/api/tls-check")
     assert answer.status == 502 and chain.origin.hits[b"/api/tls-check"] == 0
+
+
+def test_access_log_lines_reach_the_file_while_the_edge_runs(chain: Chain) -> None:
+    for _ in range(3):  # no flush() here: the edge's own timer must do it (#16 item 11)
+        assert get(chain, "/logged").status == 200
+    wait_for(
+        lambda: chain.edge_log.exists() and len(chain.edge_log.read_bytes().splitlines()) >= 3, timeout=5
+    )

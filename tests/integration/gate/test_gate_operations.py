@@ -240,3 +240,11 @@ def test_stalled_body_gets_408_and_idle_keep_alive_is_closed(
     finally:
         loop_thread.run(handle.shutdown(1))
         loop_thread.run(servers[0].shutdown(1))
+
+
+def test_access_log_lines_reach_the_file_while_the_gate_runs(gate: GateSetup) -> None:
+    # The first lines of a running gate sat in its buffer until shutdown (#16 item 11).
+    for _ in range(3):
+        raw = exchange(gate.port, b"GET / HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n", tls=gate.tls)
+        assert raw.startswith(b"HTTP/1.1 403 ")
+    wait_for(lambda: gate.log_path.exists() and len(gate.log_path.read_bytes().splitlines()) >= 3, timeout=5)

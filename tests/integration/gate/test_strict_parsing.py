@@ -39,7 +39,10 @@ REJECTED = {
     "two_host_headers": b"GET / HTTP/1.1\r\n" + H + b"Host: other.example\r\n\r\n",
     "invalid_method_token": b"G@T / HTTP/1.1\r\n" + H + b"\r\n",
     "lower_case_method": b"get / HTTP/1.1\r\n" + H + b"\r\n",
-    "http_0_9_style_version": b"GET / HTTP/0.9\r\n" + H + b"\r\n",
+    "two_digit_minor_version": b"GET / HTTP/1.10\r\n" + H + b"\r\n",  # RFC 9112 §2.3: one digit each
+    "two_digit_major_version": b"GET / HTTP/11.1\r\n" + H + b"\r\n",
+    "junk_after_version": b"GET / HTTP/1.2x\r\n" + H + b"\r\n",
+    "lower_case_version": b"GET / http/1.1\r\n" + H + b"\r\n",
     "target_starting_with_double_slash": b"GET //evil.example/x HTTP/1.1\r\n" + H + b"\r\n",
 }
 
@@ -95,5 +98,9 @@ def test_chunked_body_growing_over_the_limit_gets_413(gate: GateSetup) -> None:
     assert b"HTTP/1.1 413 " in exchange(gate.port, raw, tls=gate.tls)
 
 
-def test_unsupported_http_version_gets_505(gate: GateSetup) -> None:
-    assert exchange(gate.port, b"GET / HTTP/2.0\r\n" + H + b"\r\n", tls=gate.tls).startswith(b"HTTP/1.1 505 ")
+@pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/1.2", b"HTTP/3.0", b"HTTP/0.9", b"HTTP/9.9"])
+def test_well_formed_unsupported_http_version_gets_505(gate: GateSetup, version: bytes) -> None:
+    raw = exchange(gate.port, b"GET / " + version + b"\r\n" + H + b"\r\n", tls=gate.tls)
+    assert raw.startswith(b"HTTP/1.1 505 "), raw[:80]
+    assert raw.count(b"\r\nDate: ") == 1 and b"Connection: close" in raw
+    assert sum(app.requests_seen for app in gate.apps) == 0

@@ -83,3 +83,30 @@ def test_all_unhealthy_fails_open_to_every_target() -> None:
     picks = {state.pick() for _ in range(6)}
     assert all(p.failed_open for p in picks)
     assert {p.target.address.port for p in picks} == {9000, 9001, 9002}
+
+
+def test_a_target_that_refused_is_out_until_a_passing_check_or_its_timeout() -> None:
+    state = group("round_robin")
+    target = state.targets[0]
+    token = target.mark_failed()
+    assert not target.up and {state.pick().target for _ in range(10)} == set(state.targets[1:])
+    target.health = TargetHealth(HealthState.HEALTHY, passes=0, fails=1)  # a failing check, below threshold
+    assert not target.up
+    target.health = TargetHealth(HealthState.HEALTHY, passes=1)  # a passing check brings it back
+    assert target.up and not target.passively_down
+    token = target.mark_failed()
+    stale = token - 1
+    target.recover(stale)
+    assert not target.up, "an older failure's timer does not cut a newer timeout short"
+    target.recover(token)
+    assert target.up
+
+
+def test_next_target_tries_each_target_once_healthy_ones_first() -> None:
+    state = group("round_robin")
+    state.targets[2].health = TargetHealth(HealthState.UNHEALTHY)
+    first = state.targets[0]
+    second = state.next_target([first])
+    assert second is state.targets[1]
+    assert state.next_target([first, second]) is state.targets[2], "then fail open to the unhealthy"
+    assert state.next_target(list(state.targets)) is None

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from originguard.errors import BadRequest, BodyTooLarge, ExpectationFailed, ProtocolError, VersionNotSupported
 from originguard.http.headers import strip_hop_by_hop
-from originguard.http.request_checks import check_head, index_headers
+from originguard.http.request_checks import check_head, index_headers, version_rejection
 
 HOST = [(b"Host", b"a.example")]
 
@@ -40,7 +40,7 @@ def head(
         ({"target": b"//a.example/x"}, BadRequest),
         ({"target": b"*"}, BadRequest),  # asterisk-form only for OPTIONS
         ({"target": b"a.example:443", "method": b"CONNECT"}, BadRequest),
-        ({"version": "0.9"}, BadRequest),
+        ({"version": "0.9"}, VersionNotSupported),  # well-formed, not spoken: 505 (RFC 9110 §15.6.6)
         ({"version": "2.0"}, VersionNotSupported),
     ],
 )
@@ -88,3 +88,23 @@ def test_hop_by_hop_fields_and_connection_listed_fields_are_removed_except_prote
 def test_stripping_never_keeps_a_hop_by_hop_field(headers: list[tuple[bytes, bytes]]) -> None:
     kept = strip_hop_by_hop(headers)
     assert not any(name.lower() in (b"connection", b"te") for name, _ in kept)
+
+
+@pytest.mark.parametrize(
+    ("after_target", "status"),
+    [
+        (b"HTTP/1.2\r\nHost: a\r\n\r\n", 505),
+        (b"HTTP/3.0\r\n", 505),
+        (b"HTTP/1.2", 505),  # the read ends after the digits: llhttp found them well-formed
+        (b"HTTP/1.2\r", 505),
+        (None, 505),
+        (b"HTTP/1.23\r\n", 400),  # RFC 9112 §2.3: exactly one digit each
+        (b"HTTP/1.2x\r\n", 400),
+        (b"HTTP/1.2 \r\n", 400),
+        (b"HTTP/1.2\nHost: a\n\n", 400),  # bare LF, refused everywhere else too
+    ],
+)
+def test_a_version_llhttp_refused_is_505_only_when_well_formed(
+    after_target: bytes | None, status: int
+) -> None:
+    assert version_rejection(after_target).status == status
