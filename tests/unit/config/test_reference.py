@@ -96,7 +96,7 @@ def test_an_unknown_key_lists_the_keys_allowed_there_and_links_to_their_table() 
     (message,) = [str(e) for e in caught.value.errors]
     assert message == (
         "site.yaml: gate.listeners[0].rulez: unknown key; allowed here: port, protocol, tls, "
-        "default_action, rules (see docs/config.md#gatelisteners)"
+        "default_action, rules, underscores_in_headers (see docs/config.md#gatelisteners)"
     )
     assert "### `gate.listeners[]`" in (ROOT / DOC).read_text(encoding="utf-8")
 
