@@ -11,7 +11,7 @@
     │   ├── ExpectationFailed   417
     │   ├── HeadersTooLarge     431
     │   └── VersionNotSupported 505
-    ├── H2Error(code, stream_id)               a peer broke HTTP/2 (RFC 9113 §5.4); `code` is the §7
+    ├── H2Error(reason, stream_id, code)       a peer broke HTTP/2 (RFC 9113 §5.4); `code` is the §7
     │   │                                      error code it gets; stream 0: GOAWAY, else RST_STREAM
     │   ├── H2CompressionError   COMPRESSION_ERROR (0x9): HPACK state is lost, always the connection
     │   └── H2FrameSizeError     FRAME_SIZE_ERROR (0x6)
@@ -113,6 +113,8 @@ class H2CompressionError(H2Error):
 
 
 class H2FrameSizeError(H2Error):
+    """A frame is longer than allowed or shorter than its fields (RFC 9113 §4.2)."""
+
     code = 0x6
 
 

@@ -202,7 +202,8 @@ class Encoder:
                     name_index += STATIC_COUNT
             if never:
                 out.append(_int_bytes(name_index, 4, 0x10))
-            elif name in NOT_INDEXED:
+            elif name in NOT_INDEXED or len(name) + len(value) + ENTRY_OVERHEAD > table.max_size >> 1:
+                # a field over half the table would evict most of it (or all: §4.4) to be used once
                 out.append(_int_bytes(name_index, 4, 0x00))
             else:
                 out.append(_int_bytes(name_index, 6, 0x40))

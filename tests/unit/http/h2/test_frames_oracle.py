@@ -8,6 +8,7 @@ import hyperframe.frame as hf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from originguard.errors import H2Error
 from originguard.http.h2 import frame_writer as fw
 from originguard.http.h2.frame_types import PREFACE, Frame
 from originguard.http.h2.frames import FrameReader
@@ -232,3 +233,30 @@ def test_frames_we_serialize_parse_with_hyperframe(
     parsed = parse_theirs(wire)
     assert [theirs(frame) for frame in parsed] == [theirs(frame) for frame in expected]
     assert b"".join(frame.serialize() for frame in expected) == wire
+
+
+def read_all(wire: bytes, cuts: list[int]) -> tuple[list[tuple[Any, ...]], tuple[int, int] | None]:
+    """(frames as parsed, (code, stream) of the connection error or None), feeding `wire` in pieces."""
+    reader = FrameReader(is_server=False)
+    frames: list[tuple[Any, ...]] = []
+    last = 0
+    try:
+        for cut in [*sorted(cuts), len(wire)]:
+            for frame in reader.feed(wire[last:cut]):
+                error = (frame.error.code, frame.error.stream_id) if frame.error else None
+                frames.append((frame.kind, frame.flags, frame.stream_id, frame.length, frame.data, error))
+            last = cut
+    except H2Error as error:
+        return frames, (error.code, error.stream_id)
+    return frames, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.lists(st.integers(0, 200), max_size=6))
+def test_arbitrary_octets_give_frames_or_one_h2_error_the_same_on_any_split(
+    wire: bytes, cuts: list[int]
+) -> None:
+    whole = read_all(wire, [])
+    assert read_all(wire, [min(cut, len(wire)) for cut in cuts])[1] == whole[1]
+    if whole[1] is None:
+        assert read_all(wire, [min(cut, len(wire)) for cut in cuts]) == whole

@@ -216,3 +216,11 @@ def test_a_string_longer_than_the_header_list_cap_is_refused_before_it_is_read()
     block = b"\x40\x7f\x81\x01" + b"n" * 300 + b"\x01v"  # a 256-octet name
     with pytest.raises(H2CompressionError, match="larger than the header list cap"):
         Decoder(max_header_list_size=200).decode(block)
+
+
+def test_a_field_over_half_the_table_is_sent_without_indexing_and_keeps_the_table() -> None:
+    encoder = Encoder()
+    encoder.encode([(b"x-small", b"kept")])
+    block = encoder.encode([(b"content-security-policy", b"d" * 3000)])
+    assert block[0] & 0xF0 == 0x00  # §6.2.2 literal without indexing
+    assert encoder.table.fields() == [(b"x-small", b"kept")]
