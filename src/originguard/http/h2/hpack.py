@@ -16,9 +16,10 @@ Attacks refused with bounded cost, each a COMPRESSION_ERROR:
   we lowered that setting (§4.2, §6.3).
 
 Sensitive fields (§7.1.3): the encoder sends `authorization`, `proxy-authorization`, cookies shorter
-than 20 octets (guessable) and every name in `sensitive` as never-indexed literals, so neither we nor
-a later hop puts them in a compression context; the decoder reports which fields arrived so
-(`never_indexed`), for a hop that forwards them over HTTP/2.
+than 20 octets (guessable) and every name in `sensitive` (the encoder's, such as the secret origin
+header's name, and a block's) as never-indexed literals, so neither we nor a later hop puts them in
+a compression context, and keeps no copy of their values; the decoder reports which fields arrived
+so (`never_indexed`), for a hop that forwards them over HTTP/2.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ ALWAYS_NEVER_INDEXED: Final = frozenset((b"authorization", b"proxy-authorization
 # Values that change with nearly every response: indexing them only evicts entries that repeat.
 NOT_INDEXED: Final = frozenset((b"content-length", b"content-range", b"age", b"etag", b"last-modified"))
 NO_NAMES: Final[frozenset[bytes]] = frozenset()
+MAX_CODED: Final = 256  # coded literals kept per encoder
+MAX_CODED_LENGTH: Final = 64
 
 
 def _integer(block: bytes, pos: int, end: int, prefix: int) -> tuple[int, int]:
@@ -159,9 +162,20 @@ class Decoder:
 class Encoder:
     """Encodes the header blocks we send on one connection, in order."""
 
-    def __init__(self, max_table_size: int = DEFAULT_TABLE_SIZE, huffman: bool = True) -> None:
+    def __init__(
+        self,
+        max_table_size: int = DEFAULT_TABLE_SIZE,
+        sensitive: frozenset[bytes] = NO_NAMES,
+        huffman: bool = True,
+    ) -> None:
         self.table = DynamicTable(max_table_size, searchable=True)
+        # Names always sent never-indexed: credentials, plus the connection's own (the secret
+        # origin header's name), given once here rather than per block.
+        self.never_indexed = ALWAYS_NEVER_INDEXED | sensitive
         self.huffman = huffman  # False only to reproduce RFC 7541 C.3/C.5 byte for byte
+        # Literals sent again and again without indexing (content-length, etag, ...): their coded
+        # form, so a repeated value is not Huffman-coded per response. Bounded: cleared when full.
+        self.coded: dict[bytes, bytes] = {}
         # Our own cap on the table, whatever the peer allows (memory per connection).
         self.own_max_table_size = max_table_size
         self.pending_min_size = -1  # smallest size the peer allowed since the last block, -1: none
@@ -175,13 +189,13 @@ class Encoder:
         self.pending_size = size
 
     def encode(self, headers: list[tuple[bytes, bytes]], sensitive: frozenset[bytes] = NO_NAMES) -> bytes:
-        """One header block for `headers` (lower-case names); `sensitive` names go never-indexed."""
+        """One header block for `headers` (lower-case names); `sensitive` names (too) go never-indexed."""
         out: list[bytes] = []
         if self.pending_size >= 0:
             self._size_updates(out)
         table = self.table
         for name, value in headers:
-            never = name in ALWAYS_NEVER_INDEXED
+            never = name in self.never_indexed
             if not never and len(sensitive):
                 never = name in sensitive
             if not never and name == b"cookie":
@@ -209,9 +223,20 @@ class Encoder:
                 out.append(_int_bytes(name_index, 6, 0x40))
                 table.add(name, value)
             if not name_index:
-                out.append(_string_bytes(name, self.huffman))
-            out.append(_string_bytes(value, self.huffman))
+                out.append(self._literal(name))
+            out.append(_string_bytes(value, self.huffman) if never else self._literal(value))
         return b"".join(out)
+
+    def _literal(self, data: bytes) -> bytes:
+        """A string literal, from the cache of coded literals when it was sent before."""
+        coded = self.coded.get(data)
+        if coded is None:
+            coded = _string_bytes(data, self.huffman)
+            if len(data) <= MAX_CODED_LENGTH:
+                if len(self.coded) >= MAX_CODED:
+                    self.coded.clear()
+                self.coded[data] = coded
+        return coded
 
     def _size_updates(self, out: list[bytes]) -> None:
         if self.pending_min_size < self.pending_size:

@@ -224,3 +224,14 @@ def test_a_field_over_half_the_table_is_sent_without_indexing_and_keeps_the_tabl
     block = encoder.encode([(b"content-security-policy", b"d" * 3000)])
     assert block[0] & 0xF0 == 0x00  # §6.2.2 literal without indexing
     assert encoder.table.fields() == [(b"x-small", b"kept")]
+
+
+def test_the_encoders_own_sensitive_names_go_never_indexed_and_their_values_are_not_kept() -> None:
+    encoder = Encoder(sensitive=frozenset({b"x-origin-verify"}))
+    decoder = Decoder()
+    fields = [(b"x-origin-verify", b"s3cret-value"), (b"content-length", b"12")]
+    for _ in range(2):
+        assert decoder.decode(encoder.encode(fields)) == fields
+        assert decoder.never_indexed == [0]
+    assert b"s3cret-value" not in encoder.coded
+    assert encoder.table.fields() == []
