@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 BUILT   := $(VENV)/.compiled
 # The mypyc-compiled hot-path modules, read from pyproject.toml [tool.originguard] compiled.
-COMPILED := $(addprefix src/originguard/,$(shell sed -n '/^compiled = \[/,/^\]/p' pyproject.toml | grep -o '[a-z_/]*\.py'))
+COMPILED := $(addprefix src/originguard/,$(shell sed -n '/^compiled = \[/,/^\]/p' pyproject.toml | grep -o '[a-z0-9_/]*\.py'))
 DEBS    := nginx-light wrk redis-server
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 

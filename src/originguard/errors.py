@@ -11,6 +11,10 @@
     │   ├── ExpectationFailed   417
     │   ├── HeadersTooLarge     431
     │   └── VersionNotSupported 505
+    ├── H2Error(reason, stream_id, code)       a peer broke HTTP/2 (RFC 9113 §5.4); `code` is the §7
+    │   │                                      error code it gets; stream 0: GOAWAY, else RST_STREAM
+    │   ├── H2CompressionError   COMPRESSION_ERROR (0x9): HPACK state is lost, always the connection
+    │   └── H2FrameSizeError     FRAME_SIZE_ERROR (0x6)
     ├── UpstreamError(kind)                    connect | timeout | tls | protocol | closed
     └── DnsError                               the DNS router cannot answer or start
 
@@ -87,6 +91,31 @@ class VersionNotSupported(ProtocolError):
 
 class ExpectationFailed(ProtocolError):
     status = 417
+
+
+class H2Error(OriginguardError):
+    """The peer broke HTTP/2: a connection error (GOAWAY) when `stream_id` is 0, else a stream error."""
+
+    code = 0x1  # PROTOCOL_ERROR (RFC 9113 §7)
+
+    def __init__(self, reason: str, stream_id: int = 0, code: int = 0) -> None:
+        self.reason = reason
+        self.stream_id = stream_id
+        if code:
+            self.code = code
+        super().__init__(reason)
+
+
+class H2CompressionError(H2Error):
+    """An HPACK block could not be decoded (RFC 7541 §2.4 / RFC 9113 §4.3): always a connection error."""
+
+    code = 0x9
+
+
+class H2FrameSizeError(H2Error):
+    """A frame is longer than allowed or shorter than its fields (RFC 9113 §4.2)."""
+
+    code = 0x6
 
 
 UpstreamErrorKind = Literal["connect", "timeout", "tls", "protocol", "closed"]
