@@ -90,8 +90,8 @@ class _Builder:
                 raise SecLangError(d.file, d.line, d.text, "expects an id and an action list")
             self.action_updates.append((d, d.args[0], d.args[1]))
         elif d.name == "SecComponentSignature":
-            sigs = self.settings.component_signatures + (_one_arg(d),)
-            self.settings = self.settings._replace(component_signatures=sigs)
+            signatures = (*self.settings.component_signatures, _one_arg(d))
+            self.settings = self.settings._replace(component_signatures=signatures)
         elif is_setting(d.name):
             self.settings = apply_setting(self.settings, d)
         else:
@@ -99,7 +99,8 @@ class _Builder:
 
     def _default(self, d: Directive) -> None:
         parsed = parse_actions(_one_arg(d), d.file, d.line)
-        phase, disruptive, status, log, transforms = 2, "pass", None, True, []
+        phase, disruptive, status, log = 2, "pass", None, True
+        transforms: list[str] = []
         for a in parsed:
             if a.name == "phase":
                 phase = act.phase_number(a.arg, d)

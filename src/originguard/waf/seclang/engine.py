@@ -124,7 +124,7 @@ class Transaction(runtime.TransactionState):
             if rule.skip_after:
                 i = rule.skip_after_index
             elif rule.skip:
-                i += rule.skip
+                i = _skip(rules, i, rule.skip)
 
     def _evaluate(self, rule: Rule) -> bool:
         self.begin_rule(rule)
@@ -160,3 +160,13 @@ class Transaction(runtime.TransactionState):
                         self.set_captures(captures)
                     self.on_match(rule, link, name, tv)
         return matched
+
+
+def _skip(rules: list[Rule], i: int, count: int) -> int:
+    # skip:N counts rules, not markers (libmodsecurity 3.0.15: `skip:1` before a marker skips
+    # the rule after the marker).
+    while count and i < len(rules):
+        if not rules[i].is_marker:
+            count -= 1
+        i += 1
+    return i

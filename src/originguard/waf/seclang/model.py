@@ -18,7 +18,7 @@ class VarSpec(NamedTuple):
     collection: str  # upper-case, e.g. "ARGS"
     key: bytes | None  # selector, lower-cased for the case-insensitive collections; None: all
     key_regex: Any  # compiled RE2 for a /regex/ selector, else None
-    count: bool
+    counting: bool
     negated: bool
     text: str  # as written, without "!" / "&"
 

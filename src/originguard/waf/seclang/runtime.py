@@ -158,12 +158,12 @@ class TransactionState:
             coll = spec.collection
             if coll in SCALARS:
                 value = self._scalar(coll)
-                if spec.count:
+                if spec.counting:
                     yield coll, b"0" if value is None else b"1"
                 elif value is not None and not any(x.collection == coll for x in exclusions):
                     yield coll, value
                 continue
-            if spec.count:
+            if spec.counting:
                 n = sum(1 for e in self._entries(coll, spec) if selects(spec, e[1]))
                 yield spec.text, str(n).encode()
                 continue
@@ -232,9 +232,11 @@ class TransactionState:
             self.severity = link.severity
         for sv in link.setvars:
             self._setvar(sv.collection.upper(), sv.name, sv.op, sv.value)
-        if link.msg is not None:
+        # A chained link's msg/logdata do not replace the first link's (libmodsecurity 3.0.15).
+        first = link is rule.links[0]
+        if link.msg is not None and (first or not self.msg):
             self.msg = macros.expand(link.msg, self.lookup)
-        if link.logdata is not None:
+        if link.logdata is not None and (first or not self.logdata):
             self.logdata = macros.expand(link.logdata, self.lookup)[:_MAX_DATA]
 
     def record(self, rule: Rule) -> None:
