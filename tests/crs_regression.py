@@ -30,7 +30,7 @@ import yaml
 
 from originguard.errors import BadRequest, ProtocolError
 from originguard.http.request_checks import check_head, index_headers, version_rejection
-from originguard.waf.seclang.transaction import HttpRequest, HttpResponse
+from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, MatchedRule
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: 4.5 s → 1 s for the suite
 MAX_BODY = 13_107_200  # SecRequestBodyLimit of the engine setup below: larger bodies are not inspected
@@ -449,3 +449,45 @@ def iter_requests(tests: list[FtwTest]) -> Iterator[tuple[str, HttpRequest]]:
             request = receive(stage.wire).request
             if request is not None:
                 yield (test.name if len(test.stages) == 1 else f"{test.name}.{number + 1}"), request
+
+
+# -- our engine ---------------------------------------------------------------------------------
+
+
+def load_our_ruleset(root: Path) -> Any:
+    """CRS with the CI settings, compiled by our engine."""
+    from originguard.waf.seclang import load_ruleset
+
+    rules = root / "rules"
+    return load_ruleset(crs_rule_files(root), before=setup_text(root), data_dirs=(rules,))
+
+
+def our_evaluate(ruleset: Any) -> Evaluate:
+    """Every phase of our engine, and the logged rules as ModSecurity would write them."""
+
+    def evaluate(request: HttpRequest, response: HttpResponse) -> Logged:
+        tx = ruleset.transaction(request)
+        # DetectionOnly never interrupts; stopping at an interruption keeps a stray block visible.
+        phases = (
+            tx.request_headers,
+            tx.request_body,
+            lambda: tx.response_headers(response),
+            tx.response_body,
+        )
+        for phase in phases:
+            if phase() is not None:
+                break
+        tx.logging()
+        logged = [rule for rule in tx.verdict().matched if rule.logged]
+        return Logged(frozenset(rule.rule_id for rule in logged), tuple(map(log_line, logged)))
+
+    return evaluate
+
+
+def log_line(rule: MatchedRule) -> str:
+    """A matched rule as a ModSecurity error-log line (the part `match_regex` tests read)."""
+    tags = "".join(f' [tag "{tag}"]' for tag in rule.tags)
+    return (
+        f'ModSecurity: Warning. Matched against variable `{rule.variable}\' [id "{rule.rule_id}"]'
+        f' [msg "{rule.msg}"] [data "{rule.logdata}"] [severity "{rule.severity or ""}"]{tags}'
+    )
