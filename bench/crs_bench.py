@@ -17,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as `python bench/crs_bench.py` (bench/__main__ does): the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bench.modsec_oracle import ModSecurityOracle
 from originguard.waf.seclang.transaction import HttpRequest
 
@@ -146,9 +149,11 @@ def load_engines(
     root: Path,
 ) -> tuple[Callable[[HttpRequest], Any], Callable[[HttpRequest], Any], float, float]:
     """(ours, modsecurity, our load seconds, ModSecurity's load seconds)."""
+    import importlib
+
     from tests.crs_regression import crs_rule_files
 
-    from originguard.waf.seclang import load_ruleset  # type: ignore[attr-defined]
+    load_ruleset = importlib.import_module("originguard.waf.seclang").load_ruleset
 
     files = crs_rule_files(root)
     start = time.perf_counter()

@@ -456,7 +456,9 @@ def iter_requests(tests: list[FtwTest]) -> Iterator[tuple[str, HttpRequest]]:
 
 def load_our_ruleset(root: Path) -> Any:
     """CRS with the CI settings, compiled by our engine."""
-    from originguard.waf.seclang import load_ruleset
+    import importlib
+
+    load_ruleset = importlib.import_module("originguard.waf.seclang").load_ruleset
 
     rules = root / "rules"
     return load_ruleset(crs_rule_files(root), before=setup_text(root), data_dirs=(rules,))
