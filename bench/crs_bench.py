@@ -147,17 +147,16 @@ def setup_text(root: Path) -> str:
 
 def load_engines(root: Path) -> tuple[dict[str, Callable[[HttpRequest], Any]], dict[str, float]]:
     """Each engine's `evaluate(request) -> verdict` (ours only once the engine exists), load seconds."""
-    import importlib
-
-    from tests.crs_regression import crs_rule_files
+    from tests.crs_regression import crs_rule_files, engine_api
 
     files = crs_rule_files(root)
     start = time.perf_counter()
     oracle = ModSecurityOracle(files, before=setup_text(root))
     loads = {"modsec": time.perf_counter() - start}
     engines: dict[str, Callable[[HttpRequest], Any]] = {"modsec": oracle.evaluate}
-    load_ruleset = getattr(importlib.import_module("originguard.waf.seclang"), "load_ruleset", None)
-    if load_ruleset is not None:
+    api = engine_api()
+    if api is not None:
+        load_ruleset = api.load_ruleset
         start = time.perf_counter()
         ruleset = load_ruleset(files, before=setup_text(root), data_dirs=(root / "rules",))
         loads["ours"] = time.perf_counter() - start

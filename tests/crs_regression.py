@@ -17,6 +17,7 @@ The WAF is any `evaluate(request, response) -> Logged`: ModSecurity (bench/modse
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -133,8 +134,10 @@ def setup_text(root: Path) -> str:
     return ENGINE_SETUP + (root / "crs-setup.conf.example").read_text() + CI_SETTINGS
 
 
+@functools.cache
 def load_suite(tests_dir: Path) -> list[FtwTest]:
-    """Every test of every `*.yaml` file (go-ftw's glob; CRS's count of 4,966 is over these)."""
+    """Every test of every `*.yaml` file (go-ftw's glob; CRS's count of 4,966 is over these).
+    Cached: the regression and the differential tests share one parse per session."""
     found: list[FtwTest] = []
     for path in sorted(tests_dir.rglob("*.yaml")):
         document = yaml.load(path.read_text(), Loader=_LOADER)
@@ -454,11 +457,25 @@ def iter_requests(tests: list[FtwTest]) -> Iterator[tuple[str, HttpRequest]]:
 # -- our engine ---------------------------------------------------------------------------------
 
 
-def load_our_ruleset(root: Path) -> Any:
-    """CRS with the CI settings, compiled by our engine."""
+def engine_api() -> Any:
+    """The module with our engine's `load_ruleset` (the package, or its engine module before the
+    package re-exports it), None while it is not built."""
     import importlib
 
-    load_ruleset = importlib.import_module("originguard.waf.seclang").load_ruleset
+    for name in ("originguard.waf.seclang", "originguard.waf.seclang.engine"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "load_ruleset"):
+            return module
+    return None
+
+
+@functools.cache
+def load_our_ruleset(root: Path) -> Any:
+    """CRS with the CI settings, compiled by our engine (once per test session)."""
+    load_ruleset = engine_api().load_ruleset
 
     rules = root / "rules"
     return load_ruleset(crs_rule_files(root), before=setup_text(root), data_dirs=(rules,))
