@@ -11,8 +11,21 @@ from typing import Any, Final, Literal, NamedTuple
 Disruptive = Literal["pass", "deny", "drop", "allow", "redirect", "block"]
 # Targets whose values change while a phase runs (setvar, matches): never cached.
 DYNAMIC_COLLECTIONS: Final = frozenset(
-    {"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "MATCHED_VAR", "MATCHED_VAR_NAME", "MATCHED_VARS",
-     "MATCHED_VARS_NAMES", "RULE", "REQBODY_PROCESSOR", "HIGHEST_SEVERITY"}
+    {
+        "TX",
+        "IP",
+        "GLOBAL",
+        "SESSION",
+        "USER",
+        "RESOURCE",
+        "MATCHED_VAR",
+        "MATCHED_VAR_NAME",
+        "MATCHED_VARS",
+        "MATCHED_VARS_NAMES",
+        "RULE",
+        "REQBODY_PROCESSOR",
+        "HIGHEST_SEVERITY",
+    }
 )
 SEVERITIES: Final = ("EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG")
 

@@ -162,7 +162,9 @@ class TransactionState:
 
         Links naming only request collections share one resolution per transaction and phase
         (CRS repeats the same target lists on hundreds of rules)."""
-        runtime_exclusions = (self.target_exclusions or self.tag_exclusions) and self._runtime_exclusions(rule)
+        runtime_exclusions = (self.target_exclusions or self.tag_exclusions) and self._runtime_exclusions(
+            rule
+        )
         if link.static_targets and not runtime_exclusions:
             hit = self.target_cache.get(link.target_key)
             if hit is None:
@@ -196,11 +198,12 @@ class TransactionState:
         for spec in link.variables:
             coll = spec.collection
             if coll in SCALARS:
-                value = self._scalar(coll)
+                # v3's AnchoredVariable always yields one value, empty when never set
+                # (libmodsecurity 3.0.15: `&REQUEST_BASENAME` is 1 and its value "" for "/").
                 if spec.counting:
-                    out.append((coll, None, b"0" if value is None else b"1"))
-                elif value is not None and not any(x.collection == coll for x in exclusions):
-                    out.append((coll, None, value))
+                    out.append((coll, None, b"1"))
+                elif not any(x.collection == coll for x in exclusions):
+                    out.append((coll, None, self._scalar(coll) or b""))
                 continue
             if spec.counting:
                 n = sum(1 for e in self._entries(coll, spec) if selects(spec, e[1]))
@@ -242,9 +245,9 @@ class TransactionState:
 
     def _scalar(self, name: str) -> bytes | None:
         if name == "MATCHED_VAR":
-            return self.matched_var if self.matched_vars else None
+            return self.matched_var
         if name == "MATCHED_VAR_NAME":
-            return self.matched_var_name if self.matched_vars else None
+            return self.matched_var_name
         return self.store.scalars.get(name)
 
     def _runtime_exclusions(self, rule: Rule) -> tuple[VarSpec, ...]:
