@@ -87,7 +87,7 @@ def apply_actions(
         elif name in _METADATA:
             pass
         elif name == "t":
-            transforms = ["none"] if a.arg.lower() == "none" else [*transforms, a.arg]
+            transforms = ["none"] if a.arg.lower() == "none" else [*transforms, _transform(a.arg, d)]
         elif name == "setvar":
             setvars.append(_setvar(a.arg, d))
         elif name == "ctl":
@@ -160,6 +160,16 @@ def integer(text: str, d: Directive) -> int:
         return int(text.strip().strip("'\""))
     except ValueError:
         raise SecLangError(d.file, d.line, d.text, f"{text!r} is not a number") from None
+
+
+def _transform(name: str, d: Directive) -> str:
+    """The transformation's canonical (lower-case) name; refused when the engine lacks it."""
+    from originguard.waf.seclang.transforms import TRANSFORMS
+
+    key = name.lower()
+    if key not in TRANSFORMS:
+        raise SecLangError(d.file, d.line, d.text, f"transformation t:{name} is not supported")
+    return key
 
 
 def _severity(text: str, d: Directive) -> str:

@@ -112,7 +112,7 @@ class _Builder:
             elif a.name in ("log", "nolog"):
                 log = a.name == "log"
             elif a.name == "t":
-                transforms = [] if a.arg.lower() == "none" else [*transforms, a.arg]
+                transforms = [] if a.arg.lower() == "none" else [*transforms, a.arg.lower()]
             elif a.name not in ("auditlog", "noauditlog", "tag"):
                 raise SecLangError(
                     d.file, d.line, d.text, f"action {a.name} in SecDefaultAction is not supported"

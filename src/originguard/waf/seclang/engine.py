@@ -18,15 +18,23 @@ from originguard.waf.seclang import runtime
 from originguard.waf.seclang.compile import Compiled, compile_directives
 from originguard.waf.seclang.model import Link, Rule, Settings
 from originguard.waf.seclang.parse import Directive, parse_file, parse_text
+from originguard.waf.seclang.prefilter_wiring import wire
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, Verdict
 
 _MAX_DATA: Final = 200
 
 
 def load_ruleset(
-    paths: Sequence[Path], *, before: str = "", after: str = "", data_dirs: Sequence[Path] = ()
+    paths: Sequence[Path],
+    *,
+    before: str = "",
+    after: str = "",
+    data_dirs: Sequence[Path] = (),
+    cache_dir: Path | None = None,
 ) -> RuleSet:
-    """Parse and compile rule files (in the given order) with setup text before and after them."""
+    """Parse and compile rule files (in the given order) with setup text before and after them.
+
+    `cache_dir` keeps the compiled prefilter databases between runs (the costly part of loading)."""
     directives: list[Directive] = []
     if before:
         directives += parse_text(before, "<before>")
@@ -35,19 +43,19 @@ def load_ruleset(
     if after:
         directives += parse_text(after, "<after>")
     dirs = tuple(Path(d) for d in data_dirs) or tuple(sorted({Path(p).parent for p in paths}))
-    return RuleSet(compile_directives(directives, dirs), dirs)
+    return RuleSet(compile_directives(directives, dirs), dirs, cache_dir)
 
 
 class RuleSet:
     """A compiled rule set; `transaction(request)` evaluates one request against it."""
 
-    def __init__(self, compiled: Compiled, data_dirs: tuple[Path, ...]) -> None:
+    def __init__(self, compiled: Compiled, data_dirs: tuple[Path, ...], cache_dir: Path | None = None) -> None:
         self.phases = compiled.phases
         self.settings: Settings = compiled.settings
         self.rules_by_id = compiled.rules_by_id
         self.data_dirs = data_dirs
         self.transforms = runtime.TransformTable(compiled.chains)
-        self.prefilter = runtime.build_prefilter(self)
+        self.prefilter = wire(self, cache_dir)
 
     def transaction(self, request: HttpRequest) -> Transaction:
         """A new transaction for `request`."""
@@ -145,7 +153,7 @@ class Transaction(runtime.TransactionState):
         transforms = self.ruleset.transforms
         chain = link.chain_id
         candidates = self.candidates if key >= 0 else None
-        captures: list[bytes] | None = [] if link.capture else None
+        captures: list[bytes | None] | None = [] if link.capture else None
         matched = False
         for coll, name, value in self.targets(rule, link):
             if link.multi_match:
@@ -153,7 +161,7 @@ class Transaction(runtime.TransactionState):
             else:
                 values = (transforms.apply(chain, value, self.cache),)
             for tv in values:
-                if candidates is not None and key not in candidates(tv):
+                if candidates is not None and key not in candidates(chain, tv):
                     continue
                 if captures is not None:
                     captures.clear()

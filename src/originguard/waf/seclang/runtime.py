@@ -76,13 +76,6 @@ class TransformTable:
         return out
 
 
-def build_prefilter(ruleset: RuleSet) -> Any:
-    """The multi-pattern prefilter over every positive @rx/@pm, or None (see prefilter_wiring)."""
-    from originguard.waf.seclang.prefilter_wiring import wire
-
-    return wire(ruleset)
-
-
 class TransactionState:
     """Variables, collections and decisions of one transaction."""
 
@@ -118,7 +111,7 @@ class TransactionState:
         self.msg = b""
         self.logdata = b""
         self.severity: str | None = None
-        self.scan_cache: dict[bytes, frozenset[int]] = {}
+        self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
         self.target_cache: dict[int, list[Target]] = {}
         self.group_cache: dict[tuple[int, int], frozenset[int]] = {}
         pf = ruleset.prefilter
@@ -181,7 +174,7 @@ class TransactionState:
             transform, cache, found = self.ruleset.transforms.apply, self.cache, set()
             chain = link.chain_id
             for _, _, value in self.targets_static(link):
-                found |= self._candidates(transform(chain, value, cache))
+                found |= self._candidates(chain, transform(chain, value, cache))
             hit = frozenset(found)
             self.group_cache[group] = hit
         return hit
@@ -256,11 +249,11 @@ class TransactionState:
             extra += self.tag_exclusions.get(tag, ())
         return tuple(extra)
 
-    def _candidates(self, value: bytes) -> frozenset[int]:
-        hit = self.scan_cache.get(value)
+    def _candidates(self, chain: int, value: bytes) -> frozenset[int]:
+        hit = self.scan_cache.get((chain, value))
         if hit is None:
-            hit = self.ruleset.prefilter.scan(value)
-            self.scan_cache[value] = hit
+            hit = self.ruleset.prefilter.scan(chain, value)
+            self.scan_cache[(chain, value)] = hit
         return hit
 
     # -- matches and actions -----------------------------------------------------------------
@@ -319,11 +312,12 @@ class TransactionState:
         self.status = rule.status or (302 if disruptive == "redirect" else 403)
         return STOP
 
-    def set_captures(self, captures: list[bytes]) -> None:
+    def set_captures(self, captures: list[bytes | None]) -> None:
         tx = self.persistent["TX"]
         for i, cap in enumerate(captures[:10]):
-            key = str(i).encode()
-            tx[key] = (key, cap)
+            if cap is not None:  # a group that took no part leaves TX.n as it was, as in 3.0.15
+                key = str(i).encode()
+                tx[key] = (key, cap)
 
     def _setvar(self, coll: str, name: str, op: str, template: str) -> None:
         store = self.persistent.setdefault(coll, {})
@@ -399,5 +393,5 @@ def _number(value: bytes) -> int:
         return 0
 
 
-def _everything(_: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
+def _everything(_: int, __: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
     return frozenset()

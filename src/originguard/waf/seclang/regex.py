@@ -1,0 +1,199 @@
+"""`@rx` patterns as ModSecurity 3 runs them (PCRE, DOTALL | MULTILINE, bytes), on RE2.
+
+A pattern is the UTF-8 of the rule text matched byte by byte, as libmodsecurity does without
+PCRE_UTF8: RE2 runs in Latin-1 mode over `bytes`, so every byte is one character. `(?sm)` is
+ModSecurity 3's flags (and Coraza's). RE2 is linear in the input, so a value cannot make a rule
+slow. What RE2 lacks:
+
+- possessive quantifiers (`*+`, `++`, `?+`) become greedy ones. Without backtracking they only
+  differ when the quantified item overlaps what follows; in CRS 3.3's two uses it does not;
+- look-around and back-references (three CRS 3.3 rules: 920120, 942130, 953100; CRS 4 has none)
+  are not regular. Such a pattern runs on Python's `re` only after a relaxed RE2 form (look-arounds
+  dropped, a back-reference replaced by its group) matched: benign values pay RE2's linear scan,
+  and only a value that already looks like the attack reaches the backtracking engine.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final, Protocol
+
+import re2
+
+from originguard.errors import SecLangError
+
+_OPTIONS: Final = re2.Options()
+_OPTIONS.encoding = re2.Options.Encoding.LATIN1
+_OPTIONS.log_errors = False
+_OPTIONS.max_mem = 64 << 20  # CRS's largest patterns need ~5 MiB of DFA; RE2's default is 8 MiB
+_FLAGS: Final = b"(?sm)"
+
+
+class Matcher(Protocol):
+    def search(self, value: bytes) -> Any: ...  # pragma: no cover
+
+
+class CompiledPattern:
+    """A pattern ready to search: `search(value)` → the groups, or None."""
+
+    __slots__ = ("_exact", "_guard", "group_count", "text")
+
+    def __init__(self, text: bytes, guard: Matcher, exact: Matcher | None, group_count: int) -> None:
+        self.text = text
+        self._guard = guard
+        self._exact = exact
+        self.group_count = group_count
+
+    def matches(self, value: bytes) -> bool:
+        if self._guard.search(value) is None:
+            return False
+        return self._exact is None or self._exact.search(value) is not None
+
+    def captures(self, value: bytes) -> list[bytes | None] | None:
+        """Group 0 and up to nine groups (None: a group that took no part) of the first match."""
+        matcher = self._exact if self._exact is not None else self._guard
+        if self._exact is not None and self._guard.search(value) is None:
+            return None
+        found = matcher.search(value)
+        if found is None:
+            return None
+        return [found.group(i) for i in range(min(self.group_count, 9) + 1)]
+
+
+def compile_rx(pattern: str) -> CompiledPattern:
+    """Compile an `@rx` parameter; SecLangError when neither RE2 nor the fallback can run it."""
+    raw = pattern.encode("utf-8", "surrogateescape") if pattern else b".*"
+    text = strip_possessive(raw)
+    try:
+        compiled = re2.compile(_FLAGS + text, _OPTIONS)
+        return CompiledPattern(text, compiled, None, compiled.groups)
+    except re2.error as exc:
+        reason = str(exc)
+    try:
+        exact = re.compile(_FLAGS + text)
+        guard = re2.compile(_FLAGS + relax(text), _OPTIONS)
+    except (re.error, re2.error):
+        raise SecLangError("", 0, "", f"the pattern cannot run on RE2 ({reason})") from None
+    return CompiledPattern(text, guard, exact, exact.groups)
+
+
+def strip_possessive(text: bytes) -> bytes:
+    """`*+`, `++`, `?+`, `}+` → the greedy quantifier (outside classes, not escaped)."""
+    if b"+" not in text:
+        return text
+    out = bytearray()
+    i, n = 0, len(text)
+    in_class = False
+    while i < n:
+        c = text[i]
+        if c == 0x5C and i + 1 < n:
+            out += text[i : i + 2]
+            i += 2
+            continue
+        if in_class:
+            if c == 0x5D:
+                in_class = False
+        elif c == 0x5B:
+            in_class = True
+            if text[i + 1 : i + 2] == b"^":
+                out += b"[^"
+                i += 2
+                if text[i : i + 1] == b"]":
+                    out.append(0x5D)
+                    i += 1
+                continue
+            if text[i + 1 : i + 2] == b"]":
+                out += b"[]"
+                i += 2
+                continue
+        elif c == 0x2B and out and out[-1] in b"*+?}" and not _escaped(out):
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def _escaped(out: bytearray) -> bool:
+    """Whether the last byte of `out` is escaped (an odd run of backslashes before it)."""
+    run = 0
+    k = len(out) - 2
+    while k >= 0 and out[k] == 0x5C:
+        run += 1
+        k -= 1
+    return run % 2 == 1
+
+
+_LOOKAROUND: Final = re.compile(rb"\(\?<?[=!]")
+_BACKREF: Final = re.compile(rb"\\([1-9])")
+
+
+def relax(text: bytes) -> bytes:
+    """A superset RE2 can run: look-arounds removed, `\\N` replaced by group N's own pattern."""
+    groups = _group_spans(text)
+    out = text
+    for match in reversed(list(_BACKREF.finditer(out))):
+        number = int(match.group(1))
+        if number <= len(groups):
+            start, end = groups[number - 1]
+            out = out[: match.start()] + b"(?:" + text[start:end] + b")" + out[match.end() :]
+    while True:
+        found = _LOOKAROUND.search(out)
+        if found is None:
+            return out
+        end = _closing(out, found.start())
+        out = out[: found.start()] + out[end + 1 :]
+
+
+def _group_spans(text: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each capturing group's body, in group order."""
+    spans: list[tuple[int, int]] = []
+    stack: list[int | None] = []
+    i, n = 0, len(text)
+    in_class = False
+    while i < n:
+        c = text[i]
+        if c == 0x5C:
+            i += 2
+            continue
+        if in_class:
+            in_class = c != 0x5D
+        elif c == 0x5B:
+            in_class = True
+        elif c == 0x28:
+            capturing = text[i + 1 : i + 2] != b"?"
+            if capturing:
+                spans.append((i + 1, -1))
+                stack.append(len(spans) - 1)
+            else:
+                stack.append(None)
+        elif c == 0x29 and stack:
+            index = stack.pop()
+            if index is not None:
+                spans[index] = (spans[index][0], i)
+        i += 1
+    return spans
+
+
+def _closing(text: bytes, start: int) -> int:
+    """Index of the `)` closing the group opened at `start`."""
+    depth = 0
+    i, n = start, len(text)
+    in_class = False
+    while i < n:
+        c = text[i]
+        if c == 0x5C:
+            i += 2
+            continue
+        if in_class:
+            in_class = c != 0x5D
+        elif c == 0x5B:
+            in_class = True
+        elif c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return n - 1

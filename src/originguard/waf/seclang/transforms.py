@@ -1,0 +1,288 @@
+"""SecLang transformations (`t:name`) with ModSecurity 3.0.15's byte-for-byte results.
+
+Each transformation is `bytes -> bytes`. They reproduce libmodsecurity's code, quirks included
+(the lower byte of `%uHHHH`, full-width ASCII shifted by 0x20, `strtol` of an entity wrapped to a
+byte), because CRS's patterns were written against those results and the differential tests
+compare rule ids with libmodsecurity. Names are matched case-insensitively, as ModSecurity's
+lexer does. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from originguard.waf.seclang.decode import (
+    css_decode,
+    escape_seq_decode,
+    html_entity_decode,
+    js_decode,
+    normalize_path,
+    url_decode,
+    url_decode_uni,
+    utf8_to_unicode,
+)
+
+_SPACE: Final = b" \t\n\v\f\r"
+_NBSP: Final = 0xA0
+
+
+def _lowercase(value: bytes) -> bytes:
+    return value.lower()  # ASCII only, as C's tolower in the "C" locale
+
+
+def _uppercase(value: bytes) -> bytes:
+    return value.upper()
+
+
+def _remove_nulls(value: bytes) -> bytes:
+    return value.replace(b"\x00", b"")
+
+
+def _remove_whitespace(value: bytes) -> bytes:
+    # 3.0.15 removes isspace() bytes and both bytes of a UTF-8 no-break space (0xa0 and 0xc2).
+    return value.translate(None, b" \t\n\v\f\r\xa0\xc2")
+
+
+def _compress_whitespace(value: bytes) -> bytes:
+    out = bytearray()
+    in_space = False
+    for c in value:
+        if c in _SPACE or c == _NBSP:
+            if not in_space:
+                out.append(0x20)
+                in_space = True
+        else:
+            out.append(c)
+            in_space = False
+    return bytes(out)
+
+
+_CMDLINE_SPACE: Final = frozenset(b" ,;\t\r\n")
+_CMDLINE_DROP: Final = frozenset(b"\"'\\^")
+
+
+def _cmd_line(value: bytes) -> bytes:
+    """Windows and Unix shell evasions folded: quotes, `^` and `\\` dropped, separators one space."""
+    out = bytearray()
+    space = False
+    for c in value:
+        if c in _CMDLINE_DROP:
+            continue
+        if c in _CMDLINE_SPACE:
+            if not space:
+                out.append(0x20)
+                space = True
+        elif c in (0x2F, 0x28):  # `/` and `(`: a space before them is removed
+            if space:
+                out.pop()
+            space = False
+            out.append(c)
+        else:
+            out.append(c + 32 if 0x41 <= c <= 0x5A else c)
+            space = False
+    return bytes(out)
+
+
+def _replace_comments(value: bytes) -> bytes:
+    """`/* ... */` becomes one space; an unterminated comment runs to the end."""
+    out = bytearray()
+    i, n = 0, len(value)
+    in_comment = False
+    while i < n:
+        if not in_comment:
+            if value[i] == 0x2F and i + 1 < n and value[i + 1] == 0x2A:
+                in_comment = True
+                i += 2
+            else:
+                out.append(value[i])
+                i += 1
+        elif value[i] == 0x2A and i + 1 < n and value[i + 1] == 0x2F:
+            in_comment = False
+            i += 2
+            out.append(0x20)
+        else:
+            i += 1
+    if in_comment:
+        out.append(0x20)
+    return bytes(out)
+
+
+def _remove_comments_char(value: bytes) -> bytes:
+    out = bytearray()
+    i, n = 0, len(value)
+    while i < n:
+        if value.startswith((b"/*", b"*/"), i):
+            i += 2
+        elif value.startswith(b"<!--", i):
+            i += 4
+        elif value.startswith(b"-->", i):
+            i += 3
+        elif value.startswith(b"--", i):
+            i += 2
+        elif value[i] == 0x23:
+            i += 1
+        else:
+            out.append(value[i])
+            i += 1
+    return bytes(out)
+
+
+def _remove_comments(value: bytes) -> bytes:
+    """`/* */`, `<!-- -->` removed; `--` and `#` comment out the rest of the value."""
+    out = bytearray()
+    i, n = 0, len(value)
+    in_comment: bytes | None = None
+    while i < n:
+        if in_comment is None:
+            if value.startswith(b"/*", i):
+                in_comment, i = b"*/", i + 2
+            elif value.startswith(b"<!--", i):
+                in_comment, i = b"-->", i + 4
+            elif value.startswith(b"--", i) or value[i] == 0x23:
+                break
+            else:
+                out.append(value[i])
+                i += 1
+        elif value.startswith(in_comment, i):
+            i += len(in_comment)
+            in_comment = None
+        else:
+            i += 1
+    return bytes(out)
+
+
+def _trim_left(value: bytes) -> bytes:
+    return value.lstrip(_SPACE)
+
+
+def _trim_right(value: bytes) -> bytes:
+    return value.rstrip(_SPACE)
+
+
+def _trim(value: bytes) -> bytes:
+    return value.strip(_SPACE)
+
+
+def _length(value: bytes) -> bytes:
+    return str(len(value)).encode()
+
+
+def _sha1(value: bytes) -> bytes:
+    return hashlib.sha1(value, usedforsecurity=False).digest()
+
+
+def _md5(value: bytes) -> bytes:
+    return hashlib.md5(value, usedforsecurity=False).digest()
+
+
+def _hex_encode(value: bytes) -> bytes:
+    return value.hex().encode()
+
+
+def _hex_decode(value: bytes) -> bytes:
+    try:
+        return bytes.fromhex(value[: len(value) & ~1].decode("latin-1"))
+    except ValueError:
+        return value
+
+
+def _base64_encode(value: bytes) -> bytes:
+    return base64.b64encode(value)
+
+
+def _base64_decode(value: bytes) -> bytes:
+    """Strict decoding as mbedTLS's: an invalid character gives the empty value."""
+    text = value.split(b"\x00", 1)[0].replace(b"\r\n", b"").replace(b"\n", b"")
+    try:
+        return base64.b64decode(text + b"=" * (-len(text.rstrip(b"=")) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _base64_decode_ext(value: bytes) -> bytes:
+    """Forgiving decoding: characters outside the alphabet are skipped."""
+    text = bytes(c for c in value if c in _B64_ALPHABET)
+    text = text[: len(text) - len(text) % 4] if len(text) % 4 == 1 else text
+    try:
+        return base64.b64decode(text + b"=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return b""
+
+
+_B64_ALPHABET: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _url_encode(value: bytes) -> bytes:
+    out = bytearray()
+    for c in value:
+        if c == 0x20:
+            out.append(0x2B)
+        elif 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c in b"*-._":
+            out.append(c)
+        else:
+            out += b"%%%02x" % c
+    return bytes(out)
+
+
+def _sql_hex_decode(value: bytes) -> bytes:
+    """`0x414243` → `ABC` (MySQL hex literals), other bytes as they are."""
+    out = bytearray()
+    i, n = 0, len(value)
+    while i < n:
+        if value[i] == 0x30 and i + 3 < n and value[i + 1] in b"xX" and _is_hex_pair(value, i + 2):
+            i += 2
+            while i + 1 < n and _is_hex_pair(value, i):
+                out.append(int(value[i : i + 2], 16))
+                i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return bytes(out)
+
+
+def _is_hex_pair(value: bytes, i: int) -> bool:
+    return value[i] in _HEX and value[i + 1] in _HEX
+
+
+_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
+
+
+TRANSFORMS: Final[Mapping[str, Callable[[bytes], bytes]]] = {
+    "lowercase": _lowercase,
+    "uppercase": _uppercase,
+    "urldecode": url_decode,
+    "urldecodeuni": url_decode_uni,
+    "urlencode": _url_encode,
+    "htmlentitydecode": html_entity_decode,
+    "jsdecode": js_decode,
+    "cssdecode": css_decode,
+    "escapeseqdecode": escape_seq_decode,
+    "utf8tounicode": utf8_to_unicode,
+    "removenulls": _remove_nulls,
+    "removewhitespace": _remove_whitespace,
+    "compresswhitespace": _compress_whitespace,
+    "cmdline": _cmd_line,
+    "replacecomments": _replace_comments,
+    "removecommentschar": _remove_comments_char,
+    "removecomments": _remove_comments,
+    "normalizepath": lambda v: normalize_path(v, windows=False),
+    "normalisepath": lambda v: normalize_path(v, windows=False),
+    "normalizepathwin": lambda v: normalize_path(v, windows=True),
+    "normalisepathwin": lambda v: normalize_path(v, windows=True),
+    "trim": _trim,
+    "trimleft": _trim_left,
+    "trimright": _trim_right,
+    "length": _length,
+    "sha1": _sha1,
+    "md5": _md5,
+    "hexencode": _hex_encode,
+    "hexdecode": _hex_decode,
+    "base64encode": _base64_encode,
+    "base64decode": _base64_decode,
+    "base64decodeext": _base64_decode_ext,
+    "sqlhexdecode": _sql_hex_decode,
+}
