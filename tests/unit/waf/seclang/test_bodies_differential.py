@@ -144,8 +144,8 @@ def ours(result: BodyResult) -> dict[str, Any]:
         "MULTIPART_PART_HEADERS": sorted(result.part_headers),
         "MULTIPART_FILENAME": sorted((n, n) for n in result.multipart_filenames),
         "MULTIPART_NAME": sorted((n, n) for n in result.multipart_names),
-        "XML:/*": [] if result.xml_text is None else [(b"", result.xml_text)],
-        "XML://@*": sorted((b"", v) for v in result.xml_attributes),
+        "XML:/*": [] if result.xml_text is None else [(b"/*", result.xml_text)],
+        "XML://@*": sorted((b"//@*", v) for v in result.xml_attributes),
         "REQBODY_ERROR_MSG": (result.error or "").encode("latin-1"),
         "URLENCODED_ERROR": b"1" if result.urlencoded_error else b"0",
         "FILES_COMBINED_SIZE": b""
