@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from originguard.waf.seclang.bodies import default_processor
@@ -223,4 +223,8 @@ def test_multipart_mutated_bodies_equal_modsecurity(
 ) -> None:
     content_type, body = case
     at %= len(body) + 1
-    assert_same("MULTIPART", content_type, body[:at] + insert + body[at + drop :])
+    mutated = body[:at] + insert + body[at + drop :]
+    # A NUL beside a line end: libmodsecurity 3.0.15 sets its LF/CRLF line flags from the line read
+    # as a C string, so it misses the `\r` before a NUL; we judge the bytes. A ModSecurity bug.
+    assume(b"\r\x00" not in mutated and b"\x00\n" not in mutated)
+    assert_same("MULTIPART", content_type, mutated)

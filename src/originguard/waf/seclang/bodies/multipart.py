@@ -49,6 +49,7 @@ def parse_multipart(content_type: bytes, body: bytes, limits: BodyLimits) -> Bod
     parser.boundary_quoted = found.quoted
     if found.boundary is not None:
         parser.boundary = found.boundary
+        parser.marker = b"--" + found.boundary
         parser.run(body)
     return parser.complete()
 
@@ -86,6 +87,7 @@ class _Parser:
     def __init__(self, limits: BodyLimits) -> None:
         self.limits = limits
         self.boundary = b""
+        self.marker = b"--"  # "--" + boundary
         self.error: str | None = None
         self.flag_error = self.missing_semicolon = self.boundary_whitespace = False
         self.boundary_quoted = self.data_before = self.data_after = self.header_folding = False
@@ -110,7 +112,16 @@ class _Parser:
         self.seen_data = True
         pos, end = 0, len(body)
         starts_line = True
+        lines_end = body.rfind(b"\n") + 1  # bytes after this stay in ModSecurity's buffer
+        bulk = not self.limits.extract_files
         while pos < end:
+            part = self.part
+            if bulk and starts_line and part is not None and part.state == 1:
+                stop = self.plain_lines(body, pos, lines_end)
+                if stop > pos:
+                    self.bulk_data(part, body[pos:stop])
+                    pos = stop
+                    continue
             newline = body.find(b"\n", pos, pos + BUF_SIZE)
             if newline != -1:
                 stop, full = newline + 1, False
@@ -132,16 +143,58 @@ class _Parser:
                 self.data_after = True
                 return
 
+    def plain_lines(self, body: bytes, pos: int, lines_end: int) -> int:
+        """End of the run of whole lines from `pos` that no boundary check can touch.
+
+        Such lines (none starts with "--", none holds "--" + boundary) go to process_part_data
+        one by one in ModSecurity; `bulk_data` gives the same result in one step. A 64 KiB upload
+        costs ~2 ms line by line here, ~20 us in bulk (measured).
+        """
+        if body.startswith(b"--", pos):
+            return pos
+        marker = self.marker
+        # Hop from dash to dash (memchr speed: a 3-byte find costs ~40 us per 64 KiB, this ~1 us).
+        dash = body.find(b"-", pos, lines_end)
+        for _ in range(32):
+            if dash == -1:
+                return lines_end
+            if body.startswith(b"--", dash):
+                if body[dash - 1] == 0x0A:
+                    return dash
+                if body.startswith(marker, dash):
+                    return body.rfind(b"\n", pos, dash) + 1 or pos
+            dash = body.find(b"-", dash + 1, lines_end)
+        # Many dashes: let two substring searches find the first line that needs the checks.
+        dashes = body.find(b"\n--", pos, lines_end)
+        stop = dashes + 1 if dashes != -1 else lines_end
+        lookalike = body.find(marker, pos, stop)
+        if lookalike != -1:
+            stop = body.rfind(b"\n", pos, lookalike) + 1
+        return max(stop, pos)
+
+    def bulk_data(self, part: _Part, lines: bytes) -> None:
+        """`data` over many whole lines: every line ending but the last is data (files) or dropped
+        (fields); the last is held back as the reserve."""
+        part.data_read = True
+        held = b"\r\n" if lines.endswith(b"\r\n") else b"\n"
+        if part.is_file:
+            part.size += len(part.reserve) + len(lines) - len(held)
+        else:
+            part.value.append(lines.replace(b"\r\n", b"").replace(b"\n", b""))
+        part.reserve = held
+        self.prev_ending = held
+
     def chunk(self, buf: bytes, starts_line: bool, full: bool) -> bool:
         """One buffer; False when ModSecurity stops parsing."""
-        cstr = buf.split(b"\0", 1)[0]
+        nul = buf.find(b"\0")
+        cstr = buf if nul == -1 else buf[:nul]  # ModSecurity's checks read the buffer as a C string
         boundary = self.boundary
         part = self.part
         if (
             part is not None
             and (part.state == 0 or not part.data_read)
             and starts_line
-            and cstr.startswith(b"--" + boundary)
+            and cstr.startswith(self.marker)
         ):
             self.invalid_part = True  # a boundary inside a part's headers, or before its data
             return self.content(buf, full)
@@ -154,7 +207,7 @@ class _Parser:
             if len(stripped) != len(cstr) - 2 and stripped.startswith(boundary):
                 return self.stop("Invalid boundary (whitespace).")
             self.unmatched = 1
-        elif starts_line and b"--" + boundary in buf:
+        elif starts_line and self.marker in buf:
             self.unmatched = 1
         return self.content(buf, full)
 
