@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from originguard.waf.seclang.transaction import HttpRequest
 from tests import crs_regression as crs
 
 OVERRIDES = Path(__file__).resolve().parents[3] / "data" / "crs-regression-overrides.yaml"
@@ -132,7 +133,7 @@ def test_the_edge_hands_the_waf_the_dechunked_body_and_the_fields_as_sent() -> N
 
 
 def test_a_log_expectation_fails_on_a_missing_id_and_on_a_forbidden_one() -> None:
-    received = crs.Received(crs.HttpRequest(b"GET", b"/", b"HTTP/1.1", ()), None, "")
+    received = crs.Received(HttpRequest(b"GET", b"/", b"HTTP/1.1", ()), None, "")
     logged = crs.Logged(frozenset({1, 2}), ('[id "1"] [msg "x"]',))
     assert crs.judge(crs.Expectation(expect_ids=frozenset({1})), received, logged) is None
     assert crs.judge(crs.Expectation(expect_ids=frozenset({3})), received, logged) == "missing [3]"
