@@ -21,6 +21,7 @@ _METADATA: Final = frozenset({"ver", "rev", "maturity", "accuracy", "auditlog", 
 _START_ONLY: Final = frozenset(
     {"id", "phase", "tag", "skip", "skipAfter", "status", "log", "nolog"} | DISRUPTIVE | _METADATA
 )
+_CHILD_IGNORED: Final = frozenset({"log", "nolog"}) | _METADATA
 _SETVAR_COLLECTIONS: Final = frozenset({"tx", "ip", "global", "session", "user", "resource"})
 _CTLS: Final = frozenset(
     {
@@ -58,6 +59,8 @@ def apply_actions(
     for a in actions:
         name = a.name
         if name in _START_ONLY and not is_start:
+            if name in _CHILD_IGNORED:
+                continue  # CRS 3.3 repeats these in chained rules; only the first link's count
             raise SecLangError(d.file, d.line, d.text, f"action {name} is not allowed in a chained rule")
         if name == "chain":
             chained = True

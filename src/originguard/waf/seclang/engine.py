@@ -124,7 +124,7 @@ class Transaction(runtime.TransactionState):
             if rule.skip_after:
                 i = rule.skip_after_index
             elif rule.skip:
-                i += rule.skip
+                i = _skip(rules, i, rule.skip)
 
     def _evaluate(self, rule: Rule) -> bool:
         self.begin_rule(rule)
@@ -136,21 +136,24 @@ class Transaction(runtime.TransactionState):
 
     def _link(self, rule: Rule, link: Link) -> bool:
         if not link.variables:  # SecAction
-            self.on_match(rule, link, "", b"")
+            self.on_match(rule, link, "", None, b"")
             return True
+        key = link.prefilter_key
+        if key >= 0 and link.static_targets and key not in self.group_candidates(link):
+            return False  # no value of these targets can match this pattern: O(1) after the first
         operator = link.operator if not link.op_dynamic else self.dynamic_operator(link)
-        transform = self.ruleset.transforms.apply
-        candidates = self.candidates if link.prefilter_key >= 0 else None
+        transforms = self.ruleset.transforms
         chain = link.chain_id
+        candidates = self.candidates if key >= 0 else None
         captures: list[bytes] | None = [] if link.capture else None
         matched = False
-        for name, value in self.targets(rule, link):
+        for coll, name, value in self.targets(rule, link):
             if link.multi_match:
-                values: Sequence[bytes] = self.ruleset.transforms.all_steps(chain, value, self.cache)
+                values: Sequence[bytes] = transforms.all_steps(chain, value, self.cache)
             else:
-                values = (transform(chain, value, self.cache),)
+                values = (transforms.apply(chain, value, self.cache),)
             for tv in values:
-                if candidates is not None and link.prefilter_key not in candidates(tv):
+                if candidates is not None and key not in candidates(tv):
                     continue
                 if captures is not None:
                     captures.clear()
@@ -158,5 +161,15 @@ class Transaction(runtime.TransactionState):
                     matched = True
                     if captures:
                         self.set_captures(captures)
-                    self.on_match(rule, link, name, tv)
+                    self.on_match(rule, link, coll, name, tv)
         return matched
+
+
+def _skip(rules: list[Rule], i: int, count: int) -> int:
+    # skip:N counts rules, not markers (libmodsecurity 3.0.15: `skip:1` before a marker skips
+    # the rule after the marker).
+    while count and i < len(rules):
+        if not rules[i].is_marker:
+            count -= 1
+        i += 1
+    return i

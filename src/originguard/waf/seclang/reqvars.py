@@ -70,7 +70,8 @@ def request_vars(request: HttpRequest, separator: bytes) -> VarStore:
     cookies = [entry for _, lk, v in headers if lk == b"cookie" for entry in _cookies(v)]
     c["REQUEST_COOKIES"] = cookies
     c["REQUEST_COOKIES_NAMES"] = [(k, lk, k) for k, lk, _ in cookies]
-    s["ARGS_COMBINED_SIZE"] = str(sum(len(k) + len(v) for k, _, v in args)).encode()
+    if args:
+        s["ARGS_COMBINED_SIZE"] = str(sum(len(k) + len(v) for k, _, v in args)).encode()
     s["REMOTE_ADDR"] = request.client_ip.encode()
     s["REMOTE_HOST"] = request.client_ip.encode()
     s["REMOTE_PORT"] = str(request.client_port).encode()
@@ -97,7 +98,8 @@ def add_body(store: VarStore, body: bytes, result: BodyResult | None) -> None:
     s, c = store.scalars, store.collections
     if body:
         s["REQUEST_BODY"] = body
-    s["REQUEST_BODY_LENGTH"] = str(len(body)).encode()
+    if body:
+        s["REQUEST_BODY_LENGTH"] = str(len(body)).encode()
     if result is None:
         return
     s["REQBODY_PROCESSOR"] = result.processor.encode()

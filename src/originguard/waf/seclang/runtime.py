@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from originguard.waf.seclang import macros
@@ -22,6 +22,8 @@ CONTINUE: Final = 0
 STOP: Final = 1
 _MAX_DATA: Final = 200
 _PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
+# (collection, key — None for a scalar or a count —, value)
+Target = tuple[str, bytes | None, bytes]
 
 
 class TransformTable:
@@ -117,6 +119,8 @@ class TransactionState:
         self.logdata = b""
         self.severity: str | None = None
         self.scan_cache: dict[bytes, frozenset[int]] = {}
+        self.target_cache: dict[int, list[Target]] = {}
+        self.group_cache: dict[tuple[int, int], frozenset[int]] = {}
         pf = ruleset.prefilter
         self.candidates: Callable[[bytes], frozenset[int]] = (
             self._candidates if pf is not None else _everything
@@ -129,6 +133,7 @@ class TransactionState:
         settings = self.ruleset.settings
         if not self.body_access:
             add_body(self.store, b"", None)
+            self.new_phase_data()
             return False
         if len(body) > settings.request_body_limit:
             if settings.request_body_limit_action == "Reject" and self.mode == "On":
@@ -139,43 +144,87 @@ class TransactionState:
         if self.processor is not None and body:
             result = parse_body(self.processor, self.content_type, body, limits=BodyLimits())  # type: ignore[arg-type]
         add_body(self.store, body, result)
+        self.new_phase_data()
         return False
 
     def add_response(self, response: HttpResponse) -> None:
         add_response(self.store, response)
+        self.new_phase_data()
         settings = self.ruleset.settings
         ctype = self.store.scalars.get("RESPONSE_CONTENT_TYPE", b"").split(b";", 1)[0].strip().lower()
         if settings.response_body_access and ctype in settings.response_body_mime_types and response.body:
             self.store.scalars["RESPONSE_BODY"] = response.body[: settings.response_body_limit]
+        self.new_phase_data()
 
     # -- targets -----------------------------------------------------------------------------
-    def targets(self, rule: Rule, link: Link) -> Iterator[tuple[str, bytes]]:
-        """(variable name, value) of every target of `link`, exclusions applied."""
-        exclusions = link.exclusions
-        if self.target_exclusions or self.tag_exclusions:
-            exclusions = exclusions + self._runtime_exclusions(rule)
+    def targets(self, rule: Rule, link: Link) -> list[Target]:
+        """(collection, key or None, value) of every target of `link`, exclusions applied.
+
+        Links naming only request collections share one resolution per transaction and phase
+        (CRS repeats the same target lists on hundreds of rules)."""
+        runtime_exclusions = (self.target_exclusions or self.tag_exclusions) and self._runtime_exclusions(
+            rule
+        )
+        if link.static_targets and not runtime_exclusions:
+            hit = self.target_cache.get(link.target_key)
+            if hit is None:
+                hit = self._resolve(link, link.exclusions)
+                self.target_cache[link.target_key] = hit
+            return hit
+        return self._resolve(link, link.exclusions + (runtime_exclusions or ()))
+
+    def group_candidates(self, link: Link) -> frozenset[int]:
+        """Every prefilter key some value of the link's (static) targets may match under its chain."""
+        group = (link.target_key, link.chain_id)
+        hit = self.group_cache.get(group)
+        if hit is None:
+            transform, cache, found = self.ruleset.transforms.apply, self.cache, set()
+            chain = link.chain_id
+            for _, _, value in self.targets_static(link):
+                found |= self._candidates(transform(chain, value, cache))
+            hit = frozenset(found)
+            self.group_cache[group] = hit
+        return hit
+
+    def targets_static(self, link: Link) -> list[Target]:
+        hit = self.target_cache.get(link.target_key)
+        if hit is None:
+            hit = self._resolve(link, link.exclusions)
+            self.target_cache[link.target_key] = hit
+        return hit
+
+    def _resolve(self, link: Link, exclusions: tuple[VarSpec, ...]) -> list[Target]:
+        out: list[Target] = []
         for spec in link.variables:
             coll = spec.collection
             if coll in SCALARS:
-                value = self._scalar(coll)
-                if spec.count:
-                    yield coll, b"0" if value is None else b"1"
-                elif value is not None and not any(x.collection == coll for x in exclusions):
-                    yield coll, value
+                # v3's AnchoredVariable always yields one value, empty when never set
+                # (libmodsecurity 3.0.15: `&REQUEST_BASENAME` is 1 and its value "" for "/").
+                if spec.counting:
+                    out.append((coll, None, b"1"))
+                elif not any(x.collection == coll for x in exclusions):
+                    out.append((coll, None, self._scalar(coll) or b""))
                 continue
-            if spec.count:
+            if spec.counting:
                 n = sum(1 for e in self._entries(coll, spec) if selects(spec, e[1]))
-                yield spec.text, str(n).encode()
+                out.append((spec.text, None, str(n).encode()))
                 continue
+            excl = [x for x in exclusions if x.collection == coll] if exclusions else None
             for key, lk, value in self._entries(coll, spec):
                 if spec.key is not None:
                     if spec.key != lk:
                         continue
                 elif spec.key_regex is not None and spec.key_regex.search(lk) is None:
                     continue
-                if exclusions and any(x.collection == coll and selects(x, lk) for x in exclusions):
+                if excl and any(selects(x, lk) for x in excl):
                     continue
-                yield f"{coll}:{key.decode('latin-1')}", value
+                out.append((coll, key, value))
+        return out
+
+    def new_phase_data(self) -> None:
+        """The request's variables changed (body, response): resolved targets are stale."""
+        self.target_cache.clear()
+        self.group_cache.clear()
 
     def _entries(self, coll: str, spec: VarSpec) -> Sequence[tuple[bytes, bytes, bytes]]:
         if coll in _PERSISTENT:
@@ -196,9 +245,9 @@ class TransactionState:
 
     def _scalar(self, name: str) -> bytes | None:
         if name == "MATCHED_VAR":
-            return self.matched_var if self.matched_vars else None
+            return self.matched_var
         if name == "MATCHED_VAR_NAME":
-            return self.matched_var_name if self.matched_vars else None
+            return self.matched_var_name
         return self.store.scalars.get(name)
 
     def _runtime_exclusions(self, rule: Rule) -> tuple[VarSpec, ...]:
@@ -222,19 +271,21 @@ class TransactionState:
         self.msg = self.logdata = b""
         self.severity = None
 
-    def on_match(self, rule: Rule, link: Link, name: str, value: bytes) -> None:
+    def on_match(self, rule: Rule, link: Link, coll: str, key: bytes | None, value: bytes) -> None:
         """What every match of a link runs at once: MATCHED_VAR*, setvar, msg, logdata."""
-        if name:
-            bname = name.encode("latin-1")
+        if coll:
+            bname = coll.encode() if key is None else coll.encode() + b":" + key
             self.matched_var, self.matched_var_name = value, bname
             self.matched_vars.append((bname, bname.lower(), value))
         if link.severity is not None:
             self.severity = link.severity
         for sv in link.setvars:
             self._setvar(sv.collection.upper(), sv.name, sv.op, sv.value)
-        if link.msg is not None:
+        # A chained link's msg/logdata do not replace the first link's (libmodsecurity 3.0.15).
+        first = link is rule.links[0]
+        if link.msg is not None and (first or not self.msg):
             self.msg = macros.expand(link.msg, self.lookup)
-        if link.logdata is not None:
+        if link.logdata is not None and (first or not self.logdata):
             self.logdata = macros.expand(link.logdata, self.lookup)[:_MAX_DATA]
 
     def record(self, rule: Rule) -> None:

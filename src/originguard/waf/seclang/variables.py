@@ -150,7 +150,7 @@ def compile_target(ref: VarRef, d: Directive) -> VarSpec:
             raise SecLangError(d.file, d.line, d.text, f"selector {selector}: {exc}") from None
     elif selector:
         key = selector.strip("'").encode("latin-1").lower()
-    return VarSpec(name, key, regex, ref.count, ref.negated, text)
+    return VarSpec(name, key, regex, ref.counting, ref.negated, text)
 
 
 def parse_target_text(text: str, d: Directive) -> VarSpec:

@@ -73,7 +73,8 @@ def test_ctl_rule_remove_target_by_id_and_rule_remove_by_id() -> None:
 
 def test_macros_expand_in_msg_and_setvar() -> None:
     rs = ruleset(
-        'SecRule REQUEST_HEADERS:Host "@rx ." "id:1,phase:1,pass,setvar:tx.h=%{request_headers.host}-%{MATCHED_VAR_NAME}"\n'
+        'SecRule REQUEST_HEADERS:Host "@rx ." '
+        '"id:1,phase:1,pass,setvar:tx.h=%{request_headers.host}-%{MATCHED_VAR_NAME}"\n'
         'SecRule TX:h "@streq x-REQUEST_HEADERS:Host" "id:2,phase:1,pass,msg:\'got %{tx.h} %{rule.id}\'"\n'
     )
     verdict = rs.evaluate_request(get())
@@ -134,3 +135,22 @@ def test_nolog_rules_are_matched_but_not_logged() -> None:
     rs = ruleset('SecAction "id:1,phase:1,pass,nolog"\n')
     verdict = rs.evaluate_request(get())
     assert [(m.rule_id, m.logged) for m in verdict.matched] == [(1, False)]
+
+
+def test_skip_counts_rules_not_markers() -> None:
+    rs = ruleset(
+        'SecAction "id:3,phase:1,pass,skip:1"\n'
+        "SecMarker FOO\n"
+        'SecAction "id:4,phase:1,pass"\n'
+        'SecAction "id:5,phase:1,pass"\n'
+    )
+    assert ids(rs, get()) == [3, 5]
+
+
+def test_a_chained_rules_msg_does_not_replace_the_first() -> None:
+    rs = ruleset(
+        'SecRule ARGS "@rx ." "id:5,phase:1,pass,msg:a,logdata:%{MATCHED_VAR},chain"\n'
+        'SecRule ARGS:b "@rx ." "msg:%{MATCHED_VAR_NAME}"\n'
+    )
+    [m] = rs.evaluate_request(get()).matched
+    assert (m.msg, m.logdata) == ("a", "2")
