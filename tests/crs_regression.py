@@ -510,3 +510,39 @@ def log_line(rule: MatchedRule) -> str:
         f'ModSecurity: Warning. Matched against variable `{rule.variable}\' [id "{rule.rule_id}"]'
         f' [msg "{rule.msg}"] [data "{rule.logdata}"] [severity "{rule.severity or ""}"]{tags}'
     )
+
+
+def main() -> None:
+    """`python -m tests.crs_regression [--modsecurity]`: the pass rate and the failures by rule file."""
+    import sys
+    from collections import defaultdict
+
+    root = crs_dir()
+    tests = load_suite(root / "tests" / "regression" / "tests")
+    if "--modsecurity" in sys.argv:
+        from bench.modsec_oracle import ModSecurityOracle
+
+        oracle = ModSecurityOracle(crs_rule_files(root), before=setup_text(root))
+
+        def modsecurity(request: HttpRequest, response: HttpResponse) -> Logged:
+            verdict = oracle.evaluate(request, response)
+            return Logged(verdict.id_set, verdict.lines)
+
+        evaluate: Evaluate = modsecurity
+    else:
+        evaluate = our_evaluate(load_our_ruleset(root))
+    failures = run_suite(tests, evaluate)
+    overrides = load_overrides(Path(__file__).parent / "data" / "crs-regression-overrides.yaml")
+    by_file: dict[str, list[str]] = defaultdict(list)
+    files = {test.name: test.file.split("/")[0] for test in tests}
+    for name, why in failures.items():
+        by_file[files[name]].append(f"{name}{' (override)' if name in overrides else ''}: {why}")
+    for file, lines in sorted(by_file.items()):
+        print(f"{file}: {len(lines)}")
+        print("".join(f"  {line}\n" for line in lines), end="")
+    passed = len(tests) - len(failures)
+    print(f"passed {passed}/{len(tests)} ({100 * passed / len(tests):.2f}%), {len(overrides)} overrides")
+
+
+if __name__ == "__main__":
+    main()
