@@ -60,7 +60,8 @@ SEP = "|~sep~|"  # hex values never contain it; names are assumed not to
 
 def _rules(processor: str, directives: tuple[str, ...]) -> str:
     lines = ["SecRuleEngine On", "SecRequestBodyAccess On", *directives]
-    lines.append(f'SecAction "id:90,phase:1,pass,nolog,ctl:requestBodyProcessor={processor}"')
+    if processor in ("JSON", "XML"):  # the others follow Content-Type, as CRS leaves them
+        lines.append(f'SecAction "id:90,phase:1,pass,nolog,ctl:requestBodyProcessor={processor}"')
     rule_id = 100
     for i, name in enumerate(COLLECTIONS):
         lines.append(
@@ -136,15 +137,15 @@ def ours(result: BodyResult) -> dict[str, Any]:
     found: dict[str, Any] = {
         "ARGS_POST": post,
         "ARGS": sorted(result.args),
-        "FILES": sorted((f.filename, f.filename) for f in result.files),
+        "FILES": sorted((f.name, f.filename) for f in result.files),
         "FILES_NAMES": sorted((f.name, f.name) for f in result.files),
         "FILES_SIZES": sorted((f.name, str(f.size).encode()) for f in result.files),
-        "FILES_TMP_CONTENT": sorted((f.filename, f.content) for f in result.files),
+        "FILES_TMP_CONTENT": sorted((f.name, f.content) for f in result.files),
         "MULTIPART_PART_HEADERS": sorted(result.part_headers),
         "MULTIPART_FILENAME": sorted((n, n) for n in result.multipart_filenames),
         "MULTIPART_NAME": sorted((n, n) for n in result.multipart_names),
-        "XML:/*": [] if result.xml_text is None else [(b"", result.xml_text)],
-        "XML://@*": sorted((b"", v) for v in result.xml_attributes),
+        "XML:/*": [] if result.xml_text is None else [(b"/*", result.xml_text)],
+        "XML://@*": sorted((b"//@*", v) for v in result.xml_attributes),
         "REQBODY_ERROR_MSG": (result.error or "").encode("latin-1"),
         "URLENCODED_ERROR": b"1" if result.urlencoded_error else b"0",
         "FILES_COMBINED_SIZE": b""
