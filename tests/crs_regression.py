@@ -505,11 +505,17 @@ def our_evaluate(ruleset: Any) -> Evaluate:
 
 def log_line(rule: MatchedRule) -> str:
     """A matched rule as a ModSecurity error-log line (the part `match_regex` tests read)."""
-    tags = "".join(f' [tag "{tag}"]' for tag in rule.tags)
+    tags = "".join(f' [tag "{_escaped(tag)}"]' for tag in rule.tags)
     return (
-        f'ModSecurity: Warning. Matched against variable `{rule.variable}\' [id "{rule.rule_id}"]'
-        f' [msg "{rule.msg}"] [data "{rule.logdata}"] [severity "{rule.severity or ""}"]{tags}'
+        f'ModSecurity: Warning. Matched against variable `{_escaped(rule.variable)}\' [id "{rule.rule_id}"]'
+        f' [msg "{_escaped(rule.msg)}"] [data "{_escaped(rule.logdata)}"]'
+        f' [severity "{rule.severity or ""}"]{tags}'
     )
+
+
+def _escaped(text: str) -> str:
+    r"""ModSecurity's log escaping: characters outside printable ASCII as \xHH, so a line stays one."""
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c) & 0xFF:02x}" for c in text)
 
 
 def main() -> None:
