@@ -34,7 +34,7 @@ def suite() -> list[crs.FtwTest]:
 @pytest.fixture(scope="module")
 def evaluate() -> crs.Evaluate:
     if crs.engine_api() is None:
-        pytest.skip("the SecLang engine has no load_ruleset yet")
+        pytest.skip("the SecLang engine is not built yet (load_ruleset, operators, transforms)")
     return crs.our_evaluate(crs.load_our_ruleset(ROOT))
 
 
