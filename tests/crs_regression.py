@@ -460,12 +460,9 @@ def iter_requests(tests: list[FtwTest]) -> Iterator[tuple[str, HttpRequest]]:
 def engine_api() -> Any:
     """The module with our engine's `load_ruleset` (the package, or its engine module before the
     package re-exports it), None while it is not built (its operators and transforms included)."""
-    import importlib
-
     for part in ("operators", "transforms"):
         if importlib.util.find_spec(f"originguard.waf.seclang.{part}") is None:
             return None
-
     for name in ("originguard.waf.seclang", "originguard.waf.seclang.engine"):
         try:
             module = importlib.import_module(name)
