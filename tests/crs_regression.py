@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib
+import importlib.util
 import json
 import os
 import re
