@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -459,9 +461,10 @@ def iter_requests(tests: list[FtwTest]) -> Iterator[tuple[str, HttpRequest]]:
 
 def engine_api() -> Any:
     """The module with our engine's `load_ruleset` (the package, or its engine module before the
-    package re-exports it), None while it is not built."""
-    import importlib
-
+    package re-exports it), None while it is not built (its operators and transforms included)."""
+    for part in ("operators", "transforms"):
+        if importlib.util.find_spec(f"originguard.waf.seclang.{part}") is None:
+            return None
     for name in ("originguard.waf.seclang", "originguard.waf.seclang.engine"):
         try:
             module = importlib.import_module(name)
@@ -505,8 +508,50 @@ def our_evaluate(ruleset: Any) -> Evaluate:
 
 def log_line(rule: MatchedRule) -> str:
     """A matched rule as a ModSecurity error-log line (the part `match_regex` tests read)."""
-    tags = "".join(f' [tag "{tag}"]' for tag in rule.tags)
+    tags = "".join(f' [tag "{_escaped(tag)}"]' for tag in rule.tags)
     return (
-        f'ModSecurity: Warning. Matched against variable `{rule.variable}\' [id "{rule.rule_id}"]'
-        f' [msg "{rule.msg}"] [data "{rule.logdata}"] [severity "{rule.severity or ""}"]{tags}'
+        f'ModSecurity: Warning. Matched against variable `{_escaped(rule.variable)}\' [id "{rule.rule_id}"]'
+        f' [msg "{_escaped(rule.msg)}"] [data "{_escaped(rule.logdata)}"]'
+        f' [severity "{rule.severity or ""}"]{tags}'
     )
+
+
+def _escaped(text: str) -> str:
+    r"""ModSecurity's log escaping: characters outside printable ASCII as \xHH, so a line stays one."""
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c) & 0xFF:02x}" for c in text)
+
+
+def main() -> None:
+    """`python -m tests.crs_regression [--modsecurity]`: the pass rate and the failures by rule file."""
+    import sys
+    from collections import defaultdict
+
+    root = crs_dir()
+    tests = load_suite(root / "tests" / "regression" / "tests")
+    if "--modsecurity" in sys.argv:
+        from bench.modsec_oracle import ModSecurityOracle
+
+        oracle = ModSecurityOracle(crs_rule_files(root), before=setup_text(root))
+
+        def modsecurity(request: HttpRequest, response: HttpResponse) -> Logged:
+            verdict = oracle.evaluate(request, response)
+            return Logged(verdict.id_set, verdict.lines)
+
+        evaluate: Evaluate = modsecurity
+    else:
+        evaluate = our_evaluate(load_our_ruleset(root))
+    failures = run_suite(tests, evaluate)
+    overrides = load_overrides(Path(__file__).parent / "data" / "crs-regression-overrides.yaml")
+    by_file: dict[str, list[str]] = defaultdict(list)
+    files = {test.name: test.file.split("/")[0] for test in tests}
+    for name, why in failures.items():
+        by_file[files[name]].append(f"{name}{' (override)' if name in overrides else ''}: {why}")
+    for file, lines in sorted(by_file.items()):
+        print(f"{file}: {len(lines)}")
+        print("".join(f"  {line}\n" for line in lines), end="")
+    passed = len(tests) - len(failures)
+    print(f"passed {passed}/{len(tests)} ({100 * passed / len(tests):.2f}%), {len(overrides)} overrides")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from originguard.waf.seclang.transaction import HttpRequest
 from tests import crs_regression as crs
 
 OVERRIDES = Path(__file__).resolve().parents[3] / "data" / "crs-regression-overrides.yaml"
@@ -33,7 +34,7 @@ def suite() -> list[crs.FtwTest]:
 @pytest.fixture(scope="module")
 def evaluate() -> crs.Evaluate:
     if crs.engine_api() is None:
-        pytest.skip("the SecLang engine has no load_ruleset yet")
+        pytest.skip("the SecLang engine is not built yet (load_ruleset, operators, transforms)")
     return crs.our_evaluate(crs.load_our_ruleset(ROOT))
 
 
@@ -70,3 +71,71 @@ def test_every_override_is_a_deviation_of_our_http_layer(suite: list[crs.FtwTest
         refused = any(r.request is None for r in received)
         status = (override.output or {}).get("status")
         assert refused or status == 200, f"{name}: neither refused nor a status difference: {override.reason}"
+
+
+# -- the harness itself: go-ftw's bytes and our HTTP layer ------------------------------------
+
+
+def test_go_ftw_writes_map_headers_sorted_then_content_type_connection_and_length() -> None:
+    stage = {"method": "POST", "uri": "/post", "headers": {"User-Agent": "a", "Host": "h"}, "data": "x=1 2&y"}
+    assert crs.wire_bytes(stage) == (
+        b"POST /post HTTP/1.1\r\nHost: h\r\nUser-Agent: a\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+        b"Content-Length: 7\r\n\r\nx=1+2&y"
+    )
+
+
+def test_go_ftw_leaves_encoded_form_data_and_given_headers_alone() -> None:
+    stage = {
+        "method": "POST",
+        "headers": {"content-length": "3", "connection": "keep-alive"},
+        "data": "a=%3C&b",
+    }
+    wire = crs.wire_bytes(stage)
+    assert wire.endswith(b"\r\n\r\na=%3C&b")
+    assert b"Connection: close" not in wire and wire.count(b"ength:") == 1
+
+
+def test_go_ftw_sends_no_length_for_a_get_without_data_and_crlf_in_multipart() -> None:
+    assert crs.wire_bytes({"uri": "/"}) == b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+    multipart = {
+        "method": "POST",
+        "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+        "data": "--b\nx\n",
+    }
+    assert crs.wire_bytes(multipart).endswith(b"Content-Length: 8\r\n\r\n--b\r\nx\r\n")
+
+
+def test_go_ftw_runs_the_repeat_template_of_the_data() -> None:
+    wire = crs.wire_bytes(
+        {"method": "POST", "headers": {"Content-Type": "text/plain"}, "data": '{{ "1" | repeat 5 }}'}
+    )
+    assert wire.endswith(b"\r\n\r\n11111")
+
+
+def test_the_edge_refuses_an_unknown_method_before_the_waf_sees_it() -> None:
+    received = crs.receive(b"TEST / HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert received.request is None and received.refusal == 400
+
+
+def test_the_edge_hands_the_waf_the_dechunked_body_and_the_fields_as_sent() -> None:
+    wire = b"POST /p?a=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+    wire += b"3\r\nabc\r\n0\r\n\r\n"
+    request = crs.receive(wire).request
+    assert request is not None
+    assert (request.method, request.target, request.protocol, request.body) == (
+        b"POST",
+        b"/p?a=1",
+        b"HTTP/1.1",
+        b"abc",
+    )
+    assert request.headers[1:3] == ((b"X-A", b"1"), (b"x-a", b"2"))
+
+
+def test_a_log_expectation_fails_on_a_missing_id_and_on_a_forbidden_one() -> None:
+    received = crs.Received(HttpRequest(b"GET", b"/", b"HTTP/1.1", ()), None, "")
+    logged = crs.Logged(frozenset({1, 2}), ('[id "1"] [msg "x"]',))
+    assert crs.judge(crs.Expectation(expect_ids=frozenset({1})), received, logged) is None
+    assert crs.judge(crs.Expectation(expect_ids=frozenset({3})), received, logged) == "missing [3]"
+    assert crs.judge(crs.Expectation(no_expect_ids=frozenset({2})), received, logged) == "unexpected [2]"
+    assert crs.judge(crs.Expectation(no_match_regex=r'\[id "\d+"\]'), received, logged) is not None
