@@ -106,7 +106,9 @@ def html_entity_decode(value: bytes) -> bytes:
                 while j < n and value[j] in _ALNUM:
                     j += 1
                 if j > k:
-                    byte = _ENTITIES.get(value[k:j].lower())
+                    # 3.0.15 compares the name's first letters only: `&gtx` is `>` (the run consumed).
+                    name = value[k:j].lower()
+                    byte = next((b for entity, b in _ENTITIES.items() if name.startswith(entity)), None)
                     if byte is not None:
                         out.append(byte)
                         i = j + 1 if j < n and value[j] == 0x3B else j
@@ -234,14 +236,15 @@ def css_decode(value: bytes) -> bytes:
 
 def utf8_to_unicode(value: bytes) -> bytes:
     """UTF-8 sequences as `%uHHHH`; invalid lead bytes dropped, as libmodsecurity does."""
-    if value.isascii():
+    if value.isascii() and b"\x00" not in value:
         return value
     out = bytearray()
     i, n = 0, len(value)
     while i < n:
         c = value[i]
         if c < 0x80:
-            out.append(c)
+            if c:  # 3.0.15 writes a NUL without advancing: the next byte overwrites it
+                out.append(c)
             i += 1
             continue
         size = 2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 0
@@ -262,6 +265,8 @@ def utf8_to_unicode(value: bytes) -> bytes:
         if 0xD800 <= code <= 0xDFFF or code < (0x80, 0x800, 0x10000)[size - 2]:
             out.append(c)  # a surrogate or an overlong form: the lead byte follows, as in 3.0.15
         i += size
+    if value.endswith(b"\x00"):
+        out.append(0)  # the last NUL written is not overwritten: it stays, once
     return bytes(out)
 
 

@@ -49,7 +49,9 @@ def load_ruleset(
 class RuleSet:
     """A compiled rule set; `transaction(request)` evaluates one request against it."""
 
-    def __init__(self, compiled: Compiled, data_dirs: tuple[Path, ...], cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, compiled: Compiled, data_dirs: tuple[Path, ...], cache_dir: Path | None = None
+    ) -> None:
         self.phases = compiled.phases
         self.settings: Settings = compiled.settings
         self.rules_by_id = compiled.rules_by_id

@@ -15,15 +15,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-import hyperscan
-import libinjection
+import re2
 
 from originguard.errors import SecLangError
+from originguard.waf.seclang.injection import is_xss, sqli_fingerprint
 from originguard.waf.seclang.numbers import atoll, stoi
 from originguard.waf.seclang.regex import compile_rx
 from originguard.waf.seclang.utf8 import invalid_utf8
 
 Captures = list[bytes | None] | None
+
+_LATIN1: Final = re2.Options()
+_LATIN1.encoding = re2.Options.Encoding.LATIN1
+_LATIN1.log_errors = False
 
 
 class Operator:
@@ -63,48 +67,27 @@ class Rx(Operator):
 
 
 class PhraseMatch(Operator):
-    """`@pm` / `@pmFromFile`: any phrase, case-insensitive (ModSecurity's Aho-Corasick)."""
+    """`@pm` / `@pmFromFile`: any phrase, case-insensitive (ModSecurity's Aho-Corasick).
 
-    __slots__ = ("database", "phrases", "scratch")
+    One RE2 alternation of the phrases as literals: RE2 turns it into a DFA that reads each byte
+    once, whatever the number of phrases."""
+
+    __slots__ = ("regex",)
 
     def __init__(self, name: str, param: str, negated: bool, phrases: Sequence[bytes]) -> None:
         super().__init__(name, param, negated)
-        self.phrases = tuple(p.lower() for p in phrases if p)
-        self.database = None
-        if self.phrases:
-            self.database = hyperscan.Database()
-            self.database.compile(
-                expressions=[b"".join(b"\\x%02x" % c for c in p) for p in self.phrases],
-                ids=list(range(len(self.phrases))),
-                elements=len(self.phrases),
-                flags=[hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH] * len(self.phrases),
-            )
-            self.scratch = hyperscan.Scratch(self.database)
+        literals = [b"".join(b"\\x%02x" % c for c in p) for p in phrases if p]
+        self.regex = re2.compile(b"(?i)(?:" + b"|".join(literals) + b")", _LATIN1) if literals else None
 
     def test(self, value: bytes, captures: Captures) -> bool:
-        if self.database is None:
+        if self.regex is None:
             return False
-        found: list[int] = []
-
-        def on_match(key: int, start: int, end: int, flags: int, context: object) -> bool:
-            found.append(end)
-            return True  # the first match is enough: stop scanning
-
-        try:
-            self.database.scan(value, match_event_handler=on_match, scratch=self.scratch)
-        except hyperscan.ScanTerminated:
-            pass
-        if found and captures is not None:
-            captures.append(self._first(value.lower()))
-        return bool(found)
-
-    def _first(self, lowered: bytes) -> bytes:
-        best: tuple[int, int, bytes] | None = None
-        for phrase in self.phrases:
-            at = lowered.find(phrase)
-            if at >= 0 and (best is None or (at + len(phrase), -len(phrase)) < best[:2]):
-                best = (at + len(phrase), -len(phrase), phrase)
-        return best[2] if best else b""
+        found = self.regex.search(value)
+        if found is None:
+            return False
+        if captures is not None:
+            captures.append(found.group(0))
+        return True
 
 
 class Compare(Operator):
@@ -204,7 +187,9 @@ class Check(Operator):
 
     __slots__ = ("function",)
 
-    def __init__(self, name: str, param: str, negated: bool, function: Callable[[bytes, Captures], bool]) -> None:
+    def __init__(
+        self, name: str, param: str, negated: bool, function: Callable[[bytes, Captures], bool]
+    ) -> None:
         super().__init__(name, param, negated)
         self.function = function
 
@@ -213,14 +198,14 @@ class Check(Operator):
 
 
 def _detect_sqli(value: bytes, captures: Captures) -> bool:
-    result = libinjection.is_sql_injection(value)
-    if result["is_sqli"] and captures is not None:
-        captures.append(result["fingerprint"].encode())
-    return bool(result["is_sqli"])
+    fingerprint = sqli_fingerprint(value)
+    if fingerprint is not None and captures is not None:
+        captures.append(fingerprint)
+    return fingerprint is not None
 
 
 def _detect_xss(value: bytes, captures: Captures) -> bool:
-    return bool(libinjection.is_xss(value)["is_xss"])
+    return is_xss(value)
 
 
 def _invalid_url_encoding(value: bytes, captures: Captures) -> bool:
@@ -254,7 +239,7 @@ def _byte_range(param: str) -> frozenset[int]:
     return frozenset(allowed)
 
 
-def _pm_phrases(param: str) -> list[bytes]:
+def pm_phrases(param: str) -> list[bytes]:
     """`@pm` phrases: whitespace-separated, `|hh hh|` blocks as bytes (ModSecurity's parse_pm_content)."""
     raw = param.encode("utf-8", "surrogateescape")
     if raw[:1] == b'"' and raw[-1:] == b'"' and len(raw) > 1:
@@ -281,7 +266,7 @@ def _pm_phrases(param: str) -> list[bytes]:
     return bytes(out).split()
 
 
-def _file_lines(param: str, data_dirs: Sequence[Path]) -> list[bytes]:
+def file_phrases(param: str, data_dirs: Sequence[Path]) -> list[bytes]:
     lines: list[bytes] = []
     for name in param.split():
         if "://" in name:
@@ -320,9 +305,9 @@ def _build(name: str, param: str, negated: bool, data_dirs: tuple[Path, ...]) ->
     if key == "@rx":
         return Rx(name, param, negated)
     if key == "@pm":
-        return PhraseMatch(name, param, negated, _pm_phrases(param))
+        return PhraseMatch(name, param, negated, pm_phrases(param))
     if key in ("@pmfromfile", "@pmf"):
-        return PhraseMatch(name, param, negated, _file_lines(param, data_dirs))
+        return PhraseMatch(name, param, negated, file_phrases(param, data_dirs))
     if key in _COMPARISONS:
         return Compare(key, param, negated, _COMPARISONS[key])
     if key in _NUMERIC:
@@ -330,7 +315,7 @@ def _build(name: str, param: str, negated: bool, data_dirs: tuple[Path, ...]) ->
     if key == "@ipmatch":
         return IpMatch(name, param, negated, param.split(","))
     if key in ("@ipmatchfromfile", "@ipmatchf"):
-        entries = [line.decode("ascii", "replace") for line in _file_lines(param, data_dirs)]
+        entries = [line.decode("ascii", "replace") for line in file_phrases(param, data_dirs)]
         return IpMatch(name, param, negated, entries)
     if key == "@validatebyterange":
         allowed = _byte_range(param)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import msc_pyparser  # type: ignore[import-untyped]
+import msc_pyparser
 
 from originguard.errors import SecLangError
 

@@ -5,6 +5,7 @@ PCRE_UTF8: RE2 runs in Latin-1 mode over `bytes`, so every byte is one character
 ModSecurity 3's flags (and Coraza's). RE2 is linear in the input, so a value cannot make a rule
 slow. What RE2 lacks:
 
+- `\\s` lacks the vertical tab in RE2: it is spelled out as PCRE's class;
 - possessive quantifiers (`*+`, `++`, `?+`) become greedy ones. Without backtracking they only
   differ when the quantified item overlaps what follows; in CRS 3.3's two uses it does not;
 - look-around and back-references (three CRS 3.3 rules: 920120, 942130, 953100; CRS 4 has none)
@@ -63,7 +64,7 @@ class CompiledPattern:
 def compile_rx(pattern: str) -> CompiledPattern:
     """Compile an `@rx` parameter; SecLangError when neither RE2 nor the fallback can run it."""
     raw = pattern.encode("utf-8", "surrogateescape") if pattern else b".*"
-    text = strip_possessive(raw)
+    text = translate(raw)
     try:
         compiled = re2.compile(_FLAGS + text, _OPTIONS)
         return CompiledPattern(text, compiled, None, compiled.groups)
@@ -77,9 +78,16 @@ def compile_rx(pattern: str) -> CompiledPattern:
     return CompiledPattern(text, guard, exact, exact.groups)
 
 
-def strip_possessive(text: bytes) -> bytes:
-    """`*+`, `++`, `?+`, `}+` → the greedy quantifier (outside classes, not escaped)."""
-    if b"+" not in text:
+_SPACE_CLASS: Final = b"\\t\\n\\x0b\\f\\r "  # PCRE's \\s has the vertical tab; RE2's does not
+_NOT_SPACE_CLASS: Final = b"\\x00-\\x08\\x0e-\\x1f\\x21-\\xff"
+
+
+def translate(text: bytes) -> bytes:
+    """PCRE as CRS writes it → RE2 with the same matches.
+
+    `\\s`/`\\S` spelled out with PCRE's vertical tab (CRS's 932200 chain reads a bare `\\s`), and
+    possessive quantifiers (`*+`, `++`, `?+`, `}+`) made greedy (module docstring)."""
+    if b"\\s" not in text and b"\\S" not in text and b"+" not in text:
         return text
     out = bytearray()
     i, n = 0, len(text)
@@ -87,7 +95,13 @@ def strip_possessive(text: bytes) -> bytes:
     while i < n:
         c = text[i]
         if c == 0x5C and i + 1 < n:
-            out += text[i : i + 2]
+            escaped = text[i + 1]
+            if escaped == 0x73:  # \s
+                out += _SPACE_CLASS if in_class else b"[" + _SPACE_CLASS + b"]"
+            elif escaped == 0x53:  # \S
+                out += _NOT_SPACE_CLASS if in_class else b"[^" + _SPACE_CLASS + b"]"
+            else:
+                out += text[i : i + 2]
             i += 2
             continue
         if in_class:
@@ -95,17 +109,15 @@ def strip_possessive(text: bytes) -> bytes:
                 in_class = False
         elif c == 0x5B:
             in_class = True
-            if text[i + 1 : i + 2] == b"^":
-                out += b"[^"
-                i += 2
-                if text[i : i + 1] == b"]":
-                    out.append(0x5D)
-                    i += 1
-                continue
-            if text[i + 1 : i + 2] == b"]":
-                out += b"[]"
-                i += 2
-                continue
+            out.append(c)
+            i += 1
+            if text[i : i + 1] == b"^":
+                out.append(0x5E)
+                i += 1
+            if text[i : i + 1] == b"]":  # a `]` first in a class is a literal
+                out.append(0x5D)
+                i += 1
+            continue
         elif c == 0x2B and out and out[-1] in b"*+?}" and not _escaped(out):
             i += 1
             continue

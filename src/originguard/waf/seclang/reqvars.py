@@ -96,7 +96,9 @@ def request_vars(request: HttpRequest, separator: bytes) -> VarStore:
 def add_body(store: VarStore, body: bytes, result: BodyResult | None) -> None:
     """The variables of phase 2: REQUEST_BODY and what the body processor found."""
     s, c = store.scalars, store.collections
-    if body:
+    # As ModSecurity 2 and CRS's suite expect: a body the XML processor parsed is seen through
+    # XML:/* only, not as raw REQUEST_BODY (libmodsecurity 3 fills both, a bug CRS lists).
+    if body and (result is None or result.processor != "XML"):
         s["REQUEST_BODY"] = body
     if body:
         s["REQUEST_BODY_LENGTH"] = str(len(body)).encode()

@@ -113,9 +113,9 @@ class TransactionState:
         self.severity: str | None = None
         self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
         self.target_cache: dict[int, list[Target]] = {}
-        self.group_cache: dict[tuple[int, int], frozenset[int]] = {}
+        self.group_cache: dict[tuple[int, int, bool], frozenset[int]] = {}
         pf = ruleset.prefilter
-        self.candidates: Callable[[bytes], frozenset[int]] = (
+        self.candidates: Callable[[int, bytes], frozenset[int]] = (
             self._candidates if pf is not None else _everything
         )
 
@@ -168,13 +168,18 @@ class TransactionState:
 
     def group_candidates(self, link: Link) -> frozenset[int]:
         """Every prefilter key some value of the link's (static) targets may match under its chain."""
-        group = (link.target_key, link.chain_id)
+        group = (link.target_key, link.chain_id, link.multi_match)
         hit = self.group_cache.get(group)
         if hit is None:
-            transform, cache, found = self.ruleset.transforms.apply, self.cache, set()
+            transforms, cache = self.ruleset.transforms, self.cache
+            found: set[int] = set()
             chain = link.chain_id
             for _, _, value in self.targets_static(link):
-                found |= self._candidates(chain, transform(chain, value, cache))
+                if link.multi_match:  # every intermediate value is matched, so every one is scanned
+                    for step in transforms.all_steps(chain, value, cache):
+                        found |= self._candidates(chain, step)
+                else:
+                    found |= self._candidates(chain, transforms.apply(chain, value, cache))
             hit = frozenset(found)
             self.group_cache[group] = hit
         return hit
@@ -252,7 +257,8 @@ class TransactionState:
     def _candidates(self, chain: int, value: bytes) -> frozenset[int]:
         hit = self.scan_cache.get((chain, value))
         if hit is None:
-            hit = self.ruleset.prefilter.scan(chain, value)
+            prefilter = self.ruleset.prefilter
+            hit = prefilter.scan(chain, value) if prefilter is not None else frozenset()
             self.scan_cache[(chain, value)] = hit
         return hit
 
@@ -274,14 +280,15 @@ class TransactionState:
             self.severity = link.severity
         for sv in link.setvars:
             self._setvar(sv.collection.upper(), sv.name, sv.op, sv.value)
-        # A chained link's msg/logdata do not replace the first link's (libmodsecurity 3.0.15).
-        first = link is rule.links[0]
-        if link.msg is not None and (first or not self.msg):
-            self.msg = macros.expand(link.msg, self.lookup)
-        if link.logdata is not None and (first or not self.logdata):
-            self.logdata = macros.expand(link.logdata, self.lookup)[:_MAX_DATA]
 
     def record(self, rule: Rule) -> None:
+        # msg and logdata are expanded once the whole chain matched, with the last link's
+        # MATCHED_VAR and captures (libmodsecurity 3.0.15's executeActionsAfterFullMatch); a
+        # chained link's own msg/logdata count only when the first link has none.
+        msg = next((link.msg for link in rule.links if link.msg is not None), None)
+        logdata = next((link.logdata for link in rule.links if link.logdata is not None), None)
+        self.msg = macros.expand(msg, self.lookup) if msg is not None else b""
+        self.logdata = macros.expand(logdata, self.lookup)[:_MAX_DATA] if logdata is not None else b""
         self.matched.append(
             MatchedRule(
                 rule.rule_id,

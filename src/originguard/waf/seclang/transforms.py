@@ -27,7 +27,6 @@ from originguard.waf.seclang.decode import (
 )
 
 _SPACE: Final = b" \t\n\v\f\r"
-_NBSP: Final = 0xA0
 
 
 def _lowercase(value: bytes) -> bytes:
@@ -51,7 +50,7 @@ def _compress_whitespace(value: bytes) -> bytes:
     out = bytearray()
     in_space = False
     for c in value:
-        if c in _SPACE or c == _NBSP:
+        if c in _SPACE:  # 3.0.15 compares a signed char with 0xa0: a no-break space is kept
             if not in_space:
                 out.append(0x20)
                 in_space = True
@@ -132,26 +131,33 @@ def _remove_comments_char(value: bytes) -> bytes:
 
 
 def _remove_comments(value: bytes) -> bytes:
-    """`/* */`, `<!-- -->` removed; `--` and `#` comment out the rest of the value."""
+    """`/* */` and `<!-- -->` removed, `--` and `#` end the value (3.0.15's loop, quirks kept).
+
+    An unterminated comment leaves one space; after a comment closes the next byte is copied
+    unexamined, which at the end of the value is the string's terminating NUL."""
     out = bytearray()
     i, n = 0, len(value)
-    in_comment: bytes | None = None
+    in_comment = False
     while i < n:
-        if in_comment is None:
-            if value.startswith(b"/*", i):
-                in_comment, i = b"*/", i + 2
+        if not in_comment:
+            if value.startswith((b"/*",), i):
+                in_comment, i = True, i + 2
             elif value.startswith(b"<!--", i):
-                in_comment, i = b"-->", i + 4
+                in_comment, i = True, i + 4
             elif value.startswith(b"--", i) or value[i] == 0x23:
                 break
             else:
                 out.append(value[i])
                 i += 1
-        elif value.startswith(in_comment, i):
-            i += len(in_comment)
-            in_comment = None
+        elif value.startswith(b"*/", i) or value.startswith(b"-->", i):
+            i += 2 if value[i] == 0x2A else 3
+            in_comment = False
+            out.append(value[i] if i < n else 0)
+            i += 1
         else:
             i += 1
+    if in_comment:
+        out.append(0x20)
     return bytes(out)
 
 
@@ -184,10 +190,12 @@ def _hex_encode(value: bytes) -> bytes:
 
 
 def _hex_decode(value: bytes) -> bytes:
-    try:
-        return bytes.fromhex(value[: len(value) & ~1].decode("latin-1"))
-    except ValueError:
-        return value
+    """Pairs through ModSecurity's x2c, which does not check its digits; an odd last byte is dropped."""
+    return bytes(_x2c(value[i]) * 16 + _x2c(value[i + 1]) & 0xFF for i in range(0, len(value) - 1, 2))
+
+
+def _x2c(c: int) -> int:
+    return ((c & 0xDF) - 0x41 + 10) if c >= 0x41 else c - 0x30
 
 
 def _base64_encode(value: bytes) -> bytes:
@@ -195,25 +203,74 @@ def _base64_encode(value: bytes) -> bytes:
 
 
 def _base64_decode(value: bytes) -> bytes:
-    """Strict decoding as mbedTLS's: an invalid character gives the empty value."""
-    text = value.split(b"\x00", 1)[0].replace(b"\r\n", b"").replace(b"\n", b"")
-    try:
-        return base64.b64decode(text + b"=" * (-len(text.rstrip(b"=")) % 4), validate=True)
-    except (binascii.Error, ValueError):
+    """mbedTLS's strict decoding (up to a NUL); a value it refuses is left as it is."""
+    text = value.split(b"\x00", 1)[0]
+    significant = bytearray()
+    i, n = 0, len(text)
+    while i < n:
+        spaces = 0
+        while i < n and text[i] == 0x20:
+            i += 1
+            spaces += 1
+        if i == n:
+            break  # spaces at the end are allowed
+        if text[i] == 0x0A or text.startswith(b"\r\n", i):
+            i += 2 if text[i] == 0x0D else 1
+            continue
+        if spaces:
+            return value  # a space inside a line
+        significant.append(text[i])
+        i += 1
+    if not significant:
         return b""
+    if (
+        len(significant) % 4
+        or significant.rstrip(b"=").count(b"=")
+        or len(significant) - len(significant.rstrip(b"=")) > 2
+    ):
+        return value
+    try:
+        return base64.b64decode(bytes(significant), validate=True)
+    except (binascii.Error, ValueError):
+        return value
 
 
 def _base64_decode_ext(value: bytes) -> bytes:
-    """Forgiving decoding: characters outside the alphabet are skipped."""
-    text = bytes(c for c in value if c in _B64_ALPHABET)
-    text = text[: len(text) - len(text) % 4] if len(text) % 4 == 1 else text
-    try:
-        return base64.b64decode(text + b"=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+    """ModSecurity's forgiving decoder: bytes outside the alphabet skipped, its pad checks kept."""
+    out = bytearray()
+    phase = 0
+    ch = -1
+    for k, byte in enumerate(value):
+        if byte == 0x3D:
+            following = value[k + 1] if k + 1 < len(value) else 0
+            if following != 0x3D and phase % 4 == 1:
+                return b""
+            ch = 0x3D
+            continue
+        ch = _B64_REVERSE[byte]
+        if ch < 0:
+            continue
+        step = phase % 4
+        if step == 0:
+            out.append((ch << 2) & 0xFF)
+        elif step == 1:
+            out[-1] |= ch >> 4
+            out.append((ch & 0x0F) << 4)
+        elif step == 2:
+            out[-1] |= ch >> 2
+            out.append((ch & 0x03) << 6)
+        else:
+            out[-1] |= ch
+        phase += 1
+    # The C code counts whole bytes (`j`): the partial byte after the last full one is not output.
+    whole = {0: 0, 1: 0, 2: 1, 3: 2}[phase % 4] + 3 * (phase // 4)
+    if ch == 0x3D and phase % 4 == 1:  # 61 is both `=` and the value of `9`: the C check reads either
         return b""
+    return bytes(out[:whole])
 
 
-_B64_ALPHABET: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_B64_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_REVERSE: Final = [_B64_ALPHABET.find(bytes([b])) if b in _B64_ALPHABET else -1 for b in range(256)]
 
 
 def _url_encode(value: bytes) -> bytes:
@@ -221,7 +278,7 @@ def _url_encode(value: bytes) -> bytes:
     for c in value:
         if c == 0x20:
             out.append(0x2B)
-        elif 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c in b"*-._":
+        elif 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c == 0x2A:
             out.append(c)
         else:
             out += b"%%%02x" % c
