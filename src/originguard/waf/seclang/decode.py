@@ -7,6 +7,7 @@ ModSecurity behaviour CRS's patterns rely on (for example `%u0041` decodes to it
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 _HEX: Final = frozenset(b"0123456789abcdefABCDEF")
@@ -29,94 +30,59 @@ def _full_width(byte: int, value: bytes, hi: int) -> int:
     return byte
 
 
+_PLUS_TO_SPACE: Final = bytes.maketrans(b"+", b" ")
+# Each finds what the C loop decodes at a `%` or `&`; anything else is copied, which is what the
+# loop does byte by byte. One C-speed scan instead of a Python step per byte (a 64 KiB body:
+# 12 ms → 0.2 ms, measured), with the same output (the transformations' differential tests).
+_URL_ESCAPE: Final = re.compile(rb"%([0-9a-fA-F]{2})")
+_URL_ESCAPE_UNI: Final = re.compile(rb"%(?:[uU]([0-9a-fA-F]{4})|([0-9a-fA-F]{2}))")
+_ENTITY: Final = re.compile(rb"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|([0-9A-Za-z]+);?)")
+
+
 def url_decode(value: bytes) -> bytes:
     """`%HH` decoded, `+` to space; an invalid or short escape is kept as it is."""
     if b"%" not in value and b"+" not in value:
         return value
-    out = bytearray()
-    i, n = 0, len(value)
-    while i < n:
-        c = value[i]
-        if c == 0x25 and i + 2 < n and value[i + 1] in _HEX and value[i + 2] in _HEX:
-            out.append(_x2c(value, i + 1))
-            i += 3
-        else:
-            out.append(0x20 if c == 0x2B else c)
-            i += 1
-    return bytes(out)
+    return _URL_ESCAPE.sub(_url_byte, value.translate(_PLUS_TO_SPACE))
+
+
+def _url_byte(match: re.Match[bytes]) -> bytes:
+    return bytes((int(match.group(1), 16),))
 
 
 def url_decode_uni(value: bytes) -> bytes:
     """url_decode plus IIS's `%uHHHH` (its lower byte, full-width ASCII mapped)."""
     if b"%" not in value and b"+" not in value:
         return value
-    out = bytearray()
-    i, n = 0, len(value)
-    while i < n:
-        c = value[i]
-        if c != 0x25:
-            out.append(0x20 if c == 0x2B else c)
-            i += 1
-        elif i + 1 < n and value[i + 1] in b"uU":
-            if i + 5 < n and all(value[k] in _HEX for k in range(i + 2, i + 6)):
-                out.append(_full_width(_x2c(value, i + 4), value, i + 2))
-                i += 6
-            else:
-                out += value[i : i + 2]
-                i += 2
-        elif i + 2 < n and value[i + 1] in _HEX and value[i + 2] in _HEX:
-            out.append(_x2c(value, i + 1))
-            i += 3
-        else:
-            out.append(c)
-            i += 1
-    return bytes(out)
+    return _URL_ESCAPE_UNI.sub(_url_uni_byte, value.translate(_PLUS_TO_SPACE))
+
+
+def _url_uni_byte(match: re.Match[bytes]) -> bytes:
+    wide = match.group(1)
+    if wide is None:
+        return bytes((int(match.group(2), 16),))
+    return bytes((_full_width(int(wide[2:], 16), wide, 0),))
 
 
 def html_entity_decode(value: bytes) -> bytes:
     """`&#DD;`, `&#xHH;` (to one byte, as strtol cast to unsigned char) and five named entities."""
     if b"&" not in value:
         return value
-    out = bytearray()
-    i, n = 0, len(value)
-    while i < n:
-        copy = 1
-        if value[i] == 0x26 and i + 1 < n:
-            j = i + 1
-            if value[j] == 0x23:
-                copy += 1
-                if j + 1 < n:
-                    j += 1
-                    hexa = value[j] in b"xX"
-                    if hexa:
-                        copy += 1
-                    if not hexa or j + 1 < n:
-                        if hexa:
-                            j += 1
-                        k = j
-                        digits = _HEX if hexa else _DIGITS
-                        while j < n and value[j] in digits:
-                            j += 1
-                        if j > k:
-                            out.append(_strtol_byte(value[k:j], 16 if hexa else 10))
-                            i = j + 1 if j < n and value[j] == 0x3B else j
-                            continue
-            else:
-                k = j
-                while j < n and value[j] in _ALNUM:
-                    j += 1
-                if j > k:
-                    # 3.0.15 compares the name's first letters only: `&gtx` is `>` (the run consumed).
-                    name = value[k:j].lower()
-                    byte = next((b for entity, b in _ENTITIES.items() if name.startswith(entity)), None)
-                    if byte is not None:
-                        out.append(byte)
-                        i = j + 1 if j < n and value[j] == 0x3B else j
-                        continue
-                    copy = j - k + 1
-        out += value[i : i + copy]
-        i += copy
-    return bytes(out)
+    return _ENTITY.sub(_entity_byte, value)
+
+
+def _entity_byte(match: re.Match[bytes]) -> bytes:
+    hexa, decimal, name = match.groups()
+    if hexa is not None:
+        return bytes((_strtol_byte(hexa, 16),))
+    if decimal is not None:
+        return bytes((_strtol_byte(decimal, 10),))
+    # 3.0.15 compares the name's first letters only: `&gtx` is `>` (the run consumed).
+    lowered = name.lower()
+    for entity, byte in _ENTITIES.items():
+        if lowered.startswith(entity):
+            return bytes((byte,))
+    return match.group(0)
 
 
 def _strtol_byte(digits: bytes, base: int) -> int:

@@ -58,6 +58,26 @@ class RuleSet:
         self.data_dirs = data_dirs
         self.transforms = runtime.TransformTable(compiled.chains)
         self.prefilter = wire(self, cache_dir)
+        # Shared by every transaction of this rule set: (chain, value) → candidate keys. Browsers
+        # send the same User-Agent, Accept and cookie values request after request.
+        self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
+        for rules in self.phases.values():
+            for rule in rules:
+                first = rule.links[0] if rule.links and not rule.is_marker else None
+                if first is not None and first.prefilter_key >= 0 and first.static_targets:
+                    rule.quick = ((first.target_key, first.chain_id, first.multi_match), first.prefilter_key)
+                if first is not None and len(first.variables) == 1 and not first.exclusions:
+                    spec = first.variables[0]
+                    plain = first.chain_id == 0 and not first.multi_match and not first.op_dynamic
+                    if plain and spec.collection == "TX" and spec.key is not None and spec.key_regex is None:
+                        rule.tx_test = (spec.key, spec.counting, first.operator)
+                        rule.tx_simple = (
+                            len(rule.links) == 1
+                            and not (
+                                first.setvars or first.ctls or first.capture or first.msg or first.logdata
+                            )
+                            and first.severity is None
+                        )
 
     def transaction(self, request: HttpRequest) -> Transaction:
         """A new transaction for `request`."""
@@ -121,12 +141,35 @@ class Transaction(runtime.TransactionState):
     def _run(self, phase: int) -> None:
         rules = self.ruleset.phases[phase]
         i, n = 0, len(rules)
+        group_cache = self.group_cache
+        tx = self.persistent["TX"]
         while i < n:
             rule = rules[i]
             i += 1
+            quick = rule.quick
+            if quick is not None:
+                candidates = group_cache.get(quick[0])
+                if candidates is None:
+                    candidates = self.group_candidates(rule.links[0])
+                if quick[1] not in candidates:
+                    continue  # no value of its targets can match its first link
+            tx_test = rule.tx_test
+            if tx_test is not None:
+                # A miss here is the rule's miss; a hit runs the whole rule (exclusions, actions).
+                entry = tx.get(tx_test[0])
+                if tx_test[1]:
+                    if not tx_test[2].match(b"1" if entry is not None else b"0", None):
+                        continue
+                elif entry is None or not tx_test[2].match(entry[1], None):
+                    continue
             if rule.is_marker or (self.removed_any and self.is_removed(rule)):
                 continue
-            if not self._evaluate(rule):
+            if rule.tx_simple and tx_test is not None and not self.target_exclusions:
+                # A one-link TX test with no actions of its own (CRS's `@lt N ... skipAfter`):
+                # its match is recorded without the general path's target resolution.
+                entry = tx.get(tx_test[0])
+                self.record_tx(rule, tx_test, entry)
+            elif not self._evaluate(rule):
                 continue
             outcome = self.after_match(rule)
             if outcome == runtime.STOP:

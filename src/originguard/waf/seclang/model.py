@@ -118,6 +118,7 @@ class Rule:
         "log",
         "marker",
         "phase",
+        "quick",
         "redirect",
         "rule_id",
         "skip",
@@ -125,6 +126,8 @@ class Rule:
         "skip_after_index",
         "status",
         "tags",
+        "tx_simple",
+        "tx_test",
     )
 
     def __init__(self, file: str, line: int) -> None:
@@ -144,6 +147,13 @@ class Rule:
         self.is_marker = False
         self.marker = ""
         self.index = 0  # position in its phase
+        # (candidate group, prefilter key) of the first link when a miss there means no match:
+        # the phase loop then skips the rule with one dict lookup and one set test.
+        self.quick: tuple[tuple[int, int, bool], int] | None = None
+        # (TX key, counting, operator) when the first link tests one TX variable untransformed
+        # (CRS's paranoia-level and setting checks, ~100 per request): tested inline.
+        self.tx_test: tuple[bytes, bool, Any] | None = None
+        self.tx_simple = False  # and the rule is that one test alone, with no actions to run
 
 
 class Settings(NamedTuple):

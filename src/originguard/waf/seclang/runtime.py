@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 CONTINUE: Final = 0
 STOP: Final = 1
 _MAX_DATA: Final = 200
+_SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
+_SHARED_ENTRIES: Final = 65536
 _PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
 # (collection, key — None for a scalar or a count —, value)
 Target = tuple[str, bytes | None, bytes]
@@ -32,6 +34,7 @@ class TransformTable:
     def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
         from originguard.waf.seclang.transforms import TRANSFORMS
 
+        self.shared: dict[tuple[int, bytes], bytes] = {}
         index = {chain: i for i, chain in enumerate(chains)}
         self.parent: list[int] = []
         self.step: list[Callable[[bytes], bytes] | None] = []
@@ -49,17 +52,20 @@ class TransformTable:
             self.step.append(TRANSFORMS[chain[-1]])
 
     def apply(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> bytes:
-        """`value` through the chain, cached per transaction."""
+        """`value` through the chain; short values cached across transactions, long ones in `cache`."""
         if chain_id == 0:
             return value
         key = (chain_id, value)
-        hit = cache.get(key)
+        store = self.shared if len(value) <= _SHARED_VALUE else cache
+        hit = store.get(key)
         if hit is not None:
             return hit
         step = self.step[chain_id]
         assert step is not None
         result = step(self.apply(self.parent[chain_id], value, cache))
-        cache[key] = result
+        if len(store) >= _SHARED_ENTRIES:
+            store.clear()  # bounded: a flood of distinct values costs a recompute, never memory
+        store[key] = result
         return result
 
     def all_steps(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> list[bytes]:
@@ -255,11 +261,15 @@ class TransactionState:
         return tuple(extra)
 
     def _candidates(self, chain: int, value: bytes) -> frozenset[int]:
-        hit = self.scan_cache.get((chain, value))
+        key = (chain, value)
+        store = self.ruleset.scan_cache if len(value) <= _SHARED_VALUE else self.scan_cache
+        hit = store.get(key)
         if hit is None:
             prefilter = self.ruleset.prefilter
             hit = prefilter.scan(chain, value) if prefilter is not None else frozenset()
-            self.scan_cache[(chain, value)] = hit
+            if len(store) >= _SHARED_ENTRIES:
+                store.clear()
+            store[key] = hit
         return hit
 
     # -- matches and actions -----------------------------------------------------------------
@@ -280,6 +290,34 @@ class TransactionState:
             self.severity = link.severity
         for sv in link.setvars:
             self._setvar(sv.collection.upper(), sv.name, sv.op, sv.value)
+
+    def record_tx(
+        self, rule: Rule, tx_test: tuple[bytes, bool, Any], entry: tuple[bytes, bytes] | None
+    ) -> None:
+        """The match of a `tx_simple` rule: MATCHED_VAR* and the record, as the general path sets them."""
+        self.rule = rule
+        self.severity = None
+        self.msg = self.logdata = b""
+        if tx_test[1]:
+            name, value = b"&TX:" + tx_test[0], b"1" if entry is not None else b"0"
+        else:
+            assert entry is not None
+            name, value = b"TX:" + entry[0], entry[1]
+        self.matched_var, self.matched_var_name = value, name
+        self.matched_vars = [(name, name.lower(), value)]
+        self.matched.append(
+            MatchedRule(
+                rule.rule_id,
+                rule.phase,
+                "",
+                "",
+                name.decode("latin-1"),
+                value[:_MAX_DATA],
+                None,
+                rule.tags,
+                bool(rule.log),
+            )
+        )
 
     def record(self, rule: Rule) -> None:
         # msg and logdata are expanded once the whole chain matched, with the last link's
