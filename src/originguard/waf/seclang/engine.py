@@ -167,8 +167,7 @@ class Transaction(runtime.TransactionState):
             if rule.tx_simple and tx_test is not None and not self.target_exclusions:
                 # A one-link TX test with no actions of its own (CRS's `@lt N ... skipAfter`):
                 # its match is recorded without the general path's target resolution.
-                entry = tx.get(tx_test[0])
-                self.record_tx(rule, tx_test, entry)
+                self.record_tx(rule, tx_test, entry)  # `entry` as the test above read it
             elif not self._evaluate(rule):
                 continue
             outcome = self.after_match(rule)

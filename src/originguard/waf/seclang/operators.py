@@ -76,7 +76,7 @@ class PhraseMatch(Operator):
 
     def __init__(self, name: str, param: str, negated: bool, phrases: Sequence[bytes]) -> None:
         super().__init__(name, param, negated)
-        literals = [b"".join(b"\\x%02x" % c for c in p) for p in phrases if p]
+        literals = [literal_pattern(p) for p in phrases if p]
         self.regex = re2.compile(b"(?i)(?:" + b"|".join(literals) + b")", _LATIN1) if literals else None
 
     def test(self, value: bytes, captures: Captures) -> bool:
@@ -88,6 +88,11 @@ class PhraseMatch(Operator):
         if captures is not None:
             captures.append(found.group(0))
         return True
+
+
+def literal_pattern(phrase: bytes) -> bytes:
+    """`phrase` as a regex matching exactly its bytes (each one escaped as `\\xHH`)."""
+    return b"".join(b"\\x%02x" % c for c in phrase)
 
 
 class Compare(Operator):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 import re2
 
 from originguard.waf.seclang.model import Link
-from originguard.waf.seclang.operators import file_phrases, pm_phrases
+from originguard.waf.seclang.operators import file_phrases, literal_pattern, pm_phrases
 from originguard.waf.seclang.regex import translate
 
 if TYPE_CHECKING:
@@ -126,8 +126,4 @@ def _pattern(link: Link, data_dirs: Sequence[Path]) -> bytes | None:
         return None
     if not phrases or any(not p for p in phrases):
         return None
-    return b"(?i)(?:" + b"|".join(_literal(p) for p in phrases) + b")"
-
-
-def _literal(phrase: bytes) -> bytes:
-    return b"".join(b"\\x%02x" % c for c in phrase)
+    return b"(?i)(?:" + b"|".join(literal_pattern(p) for p in phrases) + b")"
