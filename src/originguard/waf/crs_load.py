@@ -25,6 +25,7 @@ from originguard.waf.crs_setup import CrsSources
 _KEPT: Final = 4  # rule sets kept per process (reloads, several edges in one test process)
 _LOADED: dict[str, LoadedCrs] = {}
 _RULE_ID: Final = re.compile(rb"\bid\s*:\s*'?(\d+)")
+_VERSION: Final = re.compile(rb"OWASP_CRS/(\d+\.\d+\.\d+)")
 
 
 class CrsLoadError(OriginguardError):
@@ -46,6 +47,7 @@ class LoadedCrs:
     key: str  # the SHA-256 of the inputs
     rules: int  # rule ids defined by the files (before exclusions)
     from_cache: bool  # read back from the cache directory, not compiled
+    version: str  # the CRS release the rules name (`ver:'OWASP_CRS/4.28.0'`), or "unknown"
 
 
 def load_crs(sources: CrsSources, cache_dir: Path | None) -> LoadedCrs:
@@ -58,10 +60,11 @@ def load_crs(sources: CrsSources, cache_dir: Path | None) -> LoadedCrs:
     if kept is not None:
         return kept
     cached = _read_cache(cache_dir, key)
+    rules, version = _describe(sources)
     if cached is not None:
-        loaded = LoadedCrs(cached, key, _count_rules(sources), from_cache=True)
+        loaded = LoadedCrs(cached, key, rules, from_cache=True, version=version)
     else:
-        loaded = LoadedCrs(_compile(sources), key, _count_rules(sources), from_cache=False)
+        loaded = LoadedCrs(_compile(sources), key, rules, from_cache=False, version=version)
         _write_cache(cache_dir, key, loaded.ruleset)
     if len(_LOADED) >= _KEPT:
         _LOADED.pop(next(iter(_LOADED)))
@@ -98,11 +101,17 @@ def _engine_files() -> list[Path]:
     return sorted(package.rglob("*.py"))
 
 
-def _count_rules(sources: CrsSources) -> int:
+def _describe(sources: CrsSources) -> tuple[int, str]:
+    """How many rule ids the files define, and the CRS version they name."""
     ids: set[bytes] = set()
-    for path in sources.files:
-        ids.update(_RULE_ID.findall(path.read_bytes()))
-    return len(ids)
+    version = ""
+    for index, path in enumerate(sources.files):
+        text = path.read_bytes()
+        ids.update(_RULE_ID.findall(text))
+        if index and not version:  # the rules' own version, not the setup file's
+            found = _VERSION.search(text)
+            version = found.group(1).decode() if found else ""
+    return len(ids), version or "unknown"
 
 
 def _read_cache(cache_dir: Path | None, key: str) -> Any:

@@ -133,6 +133,7 @@ def test_import_maps_what_it_can_and_validates() -> None:
     }
     assert by_name["limit"]["statement"]["rate_based"]["keys"] == [{"header": "x-api-key"}, "path"]
     assert by_name["common"]["action"] == "count" and by_name["captcha"]["action"] == "count"
+    assert by_name["common"]["statement"] == {"managed": {"name": "owasp-crs", "paranoia_level": 1}}
     compiled = compile_acl(config)
     assert not run(compiled, request()).blocked or True  # compiles and runs
     assert (
@@ -146,7 +147,8 @@ def test_import_lists_every_unmapped_thing() -> None:
     assert "rule 'bots': left out" in text and "BotControl" in text
     assert "rule 'blocklist': left out" in text and "get-ip-set" in text
     assert "action Captcha" in text and "HEX_DECODE" in text
-    assert "approximated by the built-in `core` group" in text
+    assert "AWSManagedRulesCommonRuleSet mapped to the OWASP CRS" in text
+    assert "differs: NoUserAgent_HEADER is CRS 920320" in text
     assert "read as base64" in text
 
 
