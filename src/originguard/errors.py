@@ -2,6 +2,7 @@
 
     OriginguardError
     ├── ConfigError(file, key_path, problem)   bad config: the process does not start (exit 2)
+    │   └── SecLangError(file, line, directive, problem)  a rule file the SecLang engine refuses
     ├── SecretError                            a secret cannot be loaded (never carries the value)
     ├── ProtocolError(status)                  a peer broke HTTP/1.1; `status` is what it gets
     │   ├── BadRequest          400
@@ -135,3 +136,19 @@ class UpstreamError(OriginguardError):
 
 class DnsError(OriginguardError):
     """The DNS router cannot start or answer."""
+
+
+class SecLangError(ConfigError):
+    """A SecLang rule file holds what the engine cannot parse or does not implement.
+
+    One line: `file:line: problem: directive` (the directive shortened), so a refused CRS rule is
+    found without a traceback.
+    """
+
+    def __init__(self, file: str, line: int, directive: str, problem: str) -> None:
+        self.line = line
+        self.directive = directive
+        shown = " ".join(directive.split())
+        if len(shown) > 160:
+            shown = shown[:157] + "..."
+        super().__init__(f"{file}:{line}", "", f"{problem}: {shown}" if shown else problem)
