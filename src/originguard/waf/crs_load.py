@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from originguard.errors import OriginguardError
+from originguard.errors import OriginguardError, SecLangError
 from originguard.waf.crs_setup import CrsSources
 
 _KEPT: Final = 4  # rule sets kept per process (reloads, several edges in one test process)
@@ -29,14 +29,13 @@ _VERSION: Final = re.compile(rb"OWASP_CRS/(\d+\.\d+\.\d+)")
 
 
 class CrsLoadError(OriginguardError):
-    """A rule file does not load: names the file, the line and the directive's problem."""
+    """A rule file does not load: `where` is `FILE:LINE` (or the file), `problem` says what is wrong."""
 
-    def __init__(self, file: str, line: int, problem: str) -> None:
-        self.file = file
-        self.line = line
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
         self.problem = problem
         self.rule = ""  # the web ACL rule holding the group, set by waf.compile
-        super().__init__(f"{file}:{line}: {problem}")
+        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ def load_crs(sources: CrsSources, cache_dir: Path | None) -> LoadedCrs:
     """The compiled rule set of `sources`, from this process, the cache directory or compiled now."""
     missing = [path for path in sources.files if not path.is_file()]
     if missing:
-        raise CrsLoadError(str(missing[0]), 0, "no such file")
+        raise CrsLoadError(str(missing[0]), "no such file")
     key = fingerprint(sources)
     kept = _LOADED.get(key)
     if kept is not None:
@@ -86,14 +85,14 @@ def fingerprint(sources: CrsSources) -> str:
 
 
 def _compile(sources: CrsSources) -> Any:
-    from originguard.waf import seclang
+    from originguard.waf.seclang import load_ruleset
 
     try:
-        return seclang.load_ruleset(
+        return load_ruleset(
             list(sources.files), before=sources.before, after=sources.after, data_dirs=sources.data_dirs
         )
-    except seclang.SecLangError as exc:
-        raise CrsLoadError(str(exc.file), int(exc.line), exc.problem) from None
+    except SecLangError as exc:  # its `file` is FILE:LINE
+        raise CrsLoadError(exc.file, exc.problem) from None
 
 
 def _engine_files() -> list[Path]:

@@ -114,15 +114,23 @@ class CrsRule:
     def _judge(self, verdict: CrsVerdict, phase: str) -> Match | None:
         """A Match when CRS interrupted (block) or would have (count), else None."""
         logged = [rule for rule in verdict.matched if rule.logged]
-        if self.mode == "block":
+        group = self.group
+        if phase == "response":
+            # The request phases ran again only to set what the response rules read: what they
+            # found was judged when the request came (a count-mode attack is not counted twice).
+            logged = [rule for rule in logged if rule.phase >= 3]
+            hit = (
+                verdict.interrupted
+                if self.mode == "block"
+                else bool(logged) and (verdict.outbound_score >= group.outbound_anomaly_threshold)
+            )
+        elif self.mode == "block":
             hit = verdict.interrupted
         else:
-            group = self.group
             hit = (
                 verdict.interrupted
                 or verdict.rule_id is not None
                 or verdict.inbound_score >= group.anomaly_threshold
-                or verdict.outbound_score >= group.outbound_anomaly_threshold
                 or any(rule.rule_id in _REFUSING for rule in logged)
             )
         if not hit:
