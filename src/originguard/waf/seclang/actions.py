@@ -42,13 +42,7 @@ _PROCESSORS: Final = frozenset({"URLENCODED", "MULTIPART", "JSON", "XML"})
 
 
 def apply_actions(
-    rule: Rule,
-    link: Link,
-    actions: Sequence[ActionRef],
-    d: Directive,
-    *,
-    is_start: bool,
-    update: bool = False,
+    rule: Rule, link: Link, actions: Sequence[ActionRef], d: Directive, *, is_start: bool, update: bool = False
 ) -> bool:
     """Fold `actions` into `rule` / `link`; returns whether the rule continues with `chain`."""
     chained = False
@@ -124,9 +118,7 @@ def build_link_operator(link: Link, rule: Rule, data_dirs: tuple[Path, ...]) -> 
         link.op_dynamic = True
         return
     try:
-        link.operator = build_operator(
-            link.op_name, link.op_param, negated=link.op_negated, data_dirs=data_dirs
-        )
+        link.operator = build_operator(link.op_name, link.op_param, negated=link.op_negated, data_dirs=data_dirs)
     except SecLangError as exc:
         raise SecLangError(rule.file, rule.line, f"{link.op_name} {link.op_param}", exc.problem) from None
     except (ValueError, OSError) as exc:

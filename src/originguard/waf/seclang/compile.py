@@ -112,9 +112,7 @@ class _Builder:
             elif a.name == "t":
                 transforms = [] if a.arg.lower() == "none" else [*transforms, a.arg]
             elif a.name not in ("auditlog", "noauditlog", "tag"):
-                raise SecLangError(
-                    d.file, d.line, d.text, f"action {a.name} in SecDefaultAction is not supported"
-                )
+                raise SecLangError(d.file, d.line, d.text, f"action {a.name} in SecDefaultAction is not supported")
         self.defaults[phase] = _Default(disruptive, status, log, tuple(transforms))
 
     def _rule(self, d: Directive) -> None:
@@ -172,9 +170,7 @@ class _Builder:
                 first.exclusions += excluded
         for d, which, text in self.action_updates:
             for rule in _select(by_id, which, d, by_tag=False):
-                act.apply_actions(
-                    rule, rule.links[0], parse_actions(text, d.file, d.line), d, is_start=True, update=True
-                )
+                act.apply_actions(rule, rule.links[0], parse_actions(text, d.file, d.line), d, is_start=True, update=True)
 
     def _finish_rule(self, rule: Rule) -> None:
         default = self.defaults.get(rule.phase, _PLAIN_DEFAULT)

@@ -88,9 +88,7 @@ def apply_setting(settings: Settings, d: Directive) -> Settings:
         actions = {"reject": "Reject", "processpartial": "ProcessPartial"}
         if value.lower() not in actions:
             raise SecLangError(d.file, d.line, d.text, f"{value} is not Reject or ProcessPartial")
-        field = (
-            "request_body_limit_action" if d.name.startswith("SecRequest") else "response_body_limit_action"
-        )
+        field = "request_body_limit_action" if d.name.startswith("SecRequest") else "response_body_limit_action"
         return settings._replace(**{field: actions[value.lower()]})
     if d.name == "SecResponseBodyMimeType":
         types = tuple(t.encode("latin-1").lower() for a in d.args for t in a.split())
