@@ -14,7 +14,7 @@ from pathlib import Path
 from bench import edge_bench, gate_bench
 
 OUT = Path(__file__).resolve().parent / "out"
-SCRIPTS = ("waf_bench.py", "cache_store_bench.py", "dns_bench.py", "h2_codec_bench.py")
+SCRIPTS = ("waf_bench.py", "cache_store_bench.py", "dns_bench.py", "h2_codec_bench.py", "crs_bench.py")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ Sans-IO: no sockets, no clock reads, no logging.
 
 from __future__ import annotations
 
+from originguard.waf.seclang.engine import RuleSet, Transaction, load_ruleset
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, MatchedRule, Verdict
 
-__all__ = ["HttpRequest", "HttpResponse", "MatchedRule", "Verdict"]
+__all__ = ["HttpRequest", "HttpResponse", "MatchedRule", "RuleSet", "Transaction", "Verdict", "load_ruleset"]

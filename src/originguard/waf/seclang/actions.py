@@ -21,6 +21,7 @@ _METADATA: Final = frozenset({"ver", "rev", "maturity", "accuracy", "auditlog", 
 _START_ONLY: Final = frozenset(
     {"id", "phase", "tag", "skip", "skipAfter", "status", "log", "nolog"} | DISRUPTIVE | _METADATA
 )
+_CHILD_IGNORED: Final = frozenset({"log", "nolog"}) | _METADATA
 _SETVAR_COLLECTIONS: Final = frozenset({"tx", "ip", "global", "session", "user", "resource"})
 _CTLS: Final = frozenset(
     {
@@ -42,7 +43,13 @@ _PROCESSORS: Final = frozenset({"URLENCODED", "MULTIPART", "JSON", "XML"})
 
 
 def apply_actions(
-    rule: Rule, link: Link, actions: Sequence[ActionRef], d: Directive, *, is_start: bool, update: bool = False
+    rule: Rule,
+    link: Link,
+    actions: Sequence[ActionRef],
+    d: Directive,
+    *,
+    is_start: bool,
+    update: bool = False,
 ) -> bool:
     """Fold `actions` into `rule` / `link`; returns whether the rule continues with `chain`."""
     chained = False
@@ -52,6 +59,8 @@ def apply_actions(
     for a in actions:
         name = a.name
         if name in _START_ONLY and not is_start:
+            if name in _CHILD_IGNORED:
+                continue  # CRS 3.3 repeats these in chained rules; only the first link's count
             raise SecLangError(d.file, d.line, d.text, f"action {name} is not allowed in a chained rule")
         if name == "chain":
             chained = True
@@ -118,7 +127,9 @@ def build_link_operator(link: Link, rule: Rule, data_dirs: tuple[Path, ...]) -> 
         link.op_dynamic = True
         return
     try:
-        link.operator = build_operator(link.op_name, link.op_param, negated=link.op_negated, data_dirs=data_dirs)
+        link.operator = build_operator(
+            link.op_name, link.op_param, negated=link.op_negated, data_dirs=data_dirs
+        )
     except SecLangError as exc:
         raise SecLangError(rule.file, rule.line, f"{link.op_name} {link.op_param}", exc.problem) from None
     except (ValueError, OSError) as exc:

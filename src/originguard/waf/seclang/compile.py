@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from originguard.errors import SecLangError
 from originguard.waf.seclang import actions as act
 from originguard.waf.seclang import variables as var
-from originguard.waf.seclang.model import Link, Rule, Settings
+from originguard.waf.seclang.model import DYNAMIC_COLLECTIONS, Link, Rule, Settings
 from originguard.waf.seclang.parse import Directive, parse_actions, parse_variables
 from originguard.waf.seclang.settings import apply_setting, is_setting
 
@@ -57,6 +57,7 @@ class _Builder:
         self.order: list[Rule] = []  # rules and markers in load order
         self.open_chain: Rule | None = None
         self.chains: dict[tuple[str, ...], int] = {(): 0}
+        self.target_keys: dict[tuple[Any, ...], int] = {}
         self.remove_ids: list[tuple[int, int]] = []
         self.remove_tags: set[str] = set()
         self.remove_msgs: set[str] = set()
@@ -90,8 +91,8 @@ class _Builder:
                 raise SecLangError(d.file, d.line, d.text, "expects an id and an action list")
             self.action_updates.append((d, d.args[0], d.args[1]))
         elif d.name == "SecComponentSignature":
-            sigs = self.settings.component_signatures + (_one_arg(d),)
-            self.settings = self.settings._replace(component_signatures=sigs)
+            signatures = (*self.settings.component_signatures, _one_arg(d))
+            self.settings = self.settings._replace(component_signatures=signatures)
         elif is_setting(d.name):
             self.settings = apply_setting(self.settings, d)
         else:
@@ -99,7 +100,8 @@ class _Builder:
 
     def _default(self, d: Directive) -> None:
         parsed = parse_actions(_one_arg(d), d.file, d.line)
-        phase, disruptive, status, log, transforms = 2, "pass", None, True, []
+        phase, disruptive, status, log = 2, "pass", None, True
+        transforms: list[str] = []
         for a in parsed:
             if a.name == "phase":
                 phase = act.phase_number(a.arg, d)
@@ -112,7 +114,9 @@ class _Builder:
             elif a.name == "t":
                 transforms = [] if a.arg.lower() == "none" else [*transforms, a.arg]
             elif a.name not in ("auditlog", "noauditlog", "tag"):
-                raise SecLangError(d.file, d.line, d.text, f"action {a.name} in SecDefaultAction is not supported")
+                raise SecLangError(
+                    d.file, d.line, d.text, f"action {a.name} in SecDefaultAction is not supported"
+                )
         self.defaults[phase] = _Default(disruptive, status, log, tuple(transforms))
 
     def _rule(self, d: Directive) -> None:
@@ -170,11 +174,17 @@ class _Builder:
                 first.exclusions += excluded
         for d, which, text in self.action_updates:
             for rule in _select(by_id, which, d, by_tag=False):
-                act.apply_actions(rule, rule.links[0], parse_actions(text, d.file, d.line), d, is_start=True, update=True)
+                act.apply_actions(
+                    rule, rule.links[0], parse_actions(text, d.file, d.line), d, is_start=True, update=True
+                )
 
     def _finish_rule(self, rule: Rule) -> None:
         default = self.defaults.get(rule.phase, _PLAIN_DEFAULT)
-        if rule.disruptive in (None, "block"):
+        # v3 takes the default's disruptive action only for `block` (rule_with_actions.cc
+        # executeAction: "rule does not contain block"); a rule with none passes.
+        if rule.disruptive is None:
+            rule.disruptive = "pass"
+        elif rule.disruptive == "block":
             rule.disruptive = default.disruptive  # type: ignore[assignment]
             if rule.status is None:
                 rule.status = default.status
@@ -187,6 +197,11 @@ class _Builder:
             chain = tuple(t for t in transforms if t != "none")
             link.transforms = chain
             link.chain_id = self.chains.setdefault(chain, len(self.chains))
+            signature = (link.variables, link.exclusions)
+            link.target_key = self.target_keys.setdefault(signature, len(self.target_keys))
+            link.static_targets = bool(link.variables) and not any(
+                v.collection in DYNAMIC_COLLECTIONS for v in link.variables
+            )
             act.build_link_operator(link, rule, self.data_dirs)
 
 

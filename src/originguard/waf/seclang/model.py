@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any, Final, Literal, NamedTuple
 
 Disruptive = Literal["pass", "deny", "drop", "allow", "redirect", "block"]
+# Targets whose values change while a phase runs (setvar, matches): never cached.
+DYNAMIC_COLLECTIONS: Final = frozenset(
+    {"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE", "MATCHED_VAR", "MATCHED_VAR_NAME", "MATCHED_VARS",
+     "MATCHED_VARS_NAMES", "RULE", "REQBODY_PROCESSOR", "HIGHEST_SEVERITY"}
+)
 SEVERITIES: Final = ("EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG")
 
 
@@ -18,7 +23,7 @@ class VarSpec(NamedTuple):
     collection: str  # upper-case, e.g. "ARGS"
     key: bytes | None  # selector, lower-cased for the case-insensitive collections; None: all
     key_regex: Any  # compiled RE2 for a /regex/ selector, else None
-    count: bool
+    counting: bool
     negated: bool
     text: str  # as written, without "!" / "&"
 
@@ -59,6 +64,8 @@ class Link:
         "prefilter_key",
         "setvars",
         "severity",
+        "static_targets",
+        "target_key",
         "transforms",
         "variables",
     )
@@ -66,6 +73,8 @@ class Link:
     def __init__(self) -> None:
         self.variables: tuple[VarSpec, ...] = ()
         self.exclusions: tuple[VarSpec, ...] = ()
+        self.target_key = 0  # links with equal (variables, exclusions) share one id
+        self.static_targets = False  # only request collections: resolved once per phase data
         self.transforms: tuple[str, ...] = ()
         self.chain_id = 0  # index into RuleSet.chains
         self.op_name = "@unconditionalMatch"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import msc_pyparser
+import msc_pyparser  # type: ignore[import-untyped]
 
 from originguard.errors import SecLangError
 
@@ -23,7 +23,7 @@ class VarRef(NamedTuple):
     name: str  # upper-case collection or variable name
     selector: str  # "" when the whole collection is meant; "/re/" for a regex selector
     negated: bool
-    count: bool
+    counting: bool
 
 
 class ActionRef(NamedTuple):

@@ -7,7 +7,7 @@ is refused.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from originguard.errors import SecLangError
 from originguard.waf.seclang.model import Settings
@@ -68,28 +68,27 @@ def apply_setting(settings: Settings, d: Directive) -> Settings:
         raise SecLangError(d.file, d.line, d.text, "expects an argument")
     value = d.args[0]
     if d.name == "SecRuleEngine":
-        modes = {"on": "On", "off": "Off", "detectiononly": "DetectionOnly"}
-        if value.lower() not in modes:
-            raise SecLangError(d.file, d.line, d.text, f"{value} is not On, Off or DetectionOnly")
-        return settings._replace(rule_engine=modes[value.lower()])
-    if d.name in ("SecRequestBodyAccess", "SecResponseBodyAccess"):
-        field = "request_body_access" if d.name.startswith("SecRequest") else "response_body_access"
-        return settings._replace(**{field: _on_off(value, d)})
-    if d.name in ("SecRequestBodyLimit", "SecRequestBodyNoFilesLimit", "SecResponseBodyLimit"):
-        fields = {
-            "SecRequestBodyLimit": "request_body_limit",
-            "SecRequestBodyNoFilesLimit": "request_body_no_files_limit",
-            "SecResponseBodyLimit": "response_body_limit",
-        }
-        return settings._replace(**{fields[d.name]: _number(value, d)})
+        return settings._replace(rule_engine=engine_mode(value, d))
+    if d.name == "SecRequestBodyAccess":
+        return settings._replace(request_body_access=_on_off(value, d))
+    if d.name == "SecResponseBodyAccess":
+        return settings._replace(response_body_access=_on_off(value, d))
+    if d.name == "SecRequestBodyLimit":
+        return settings._replace(request_body_limit=_number(value, d))
+    if d.name == "SecRequestBodyNoFilesLimit":
+        return settings._replace(request_body_no_files_limit=_number(value, d))
+    if d.name == "SecResponseBodyLimit":
+        return settings._replace(response_body_limit=_number(value, d))
     if d.name == "SecRequestBodyInMemoryLimit":
         return settings  # bodies are always in memory here, bounded by SecRequestBodyLimit
     if d.name in ("SecRequestBodyLimitAction", "SecResponseBodyLimitAction"):
-        actions = {"reject": "Reject", "processpartial": "ProcessPartial"}
-        if value.lower() not in actions:
+        if value.lower() not in ("reject", "processpartial"):
             raise SecLangError(d.file, d.line, d.text, f"{value} is not Reject or ProcessPartial")
-        field = "request_body_limit_action" if d.name.startswith("SecRequest") else "response_body_limit_action"
-        return settings._replace(**{field: actions[value.lower()]})
+        reject = value.lower() == "reject"
+        action: Literal["Reject", "ProcessPartial"] = "Reject" if reject else "ProcessPartial"
+        if d.name.startswith("SecRequest"):
+            return settings._replace(request_body_limit_action=action)
+        return settings._replace(response_body_limit_action=action)
     if d.name == "SecResponseBodyMimeType":
         types = tuple(t.encode("latin-1").lower() for a in d.args for t in a.split())
         return settings._replace(response_body_mime_types=types)
@@ -110,3 +109,15 @@ def _number(value: str, d: Directive) -> int:
     if not value.isdigit():
         raise SecLangError(d.file, d.line, d.text, f"{value} is not a number")
     return int(value)
+
+
+def engine_mode(value: str, d: Directive) -> Literal["On", "Off", "DetectionOnly"]:
+    """SecRuleEngine's / ctl:ruleEngine's value."""
+    lowered = value.lower()
+    if lowered == "on":
+        return "On"
+    if lowered == "off":
+        return "Off"
+    if lowered == "detectiononly":
+        return "DetectionOnly"
+    raise SecLangError(d.file, d.line, d.text, f"{value} is not On, Off or DetectionOnly")

@@ -1,0 +1,175 @@
+"""The phase loop: targets → transforms → operator → actions, with ModSecurity v3's semantics.
+
+v3 details kept on purpose (checked against libmodsecurity 3.0.15): a rule is tried on every value
+of every target, and each match runs the link's setvar/msg/logdata again (a rule matching two ARGS
+adds its score twice); setvar on a chain's first link runs even when a later link fails; ctl, skip,
+skipAfter and the disruptive action run only after the whole chain matched; disruptive actions run
+only with the engine On; a rule without a disruptive action passes (the SecDefaultAction's applies
+to `block` only); deny without status is 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from originguard.waf.seclang import runtime
+from originguard.waf.seclang.compile import Compiled, compile_directives
+from originguard.waf.seclang.model import Link, Rule, Settings
+from originguard.waf.seclang.parse import Directive, parse_file, parse_text
+from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, Verdict
+
+_MAX_DATA: Final = 200
+
+
+def load_ruleset(
+    paths: Sequence[Path], *, before: str = "", after: str = "", data_dirs: Sequence[Path] = ()
+) -> RuleSet:
+    """Parse and compile rule files (in the given order) with setup text before and after them."""
+    directives: list[Directive] = []
+    if before:
+        directives += parse_text(before, "<before>")
+    for path in paths:
+        directives += parse_file(Path(path))
+    if after:
+        directives += parse_text(after, "<after>")
+    dirs = tuple(Path(d) for d in data_dirs) or tuple(sorted({Path(p).parent for p in paths}))
+    return RuleSet(compile_directives(directives, dirs), dirs)
+
+
+class RuleSet:
+    """A compiled rule set; `transaction(request)` evaluates one request against it."""
+
+    def __init__(self, compiled: Compiled, data_dirs: tuple[Path, ...]) -> None:
+        self.phases = compiled.phases
+        self.settings: Settings = compiled.settings
+        self.rules_by_id = compiled.rules_by_id
+        self.data_dirs = data_dirs
+        self.transforms = runtime.TransformTable(compiled.chains)
+        self.prefilter = runtime.build_prefilter(self)
+
+    def transaction(self, request: HttpRequest) -> Transaction:
+        """A new transaction for `request`."""
+        return Transaction(self, request)
+
+    def evaluate_request(self, request: HttpRequest) -> Verdict:
+        """Phases 1 and 2 (and 5): the verdict on a request."""
+        tx = Transaction(self, request)
+        if tx.request_headers() is None:
+            tx.request_body()
+        tx.logging()
+        return tx.verdict()
+
+
+class Transaction(runtime.TransactionState):
+    """One request (and its response) through the phases, like a ModSecurity transaction."""
+
+    def request_headers(self) -> Verdict | None:
+        """Phase 1."""
+        return self._phase(1)
+
+    def request_body(self) -> Verdict | None:
+        """Phase 2, after the request body processor ran."""
+        if not self.interrupted:
+            blocked = self.process_body()
+            if blocked:
+                return self.verdict()
+        return self._phase(2)
+
+    def response_headers(self, response: HttpResponse) -> Verdict | None:
+        """Phase 3."""
+        self.add_response(response)
+        return self._phase(3)
+
+    def response_body(self) -> Verdict | None:
+        """Phase 4 (RESPONSE_BODY only with SecResponseBodyAccess and a listed MIME type)."""
+        return self._phase(4)
+
+    def logging(self) -> None:
+        """Phase 5."""
+        if self.mode != "Off":
+            self._run(5)
+
+    def verdict(self) -> Verdict:
+        """What the transaction decided so far."""
+        return Verdict(
+            self.interrupted,
+            self.status,
+            self.interrupting_rule,
+            tuple(self.matched),
+            self.score(b"blocking_inbound_anomaly_score", b"inbound_anomaly_score"),
+            self.score(b"blocking_outbound_anomaly_score", b"outbound_anomaly_score"),
+        )
+
+    def _phase(self, phase: int) -> Verdict | None:
+        if self.interrupted or self.allowed or self.mode == "Off":
+            return self.verdict() if self.interrupted else None
+        self._run(phase)
+        return self.verdict() if self.interrupted else None
+
+    def _run(self, phase: int) -> None:
+        rules = self.ruleset.phases[phase]
+        i, n = 0, len(rules)
+        while i < n:
+            rule = rules[i]
+            i += 1
+            if rule.is_marker or (self.removed_any and self.is_removed(rule)):
+                continue
+            if not self._evaluate(rule):
+                continue
+            outcome = self.after_match(rule)
+            if outcome == runtime.STOP:
+                return
+            if rule.skip_after:
+                i = rule.skip_after_index
+            elif rule.skip:
+                i = _skip(rules, i, rule.skip)
+
+    def _evaluate(self, rule: Rule) -> bool:
+        self.begin_rule(rule)
+        for link in rule.links:
+            if not self._link(rule, link):
+                return False
+        self.record(rule)
+        return True
+
+    def _link(self, rule: Rule, link: Link) -> bool:
+        if not link.variables:  # SecAction
+            self.on_match(rule, link, "", None, b"")
+            return True
+        key = link.prefilter_key
+        if key >= 0 and link.static_targets and key not in self.group_candidates(link):
+            return False  # no value of these targets can match this pattern: O(1) after the first
+        operator = link.operator if not link.op_dynamic else self.dynamic_operator(link)
+        transforms = self.ruleset.transforms
+        chain = link.chain_id
+        candidates = self.candidates if key >= 0 else None
+        captures: list[bytes] | None = [] if link.capture else None
+        matched = False
+        for coll, name, value in self.targets(rule, link):
+            if link.multi_match:
+                values: Sequence[bytes] = transforms.all_steps(chain, value, self.cache)
+            else:
+                values = (transforms.apply(chain, value, self.cache),)
+            for tv in values:
+                if candidates is not None and key not in candidates(tv):
+                    continue
+                if captures is not None:
+                    captures.clear()
+                if operator.match(tv, captures):
+                    matched = True
+                    if captures:
+                        self.set_captures(captures)
+                    self.on_match(rule, link, coll, name, tv)
+        return matched
+
+
+def _skip(rules: list[Rule], i: int, count: int) -> int:
+    # skip:N counts rules, not markers (libmodsecurity 3.0.15: `skip:1` before a marker skips
+    # the rule after the marker).
+    while count and i < len(rules):
+        if not rules[i].is_marker:
+            count -= 1
+        i += 1
+    return i

@@ -1,0 +1,400 @@
+"""Per-transaction state of the SecLang engine: variables, TX, matches, ctl effects, transforms.
+
+`engine.py` holds the phase loop; this module what the loop reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from originguard.waf.seclang import macros
+from originguard.waf.seclang.bodies import BodyLimits, BodyResult, default_processor, parse_body
+from originguard.waf.seclang.model import Link, Rule, VarSpec
+from originguard.waf.seclang.reqvars import VarStore, add_body, add_response, request_vars
+from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, MatchedRule
+from originguard.waf.seclang.variables import SCALARS, selects
+
+if TYPE_CHECKING:
+    from originguard.waf.seclang.engine import RuleSet
+
+CONTINUE: Final = 0
+STOP: Final = 1
+_MAX_DATA: Final = 200
+_PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
+# (collection, key — None for a scalar or a count —, value)
+Target = tuple[str, bytes | None, bytes]
+
+
+class TransformTable:
+    """Transform chains by id; each chain reuses its prefix's cached result (t:a,t:b → t:a)."""
+
+    def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
+        from originguard.waf.seclang.transforms import TRANSFORMS
+
+        index = {chain: i for i, chain in enumerate(chains)}
+        self.parent: list[int] = []
+        self.step: list[Callable[[bytes], bytes] | None] = []
+        self.chains = list(chains)
+        for chain in self.chains:
+            if not chain:
+                self.parent.append(-1)
+                self.step.append(None)
+                continue
+            prefix = chain[:-1]
+            if prefix not in index:
+                index[prefix] = len(self.chains)
+                self.chains.append(prefix)  # appended chains are visited later in this loop
+            self.parent.append(index[prefix])
+            self.step.append(TRANSFORMS[chain[-1]])
+
+    def apply(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> bytes:
+        """`value` through the chain, cached per transaction."""
+        if chain_id == 0:
+            return value
+        key = (chain_id, value)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        step = self.step[chain_id]
+        assert step is not None
+        result = step(self.apply(self.parent[chain_id], value, cache))
+        cache[key] = result
+        return result
+
+    def all_steps(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> list[bytes]:
+        """multiMatch: the value before and after each transform, repeats dropped."""
+        ids = []
+        while chain_id > 0:
+            ids.append(chain_id)
+            chain_id = self.parent[chain_id]
+        out = [value]
+        for cid in reversed(ids):
+            v = self.apply(cid, value, cache)
+            if v != out[-1]:
+                out.append(v)
+        return out
+
+
+def build_prefilter(ruleset: RuleSet) -> Any:
+    """The multi-pattern prefilter over every positive @rx/@pm, or None (see prefilter_wiring)."""
+    from originguard.waf.seclang.prefilter_wiring import wire
+
+    return wire(ruleset)
+
+
+class TransactionState:
+    """Variables, collections and decisions of one transaction."""
+
+    def __init__(self, ruleset: RuleSet, request: HttpRequest) -> None:
+        self.ruleset = ruleset
+        self.request = request
+        settings = ruleset.settings
+        self.mode = settings.rule_engine
+        self.store: VarStore = request_vars(request, settings.argument_separator)
+        self.persistent: dict[str, dict[bytes, tuple[bytes, bytes]]] = {c: {} for c in _PERSISTENT}
+        self.cache: dict[tuple[int, bytes], bytes] = {}
+        self.matched: list[MatchedRule] = []
+        self.interrupted = False
+        self.allowed = False
+        self.status: int | None = None
+        self.interrupting_rule: int | None = None
+        self.removed_any = False
+        self.removed_ranges: list[tuple[int, int]] = []
+        self.removed_tags: set[str] = set()
+        self.removed_msgs: set[str] = set()
+        self.target_exclusions: dict[int, list[VarSpec]] = {}
+        self.tag_exclusions: dict[str, list[VarSpec]] = {}
+        self.body_access = settings.request_body_access
+        content_type = next((v for k, v in request.headers if k.lower() == b"content-type"), b"")
+        self.content_type = content_type
+        self.processor: str | None = default_processor(content_type)
+        if self.processor is not None:
+            self.store.scalars["REQBODY_PROCESSOR"] = self.processor.encode()
+        self.matched_var = b""
+        self.matched_var_name = b""
+        self.matched_vars: list[tuple[bytes, bytes, bytes]] = []
+        self.rule: Rule | None = None
+        self.msg = b""
+        self.logdata = b""
+        self.severity: str | None = None
+        self.scan_cache: dict[bytes, frozenset[int]] = {}
+        self.target_cache: dict[int, list[Target]] = {}
+        self.group_cache: dict[tuple[int, int], frozenset[int]] = {}
+        pf = ruleset.prefilter
+        self.candidates: Callable[[bytes], frozenset[int]] = (
+            self._candidates if pf is not None else _everything
+        )
+
+    # -- body and response -------------------------------------------------------------------
+    def process_body(self) -> bool:
+        """Run the body processor; True when the body limit rejected the request."""
+        body = self.request.body
+        settings = self.ruleset.settings
+        if not self.body_access:
+            add_body(self.store, b"", None)
+            self.new_phase_data()
+            return False
+        if len(body) > settings.request_body_limit:
+            if settings.request_body_limit_action == "Reject" and self.mode == "On":
+                self.interrupted, self.status = True, 413
+                return True
+            body = body[: settings.request_body_limit]
+        result: BodyResult | None = None
+        if self.processor is not None and body:
+            result = parse_body(self.processor, self.content_type, body, limits=BodyLimits())  # type: ignore[arg-type]
+        add_body(self.store, body, result)
+        self.new_phase_data()
+        return False
+
+    def add_response(self, response: HttpResponse) -> None:
+        add_response(self.store, response)
+        self.new_phase_data()
+        settings = self.ruleset.settings
+        ctype = self.store.scalars.get("RESPONSE_CONTENT_TYPE", b"").split(b";", 1)[0].strip().lower()
+        if settings.response_body_access and ctype in settings.response_body_mime_types and response.body:
+            self.store.scalars["RESPONSE_BODY"] = response.body[: settings.response_body_limit]
+        self.new_phase_data()
+
+    # -- targets -----------------------------------------------------------------------------
+    def targets(self, rule: Rule, link: Link) -> list[Target]:
+        """(collection, key or None, value) of every target of `link`, exclusions applied.
+
+        Links naming only request collections share one resolution per transaction and phase
+        (CRS repeats the same target lists on hundreds of rules)."""
+        runtime_exclusions = (self.target_exclusions or self.tag_exclusions) and self._runtime_exclusions(rule)
+        if link.static_targets and not runtime_exclusions:
+            hit = self.target_cache.get(link.target_key)
+            if hit is None:
+                hit = self._resolve(link, link.exclusions)
+                self.target_cache[link.target_key] = hit
+            return hit
+        return self._resolve(link, link.exclusions + (runtime_exclusions or ()))
+
+    def group_candidates(self, link: Link) -> frozenset[int]:
+        """Every prefilter key some value of the link's (static) targets may match under its chain."""
+        group = (link.target_key, link.chain_id)
+        hit = self.group_cache.get(group)
+        if hit is None:
+            transform, cache, found = self.ruleset.transforms.apply, self.cache, set()
+            chain = link.chain_id
+            for _, _, value in self.targets_static(link):
+                found |= self._candidates(transform(chain, value, cache))
+            hit = frozenset(found)
+            self.group_cache[group] = hit
+        return hit
+
+    def targets_static(self, link: Link) -> list[Target]:
+        hit = self.target_cache.get(link.target_key)
+        if hit is None:
+            hit = self._resolve(link, link.exclusions)
+            self.target_cache[link.target_key] = hit
+        return hit
+
+    def _resolve(self, link: Link, exclusions: tuple[VarSpec, ...]) -> list[Target]:
+        out: list[Target] = []
+        for spec in link.variables:
+            coll = spec.collection
+            if coll in SCALARS:
+                value = self._scalar(coll)
+                if spec.counting:
+                    out.append((coll, None, b"0" if value is None else b"1"))
+                elif value is not None and not any(x.collection == coll for x in exclusions):
+                    out.append((coll, None, value))
+                continue
+            if spec.counting:
+                n = sum(1 for e in self._entries(coll, spec) if selects(spec, e[1]))
+                out.append((spec.text, None, str(n).encode()))
+                continue
+            excl = [x for x in exclusions if x.collection == coll] if exclusions else None
+            for key, lk, value in self._entries(coll, spec):
+                if spec.key is not None:
+                    if spec.key != lk:
+                        continue
+                elif spec.key_regex is not None and spec.key_regex.search(lk) is None:
+                    continue
+                if excl and any(selects(x, lk) for x in excl):
+                    continue
+                out.append((coll, key, value))
+        return out
+
+    def new_phase_data(self) -> None:
+        """The request's variables changed (body, response): resolved targets are stale."""
+        self.target_cache.clear()
+        self.group_cache.clear()
+
+    def _entries(self, coll: str, spec: VarSpec) -> Sequence[tuple[bytes, bytes, bytes]]:
+        if coll in _PERSISTENT:
+            store = self.persistent[coll]
+            if spec.key is not None:
+                hit = store.get(spec.key)
+                return [(hit[0], spec.key, hit[1])] if hit is not None else ()
+            return [(orig, lk, v) for lk, (orig, v) in store.items()]
+        if coll == "MATCHED_VARS":
+            return self.matched_vars
+        if coll == "MATCHED_VARS_NAMES":
+            return [(k, lk, k) for k, lk, _ in self.matched_vars]
+        if coll == "RULE":
+            return [
+                (k.encode(), k.encode(), self.lookup("RULE", k)) for k in ("id", "msg", "severity", "logdata")
+            ]
+        return self.store.collections.get(coll, ())
+
+    def _scalar(self, name: str) -> bytes | None:
+        if name == "MATCHED_VAR":
+            return self.matched_var if self.matched_vars else None
+        if name == "MATCHED_VAR_NAME":
+            return self.matched_var_name if self.matched_vars else None
+        return self.store.scalars.get(name)
+
+    def _runtime_exclusions(self, rule: Rule) -> tuple[VarSpec, ...]:
+        extra = list(self.target_exclusions.get(rule.rule_id, ()))
+        for tag in rule.tags:
+            extra += self.tag_exclusions.get(tag, ())
+        return tuple(extra)
+
+    def _candidates(self, value: bytes) -> frozenset[int]:
+        hit = self.scan_cache.get(value)
+        if hit is None:
+            hit = self.ruleset.prefilter.scan(value)
+            self.scan_cache[value] = hit
+        return hit
+
+    # -- matches and actions -----------------------------------------------------------------
+    def begin_rule(self, rule: Rule) -> None:
+        self.rule = rule
+        self.matched_vars = []
+        self.matched_var = self.matched_var_name = b""
+        self.msg = self.logdata = b""
+        self.severity = None
+
+    def on_match(self, rule: Rule, link: Link, coll: str, key: bytes | None, value: bytes) -> None:
+        """What every match of a link runs at once: MATCHED_VAR*, setvar, msg, logdata."""
+        if coll:
+            bname = coll.encode() if key is None else coll.encode() + b":" + key
+            self.matched_var, self.matched_var_name = value, bname
+            self.matched_vars.append((bname, bname.lower(), value))
+        if link.severity is not None:
+            self.severity = link.severity
+        for sv in link.setvars:
+            self._setvar(sv.collection.upper(), sv.name, sv.op, sv.value)
+        # A chained link's msg/logdata do not replace the first link's (libmodsecurity 3.0.15).
+        first = link is rule.links[0]
+        if link.msg is not None and (first or not self.msg):
+            self.msg = macros.expand(link.msg, self.lookup)
+        if link.logdata is not None and (first or not self.logdata):
+            self.logdata = macros.expand(link.logdata, self.lookup)[:_MAX_DATA]
+
+    def record(self, rule: Rule) -> None:
+        self.matched.append(
+            MatchedRule(
+                rule.rule_id,
+                rule.phase,
+                self.msg.decode("latin-1"),
+                self.logdata.decode("latin-1"),
+                self.matched_var_name.decode("latin-1"),
+                self.matched_var[:_MAX_DATA],
+                self.severity,
+                rule.tags,
+                bool(rule.log),
+            )
+        )
+
+    def after_match(self, rule: Rule) -> int:
+        """ctl actions of every link, then the rule's disruptive action."""
+        for link in rule.links:
+            for ctl in link.ctls:
+                self._ctl(ctl.name, ctl.value, ctl.target)
+        disruptive = rule.disruptive
+        if disruptive == "pass" or self.mode != "On":
+            return CONTINUE
+        if disruptive == "allow":
+            self.allowed = True
+            return STOP
+        self.interrupted = True
+        self.interrupting_rule = rule.rule_id
+        self.status = rule.status or (302 if disruptive == "redirect" else 403)
+        return STOP
+
+    def set_captures(self, captures: list[bytes]) -> None:
+        tx = self.persistent["TX"]
+        for i, cap in enumerate(captures[:10]):
+            key = str(i).encode()
+            tx[key] = (key, cap)
+
+    def _setvar(self, coll: str, name: str, op: str, template: str) -> None:
+        store = self.persistent.setdefault(coll, {})
+        key = macros.expand(name, self.lookup).lower() if "%{" in name else name.encode("latin-1")
+        if op == "!":
+            store.pop(key, None)
+            return
+        value = macros.expand(template, self.lookup)
+        if op == "=":
+            store[key] = (key, value)
+            return
+        current = _number(store[key][1]) if key in store else 0
+        delta = _number(value)
+        store[key] = (key, str(current + delta if op == "+" else current - delta).encode())
+
+    def lookup(self, coll: str, key: str) -> bytes:
+        """A macro's value: the first value of COLLECTION[key], or a scalar."""
+        if coll in _PERSISTENT:
+            hit = self.persistent[coll].get(key.encode("latin-1"))
+            return hit[1] if hit is not None else b""
+        if coll == "RULE":
+            rule = self.rule
+            if rule is None:
+                return b""
+            if key == "id":
+                return str(rule.rule_id).encode()
+            if key == "msg":
+                return self.msg or macros.expand(rule.links[0].msg or "", self.lookup)
+            if key == "severity":
+                return (self.severity or "").encode()
+            if key == "logdata":
+                return self.logdata
+            return b""
+        if coll in SCALARS:
+            return self._scalar(coll) or b""
+        want = key.encode("latin-1")
+        for _, lk, value in self.store.collections.get(coll, ()):
+            if lk == want:
+                return value
+        return b""
+
+    def _ctl(self, name: str, value: str, target: VarSpec | None) -> None:
+        from originguard.waf.seclang.ctl import apply_ctl
+
+        apply_ctl(self, name, value, target)
+
+    def is_removed(self, rule: Rule) -> bool:
+        rid = rule.rule_id
+        if any(lo <= rid <= hi for lo, hi in self.removed_ranges):
+            return True
+        if self.removed_tags and not self.removed_tags.isdisjoint(rule.tags):
+            return True
+        return bool(self.removed_msgs) and (rule.links[0].msg or "") in self.removed_msgs
+
+    def dynamic_operator(self, link: Link) -> Any:
+        from originguard.waf.seclang.operators import build_operator
+
+        param = macros.expand(link.op_param, self.lookup).decode("latin-1")
+        return build_operator(link.op_name, param, negated=link.op_negated, data_dirs=self.ruleset.data_dirs)
+
+    def score(self, *names: bytes) -> int:
+        tx = self.persistent["TX"]
+        for name in names:
+            if name in tx:
+                return _number(tx[name][1])
+        return 0
+
+
+def _number(value: bytes) -> int:
+    try:
+        return int(value.strip() or b"0")
+    except ValueError:
+        return 0
+
+
+def _everything(_: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
+    return frozenset()
