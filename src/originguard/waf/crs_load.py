@@ -44,7 +44,7 @@ class LoadedCrs:
 
     ruleset: Any  # waf.seclang.RuleSet (Any: the engine's types are its own)
     key: str  # the SHA-256 of the inputs
-    rules: int  # rule ids defined by the files (before exclusions)
+    rules: int  # rules loaded (after configure-time exclusions)
     from_cache: bool  # read back from the cache directory, not compiled
     version: str  # the CRS release the rules name (`ver:'OWASP_CRS/4.28.0'`), or "unknown"
 
@@ -59,12 +59,13 @@ def load_crs(sources: CrsSources, cache_dir: Path | None) -> LoadedCrs:
     if kept is not None:
         return kept
     cached = _read_cache(cache_dir, key)
-    rules, version = _describe(sources)
-    if cached is not None:
-        loaded = LoadedCrs(cached, key, rules, from_cache=True, version=version)
-    else:
-        loaded = LoadedCrs(_compile(sources), key, rules, from_cache=False, version=version)
-        _write_cache(cache_dir, key, loaded.ruleset)
+    defined, version = _describe(sources)
+    ruleset = cached if cached is not None else _compile(sources)
+    by_id = getattr(ruleset, "rules_by_id", None)
+    rules = len(by_id) if isinstance(by_id, dict) else defined
+    loaded = LoadedCrs(ruleset, key, rules, from_cache=cached is not None, version=version)
+    if cached is None:
+        _write_cache(cache_dir, key, ruleset)
     if len(_LOADED) >= _KEPT:
         _LOADED.pop(next(iter(_LOADED)))
     _LOADED[key] = loaded
