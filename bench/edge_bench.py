@@ -3,6 +3,7 @@
 - cache hit, 1 KiB and 100 KiB, over HTTP and HTTPS: our edge vs nginx `proxy_cache` hit (target ≥ 1.0×)
 - miss chain viewer → edge → HTTPS → gate → app: ours vs the same chain of nginx (target ≥ 0.6×)
 - edge hit with the WAF on vs off (the cost of the default ACL on the hottest path)
+- edge hit with the OWASP CRS at PL1 vs no WAF (target ≥ 0.6×), with its verdict memo and without
 """
 
 from __future__ import annotations
@@ -110,6 +111,15 @@ waf:
           priority: 20
           action: block
           statement: {{rate_based: {{limit: 2000000000, window: 5m}}}}
+    crs:
+      default_action: allow
+      rules:
+        - {{name: owasp-crs, priority: 5, action: block, statement: {{managed: {{name: owasp-crs}}}}}}
+    crs-cold:
+      default_action: allow
+      rules:
+        - {{name: owasp-crs, priority: 5, action: block,
+           statement: {{managed: {{name: owasp-crs, verdict_memo: 0}}}}}}
 gate:
   access_log: null
   listeners:
@@ -140,7 +150,19 @@ def run(seconds: int = 5) -> list[dict[str, object]]:
             readable_by_workers(directory)
         secret = generate_secret_value()
         write_secret_file(work / "secret", [secret])
-        names = ("backend", "n_http", "n_https", "e_http", "e_https", "gate", "n_edge", "n_gate", "w_https")
+        names = (
+            "backend",
+            "n_http",
+            "n_https",
+            "e_http",
+            "e_https",
+            "gate",
+            "n_edge",
+            "n_gate",
+            "w_https",
+            "c_https",
+            "k_https",
+        )
         ports = {k: free_port() for k in names}
         with nginx(backend_block(ports["backend"], root), core=LOAD_CORE, port=ports["backend"]):
             rows = _hit_rows(work, certs, ports, seconds)
@@ -206,6 +228,43 @@ def _hit_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> l
             seconds=seconds,
         )
         rows.append(("edge hit 1k https: WAF on / off", waf_on_off, 0.0))
+    rows += _crs_rows(work, certs, ports, seconds)
+    return rows
+
+
+def _crs_rows(work: Path, certs: Path, ports: dict[str, int], seconds: int) -> list[Row]:
+    """The cache hit with CRS PL1 against the same edge without a WAF (wrk's request: Host only)."""
+    off = f"https://127.0.0.1:{ports['w_https']}/1k.bin"
+    rows: list[Row] = []
+    for name, acl, port, target in (
+        ("edge hit 1k https: CRS PL1 / no WAF", "crs", "c_https", 0.6),
+        ("  same, verdict memo off", "crs-cold", "k_https", 0.0),
+    ):
+        config = _config(
+            work, certs, ports, https=port, web_acl=acl, origin=ports["backend"], protocol="http-only"
+        )
+        with (
+            process(_edge(config), core=SUT_CORE, port=ports[port]),
+            process(
+                _edge(
+                    _config(
+                        work,
+                        certs,
+                        ports,
+                        https="w_https",
+                        web_acl="null",
+                        origin=ports["backend"],
+                        protocol="http-only",
+                    )
+                ),
+                core=SUT_CORE,
+                port=ports["w_https"],
+            ),
+        ):
+            url = f"https://127.0.0.1:{ports[port]}/1k.bin"
+            expect(url, header=("X-Cache", "Hit from originguard"))
+            expect(off, header=("X-Cache", "Hit from originguard"))
+            rows.append((name, alternate(url, off, seconds=seconds), target))
     return rows
 
 

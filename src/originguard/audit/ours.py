@@ -6,6 +6,7 @@ import stat
 from collections import defaultdict
 
 from originguard.audit.facts import Facts
+from originguard.audit.ours_crs import check_crs
 from originguard.audit.ours_gate import check_gate
 from originguard.audit.ours_secrets import check_secrets
 from originguard.audit.report import Report
@@ -26,6 +27,7 @@ def check_configs(loaded: list[LoadedConfig]) -> Report:
         if config.gate is not None:
             check_gate(facts, source, config.gate, _origin_secret_headers(config.distribution))
         check_secrets(facts, one)
+        check_crs(facts, one)
         _secret_file_modes(facts, one)
     _reuse(facts, loaded)
     return Report(tuple(facts.findings))

@@ -52,6 +52,11 @@ waf:
     main:
       default_action: allow
       rules:
+        # The OWASP Core Rule Set 4.28 (bundled) at paranoia level 1, blocking at anomaly score 5.
+        - name: owasp-crs
+          priority: 5
+          action: block
+          statement: {managed: {name: owasp-crs, paranoia_level: 1}}
         - {name: block-sqli, priority: 10, action: block, statement: {sqli: {field: query}}}
         - name: per-ip-limit
           priority: 20

@@ -6,6 +6,7 @@ A statement is a mapping with exactly one key naming its kind, as in the cloud W
     {byte_match: {field: {header: user-agent}, search: sqlmap, position: contains}}
     {and: [{ip_set: {cidrs: [10.0.0.0/8]}}, {not: {geo_match: {countries: [DE]}}}]}
     {managed: {name: core, overrides: {bad-user-agent: count}, excluded: [rfi]}}
+    {managed: {name: owasp-crs, paranoia_level: 1, exclusions: [{remove_rule: 942100}]}}
 
 `rate_based` and `managed` are top-level only (as in the cloud WAF), so each counts or expands once.
 """
@@ -17,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import re2
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from originguard.config.crs import CrsGroup
 from originguard.config.values import Cidr, Duration, Model
 
 # fmt: off
@@ -262,9 +264,27 @@ class LabelMatchStatement(Model):
     label_match: LabelMatch = Field(description="an earlier rule added a label")
 
 
+def _group_name(value: Any) -> str | None:
+    """The `name` of a managed group mapping (or model), which picks its model."""
+    name = value.get("name") if isinstance(value, dict) else getattr(value, "name", None)
+    return name if isinstance(name, str) else None
+
+
+AnyManagedGroup = Annotated[
+    Annotated[ManagedGroup, Tag("core")] | Annotated[CrsGroup, Tag("owasp-crs")],
+    Discriminator(
+        _group_name,
+        custom_error_type="managed_group",
+        custom_error_message="a managed group's name is `core` or `owasp-crs`",
+    ),
+]
+
+
 class ManagedStatement(Model):
     kind: ClassVar[str] = "managed"
-    managed: ManagedGroup = Field(description="the built-in `core` rule group")
+    managed: AnyManagedGroup = Field(
+        description="a managed rule group: the built-in `core`, or `owasp-crs` (the OWASP Core Rule Set)"
+    )
 
 
 class AndStatement(Model):
@@ -383,6 +403,10 @@ class WafConfig(Model):
     # A CSV of `cidr,CC` lines that replaces the small bundled table (see waf.geo).
     geo_table: str | None = Field(
         default=None, description="a `cidr,CC` CSV file for `geo_match` (default: a small bundled table)"
+    )
+    cache_dir: str | None = Field(
+        default=None,
+        description="where compiled `owasp-crs` rule sets are kept (default: `cache/` by the config file)",
     )
 
 

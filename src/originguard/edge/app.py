@@ -21,7 +21,9 @@ from originguard.gate.responses import prebuild
 from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
-from originguard.waf import Verdict, WafRequest, block_log_record, evaluate
+from originguard.waf import Verdict, WafRequest, block_log_record, evaluate, evaluate_response
+from originguard.waf.seclang import HttpResponse
+from originguard.waf.stats import crs_record
 
 if TYPE_CHECKING:
     from originguard.http.connection import HttpConnection
@@ -150,7 +152,15 @@ class EdgeApp(HttpApp):
         waf = self.runtime.view.waf
         assert waf is not None
         waf_request = WafRequest.from_raw(
-            request.method, request.path, request.query, request.headers, request.client_ip, body, truncated
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            request.client_ip,
+            body,
+            truncated,
+            request.target,
+            b"HTTP/" + request.version,
         )
         now = time.time()
         verdict = evaluate(waf.acl, waf_request, now, waf.rate)
@@ -164,8 +174,58 @@ class EdgeApp(HttpApp):
             )
             record["edge"] = self.runtime.view.node.name
             self.runtime.access_log.write({"waf_block": record})
+        elif waf_request.crs_findings is not None:
+            self._log_crs_count(waf_request, verdict, now)
         if verdict.blocked or verdict.counted:
             waf.samples.offer(waf_request, verdict, now)
+        return verdict
+
+    def _log_crs_count(self, waf_request: WafRequest, verdict: Verdict, now: float) -> None:
+        """An `owasp-crs` rule in count mode found something: log it as ModSecurity's DetectionOnly does."""
+        view = self.runtime.view
+        secrets = frozenset(view.redacted_headers)
+        record = block_log_record(waf_request, verdict, now, secret_headers=view.redacted_headers)
+        record["edge"] = view.node.name
+        record["crs"] = {
+            name: crs_record(finding, waf_request, secrets)
+            for name, finding in waf_request.crs_findings or ()
+        }
+        self.runtime.access_log.write({"waf_count": record})
+
+    def inspect_response(
+        self, request: Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> Verdict | None:
+        """Run the ACL's CRS response rules on an origin response at fill; a block is logged here."""
+        waf = self.runtime.view.waf
+        if waf is None or not waf.acl.crs:
+            return None
+        waf_request = WafRequest.from_raw(
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            request.client_ip,
+            b"",
+            False,
+            request.target,
+            b"HTTP/" + request.version,
+        )
+        response = HttpResponse(status, b"HTTP/1.1", tuple(headers), body)
+        verdict = evaluate_response(waf.acl, waf_request, response)
+        if verdict is None:
+            return None
+        now = time.time()
+        waf.stats.record(verdict)
+        view = self.runtime.view
+        if verdict.blocked:
+            self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
+            record = block_log_record(waf_request, verdict, now, secret_headers=view.redacted_headers)
+            record["edge"] = view.node.name
+            self.runtime.access_log.write({"waf_block": record})
+        else:
+            for rule in verdict.counted:
+                self.runtime.waf_rules.inc((rule, "counted"))
+            self._log_crs_count(waf_request, verdict, now)
         return verdict
 
     def blocked_wire(self, request: Request, verdict: Verdict) -> bytes:

@@ -39,6 +39,7 @@ from originguard.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
     from originguard.edge.app import EdgeApp, EdgeContext
+    from originguard.waf import Verdict
 
 log = logging.getLogger("originguard.edge")
 
@@ -58,6 +59,7 @@ class Fill:
     status: int = 0
     error: UpstreamError | None = None
     signing: OriginSigning | None = None
+    blocked: Verdict | None = None  # the WAF's CRS response rules refused the response: not stored
 
 
 async def serve_slow_path(
@@ -127,6 +129,10 @@ async def _fill_and_answer(
     if not leader and not fill.stored:
         fill = await fetch()  # not shareable (private, too big, failed): this viewer asks itself
         leader = True
+    if fill.blocked is not None:
+        wire = app.blocked_wire(request, fill.blocked)
+        response.send_prebuilt(int(wire[9:12]), wire)
+        return
     if fill.error is not None or (stored is not None and fill.status in (500, 502, 503, 504)):
         if stored is not None and on_origin_error(stored, time.time(), facts).serve_stale:
             # RFC 5861 §4: the origin failed; a stale copy beats an error page.
@@ -223,6 +229,11 @@ async def _fill(
             body=body,
             signing=origin.signing,
         )
+    # CRS's response rules (data leakage, web shells) vet the copy once, before it is stored:
+    # hits then serve it without inspecting it again.
+    refused = app.inspect_response(request, upstream.status, origin_headers, body)
+    if refused is not None and refused.blocked:
+        return Fill(status=upstream.status, blocked=refused)
     entry = make_entry(
         facts,
         body,

@@ -16,7 +16,16 @@ from originguard.errors import ConfigError
 from originguard.http.client import UpstreamPool
 from originguard.observe.access_log import AccessLog
 from originguard.observe.metrics import Counters, Histogram, MetricSet
-from originguard.waf import CompiledAcl, RateState, SampledRequests, WafStats, compile_acl, load_geo_table
+from originguard.waf import (
+    CompiledAcl,
+    CrsLoadError,
+    GeoTable,
+    RateState,
+    SampledRequests,
+    WafStats,
+    compile_acl,
+    load_geo_table,
+)
 
 
 @dataclass
@@ -81,7 +90,7 @@ def compile_edge(
             )
         geo_path = config.waf.geo_table if config.waf is not None else None
         geo = load_geo_table(loaded.resolve_path(geo_path)) if geo_path else None
-        acl = compile_acl(acls[distribution.web_acl], geo_table=geo)
+        acl = compile_web_acl(loaded, distribution.web_acl, geo)
         kept = previous.waf if previous is not None and previous.waf is not None else None
         if kept is not None and kept.name == distribution.web_acl:
             shared = rate if rate is not None else kept.rate  # an empty state is falsy (it has __len__)
@@ -114,6 +123,20 @@ def compile_edge(
         + name.encode()
         + b"\r\n",
     )
+
+
+def compile_web_acl(loaded: LoadedConfig, name: str, geo: GeoTable | None = None) -> CompiledAcl:
+    """Compile web ACL `name` of a config; a CRS file that does not load is a config error."""
+    waf = loaded.config.waf
+    assert waf is not None and name in waf.web_acls
+    acl = waf.web_acls[name]
+    cache_dir = loaded.resolve_path(waf.cache_dir) if waf.cache_dir else loaded.base_dir / "cache"
+    try:
+        return compile_acl(acl, geo_table=geo, resolve=loaded.resolve_path, cache_dir=cache_dir)
+    except CrsLoadError as exc:
+        index = next((i for i, rule in enumerate(acl.rules) if rule.name == exc.rule), 0)
+        where = f"waf.web_acls.{name}.rules[{index}].statement.managed"
+        raise ConfigError(loaded.source, where, f"the rule set does not load: {exc}") from None
 
 
 @dataclass

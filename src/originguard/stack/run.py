@@ -47,8 +47,19 @@ def run_stack(config: Path | None) -> None:
     else:
         demo = None
     loaded = load_config(config)  # a bad config stops here, before any child starts
+    _compile_web_acls(loaded)
     install_uvloop()
     asyncio.run(_supervise(loaded, config, demo))
+
+
+def _compile_web_acls(loaded: LoadedConfig) -> None:
+    """Compile every web ACL once here: a CRS file that does not load stops `up` before any child
+    starts, and the edges then read the compiled CRS from the cache instead of each compiling it."""
+    from originguard.edge.runtime import compile_web_acl
+
+    waf = loaded.config.waf
+    for name in waf.web_acls if waf is not None else ():
+        compile_web_acl(loaded, name)
 
 
 async def _supervise(loaded: LoadedConfig, config: Path, demo: HostPort | None) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from originguard.waf.aws_import import import_web_acl
 from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule, compile_acl
-from originguard.waf.evaluate import Action, Verdict, evaluate
+from originguard.waf.crs_load import CrsLoadError
+from originguard.waf.evaluate import Action, Verdict, evaluate, evaluate_response
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.rate import RateState
 from originguard.waf.request import Match, WafRequest
@@ -25,6 +26,7 @@ __all__ = [
     "BlockReply",
     "CompiledAcl",
     "CompiledRule",
+    "CrsLoadError",
     "GeoTable",
     "Match",
     "RateState",
@@ -37,6 +39,7 @@ __all__ = [
     "detect_sqli",
     "detect_xss",
     "evaluate",
+    "evaluate_response",
     "import_web_acl",
     "load_geo_table",
 ]

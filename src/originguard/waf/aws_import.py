@@ -11,6 +11,8 @@ import base64
 import binascii
 from typing import Any, Final
 
+from originguard.waf.aws_crs import COVERAGE, extra_families
+
 JsonObj = dict[str, Any]
 _TRANSFORMS: Final = {
     "LOWERCASE": "lowercase",
@@ -32,10 +34,6 @@ _SIMPLE_FIELDS: Final = {
     "AllQueryArguments": "all_query_args",
     "Cookies": "cookies",
 }
-# Vendor groups whose intent our built-in `core` group covers (with different rule names).
-_CORE_LIKE: Final = frozenset(
-    {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
-)
 _BODY_KIB: Final = {"KB_16": 16, "KB_32": 32, "KB_48": 48, "KB_64": 64}
 
 
@@ -64,7 +62,7 @@ def import_web_acl(json_obj: JsonObj) -> tuple[JsonObj, list[str]]:
             notes.append(f"{where}: left out: {exc}")
             continue
         rules.append(mapped)
-    result["rules"] = rules
+    result["rules"] = _one_crs_rule(rules, notes)
     for key in ("CaptchaConfig", "ChallengeConfig", "TokenDomains"):
         if acl.get(key):
             notes.append(f"{key}: not supported (originguard has no CAPTCHA/challenge); ignored")
@@ -270,10 +268,46 @@ def _rate(body: JsonObj, where: str, notes: list[str]) -> JsonObj:
 
 def _managed(group: JsonObj, where: str, notes: list[str]) -> JsonObj:
     name = group.get("Name", "")
-    if name not in _CORE_LIKE:
-        raise Unmappable(f"managed group {group.get('VendorName', '')}/{name} has no built-in equivalent")
-    notes.append(
-        f"{where}: managed group {name} approximated by the built-in `core` group "
-        "(different rule names; ExcludedRules, RuleActionOverrides and ScopeDownStatement dropped)"
-    )
-    return {"managed": {"name": "core"}}
+    coverage = COVERAGE.get(name) if group.get("VendorName", "AWS") == "AWS" else None
+    if coverage is None:
+        raise Unmappable(f"managed group {group.get('VendorName', '')}/{name} has no OWASP CRS equivalent")
+    families = ", ".join(str(family) for family in coverage.families)
+    notes.append(f"{where}: managed group {name} mapped to the OWASP CRS (rules {families}xxx)")
+    notes.extend(f"{where}: differs: {difference}" for difference in coverage.differences)
+    dropped = [
+        key for key in ("ExcludedRules", "RuleActionOverrides", "ScopeDownStatement") if group.get(key)
+    ]
+    if dropped:
+        notes.append(
+            f"{where}: {', '.join(dropped)} dropped (AWS rule names are not CRS rule ids): "
+            "tune with exclusions: [{remove_rule: ID}] instead"
+        )
+    return {"managed": {"name": "owasp-crs", "paranoia_level": 1}, "_aws_group": name}
+
+
+def _one_crs_rule(rules: list[JsonObj], notes: list[str]) -> list[JsonObj]:
+    """Every AWS group CRS covers becomes one `owasp-crs` rule, at the first group's priority.
+
+    CRS scores all its rules together: a second copy would run everything twice. The rule blocks
+    if any of the groups did (their override was not Count).
+    """
+    crs = [rule for rule in rules if "_aws_group" in rule.get("statement", {})]
+    if not crs:
+        return rules
+    groups = [rule["statement"].pop("_aws_group") for rule in crs]
+    first = crs[0]
+    first["name"] = "owasp-crs" if len(crs) > 1 else first["name"]
+    first["action"] = "block" if any(rule["action"] == "block" for rule in crs) else "count"
+    for rule in crs[1:]:
+        notes.append(
+            f"rule {rule['name']!r}: merged into the one owasp-crs rule (priority {first['priority']})"
+        )
+    extra = extra_families(groups)
+    if extra:
+        notes.append(
+            "owasp-crs also runs what no imported AWS group did: "
+            + "; ".join(extra)
+            + " (start with action: count to see their false positives)"
+        )
+    merged = set(map(id, crs[1:]))
+    return [rule for rule in rules if id(rule) not in merged]

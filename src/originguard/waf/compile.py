@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
+from originguard.config.crs import CrsGroup
 from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
 from originguard.waf.codegen import Evaluator, generate
+from originguard.waf.crs_load import CrsLoadError, load_crs
+from originguard.waf.crs_match import CrsRule
+from originguard.waf.crs_setup import crs_sources
 from originguard.waf.evaluate import Verdict, default_verdict, rule_matched, rule_runner
-from originguard.waf.fields import SlotFn, SlotTable
+from originguard.waf.fields import RequestView, SlotFn, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.managed import core_rules
 from originguard.waf.plan import Plan, Planner
 from originguard.waf.ratelimit import Direct
+from originguard.waf.request import Match
 from originguard.waf.runpoints import RuleHooks
 from originguard.waf.statements import Matcher, StatementCompiler
 
@@ -50,6 +57,9 @@ class CompiledAcl:
     plan: Plan  # which rules a request could match, tested per field before the rules run
     evaluator: Evaluator  # the plan as one generated function (`codegen`), called by `evaluate`
     default_verdict: Verdict  # the verdict without labels or counts, built once
+    # The `owasp-crs` rules, with their rule's action, labels and block reply: origin responses go
+    # through those with response inspection on when the cache fills (`evaluate_response`).
+    crs: tuple[tuple[CrsRule, CompiledRule], ...] = ()
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -61,8 +71,19 @@ _BUNDLED: list[GeoTable] = []
 _LABELLED_LIMIT: Final = 256  # distinct (labels, counted) default verdicts kept per ACL
 
 
-def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> CompiledAcl:
-    """Compile `config` (regexes, search strings, CIDR sets, transforms) into a `CompiledAcl`."""
+def compile_acl(
+    config: WebAclConfig,
+    *,
+    geo_table: GeoTable | None = None,
+    resolve: Callable[[str], Path] | None = None,
+    cache_dir: Path | None = None,
+) -> CompiledAcl:
+    """Compile `config` (regexes, search strings, CIDR sets, transforms) into a `CompiledAcl`.
+
+    `resolve` turns the relative paths of an `owasp-crs` group into paths (the config file's
+    directory); `cache_dir` keeps compiled CRS rule sets between starts (`crs_load`). A CRS file
+    that does not load raises `CrsLoadError` (file, line, problem) with `rule` set to the rule name.
+    """
     if geo_table is None:
         if not _BUNDLED:
             _BUNDLED.append(load_geo_table())
@@ -72,9 +93,15 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
     planner = Planner(compiler)
     default_response = block_reply(config.block_response)
     rules: list[CompiledRule] = []
+    crs: list[tuple[CrsRule, CompiledRule]] = []
     for rule in sorted(config.rules, key=lambda r: r.priority):
+        expanded: list[tuple[CompiledRule, Statement]]
         response = block_reply(rule.response) if rule.response is not None else default_response
-        if isinstance(rule.statement, ManagedStatement):
+        if isinstance(rule.statement, ManagedStatement) and isinstance(rule.statement.managed, CrsGroup):
+            crs_rule, compiled = _crs(rule, rule.statement.managed, response, config, resolve, cache_dir)
+            crs.append((crs_rule, compiled))
+            expanded = [(compiled, rule.statement)]
+        elif isinstance(rule.statement, ManagedStatement):
             expanded = _expand_managed(rule, rule.statement, compiler, response)
         else:
             matcher = compiler.compile(rule.statement, rule.name)
@@ -119,6 +146,7 @@ def compile_acl(config: WebAclConfig, *, geo_table: GeoTable | None = None) -> C
         plan=plan,
         evaluator=evaluator,
         default_verdict=default,
+        crs=tuple(crs),
     )
 
 
@@ -129,10 +157,37 @@ def block_reply(response: BlockResponse) -> BlockReply:
     return BlockReply(response.status, tuple(headers.items()), response.body.encode("utf-8"))
 
 
+def _crs(
+    rule: WafRule,
+    group: CrsGroup,
+    response: BlockReply,
+    config: WebAclConfig,
+    resolve: Callable[[str], Path] | None,
+    cache_dir: Path | None,
+) -> tuple[CrsRule, CompiledRule]:
+    """One rule running the whole Core Rule Set: CRS's own anomaly scoring decides inside it."""
+    mode: Literal["block", "count"] = "count" if rule.action == "count" else "block"
+    body_limit = config.body_inspection_kib * 1024
+    sources = crs_sources(group, mode=mode, body_limit=body_limit, resolve=resolve)
+    try:
+        loaded = load_crs(sources, cache_dir)
+    except CrsLoadError as exc:
+        exc.rule = rule.name
+        raise
+    crs_rule = CrsRule(rule.name, group, mode, loaded, sources.stateless)
+
+    def match(view: RequestView) -> Match | None:
+        return crs_rule.match_request(view.request, view.labels)
+
+    compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), match, response)
+    return crs_rule, compiled
+
+
 def _expand_managed(
     rule: WafRule, statement: ManagedStatement, compiler: StatementCompiler, response: BlockReply
 ) -> list[tuple[CompiledRule, Statement]]:
     group = statement.managed
+    assert not isinstance(group, CrsGroup), "owasp-crs compiles to one rule (_crs)"
     expanded: list[tuple[CompiledRule, Statement]] = []
     for inner, inner_statement in core_rules():
         if inner in group.excluded:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from originguard.waf.fields import RequestView
 from originguard.waf.rate import RateState
@@ -34,6 +34,7 @@ class Verdict:
     value: str | None
     reason: str
     response: BlockReply | None
+    crs: Any = None  # a waf.crs_match.CrsFinding when the deciding rule is an OWASP CRS group
 
     @property
     def blocked(self) -> bool:
@@ -143,6 +144,7 @@ def _rule_verdict(rule: CompiledRule, found: Match, labels: set[str], counted: l
         value=found.value[:VALUE_LIMIT] if found.field else None,
         reason=f"rule {rule.name} matched{where}{detail}",
         response=rule.response if action is Action.BLOCK else None,
+        crs=found.crs,
     )
 
 
@@ -152,3 +154,36 @@ def _default_verdict(
     if not labels and not counted:
         return acl.default_verdict  # prebuilt: frozen dataclasses cost ~1 µs to build
     return default_verdict(acl.default_action, acl.default_response, labels, counted)
+
+
+def evaluate_response(acl: CompiledAcl, request: WafRequest, response: Any) -> Verdict | None:
+    """Run the ACL's `owasp-crs` rules on an origin response (a `seclang.HttpResponse`) at cache fill.
+
+    None when no rule matched. The ACL's default action is not applied: it is for requests, and a
+    response only ever gets blocked by a rule that found something in it.
+    """
+    labels: set[str] = set()
+    counted: list[str] = []
+    for crs_rule, rule in acl.crs:
+        if not crs_rule.group.response_inspection.enabled:
+            continue
+        found = crs_rule.match_response(request, response)
+        if found is None:
+            continue
+        labels.update(rule.labels)
+        labels.update(f"{crs_rule.label_prefix}{rule_id}" for rule_id in found.crs.rule_ids)
+        if rule.action != "count":
+            return _rule_verdict(rule, found, labels, counted)
+        counted.append(rule.name)
+    if not counted:
+        return None
+    return Verdict(
+        action=Action.ALLOW,
+        rule=None,
+        labels=tuple(sorted(labels)),
+        counted=tuple(counted),
+        field=None,
+        value=None,
+        reason=f"response counted by {', '.join(counted)}",
+        response=None,
+    )

@@ -28,8 +28,11 @@ class WafRequest:
         "body",
         "body_truncated",
         "client_ip",
+        "crs_findings",
         "method",
+        "protocol",
         "query",
+        "target",
     )
 
     method: str
@@ -43,6 +46,12 @@ class WafRequest:
     _headers: tuple[tuple[str, str], ...] | None
     _raw_headers: Sequence[tuple[bytes, bytes]]
     _json: Any  # what `parsed_body` computed, None until then
+    # The request-target exactly as sent and the protocol (b"" / HTTP/1.1 when built from parts):
+    # the OWASP CRS rules read REQUEST_LINE and REQUEST_URI_RAW, which path + query cannot rebuild.
+    target: bytes
+    protocol: bytes
+    # (rule name, waf.crs_match.CrsFinding) of each OWASP CRS group that matched, for count logs.
+    crs_findings: list[tuple[str, Any]] | None
 
     def __init__(
         self,
@@ -55,6 +64,8 @@ class WafRequest:
         body_truncated: bool = False,
         raw_path: bytes = b"",
         raw_headers: Sequence[tuple[bytes, bytes]] = (),
+        target: bytes = b"",
+        protocol: bytes = b"HTTP/1.1",
     ) -> None:
         # `path` / `headers` None: decoded from `raw_path` / `raw_headers` on first read.
         self.method = method
@@ -67,6 +78,9 @@ class WafRequest:
         self.client_ip = client_ip
         self.body = body
         self.body_truncated = body_truncated
+        self.target = target
+        self.protocol = protocol
+        self.crs_findings = None
 
     @classmethod
     def from_raw(
@@ -78,6 +92,8 @@ class WafRequest:
         client_ip: str,
         body: bytes,
         body_truncated: bool,
+        target: bytes = b"",
+        protocol: bytes = b"HTTP/1.1",
     ) -> WafRequest:
         """The request from the edge's raw bytes: latin-1 (one char per byte), header names lower-cased.
 
@@ -99,6 +115,8 @@ class WafRequest:
             body_truncated,
             path,
             headers,
+            target,
+            protocol,
         )
 
     @property
@@ -119,6 +137,19 @@ class WafRequest:
                 [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw]
             )
         return headers
+
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers as received (original case and order) when built `from_raw`, else encoded."""
+        if self._raw_headers or self._headers is None:
+            return tuple(self._raw_headers)
+        return tuple([(name.encode("latin-1"), value.encode("latin-1")) for name, value in self._headers])
+
+    def raw_target(self) -> bytes:
+        """The request-target as sent; rebuilt from path and query when not known."""
+        if self.target:
+            return self.target
+        path = self._raw_path or self.path.encode("latin-1")
+        return path + b"?" + self.query.encode("latin-1") if self.query else path
 
     def parsed_body(self, parse: Callable[[bytes], T]) -> T:
         """`parse(self.body)`, computed once per request: the body rule and json_values share a parse."""
@@ -173,6 +204,7 @@ class Match(NamedTuple):
     field: str
     value: str
     detail: str = ""
+    crs: Any = None  # a waf.crs_match.CrsFinding when the OWASP CRS matched (rule ids, score)
 
 
 FieldValues = tuple[str, ...]

@@ -97,7 +97,7 @@ def block_log_record(
     value = verdict.value
     if value is not None and _is_secret(verdict.field, request, secrets):
         value = REDACTED
-    return {
+    record: dict[str, Any] = {
         "time": now,
         "action": verdict.action.value,
         "rule": verdict.rule,
@@ -110,6 +110,17 @@ def block_log_record(
         "method": request.method,
         "path": request.path[:256],
     }
+    if verdict.crs is not None:
+        record["crs"] = crs_record(verdict.crs, request, secrets)
+    return record
+
+
+def crs_record(finding: Any, request: WafRequest, secrets: frozenset[str]) -> dict[str, Any]:
+    """An OWASP CRS finding for a log: rule ids, variables, scores; matched data unless a secret's."""
+    record: dict[str, Any] = finding.record()
+    if "matched_data" in record and any(_is_secret(v, request, secrets) for v in finding.variables):
+        record["matched_data"] = [REDACTED]
+    return record
 
 
 def _is_secret(field_name: str | None, request: WafRequest, secrets: frozenset[str]) -> bool:
@@ -117,6 +128,11 @@ def _is_secret(field_name: str | None, request: WafRequest, secrets: frozenset[s
         return False
     if field_name.startswith("header:"):
         return field_name[7:] in secrets
+    if field_name.startswith("REQUEST_HEADERS"):  # a CRS variable: REQUEST_HEADERS:Name, or all
+        name = field_name.partition(":")[2].lower()
+        return name in secrets if name else any(n in secrets for n, _ in request.headers)
+    if field_name.startswith("REQUEST_COOKIES"):
+        return "cookie" in secrets
     if field_name.startswith("rate:"):
         return any(part in secrets for part in field_name[5:].split("+"))
     if field_name == "cookies":

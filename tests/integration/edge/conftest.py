@@ -109,7 +109,9 @@ def build_chain(
     redis_url: str | None = None,
     gate_underscores: bool = False,
     edge_underscores: bool = False,
+    waf_yaml: str | None = None,
 ) -> Chain:
+    """The chain; `waf_yaml` (a whole `waf:` section) replaces the default web ACL."""
     secret = "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"
     token = "admintoken0123456789abcdefghijklmnopqrs"
     write_secret_file(tmp / "origin-verify", [secret])
@@ -151,6 +153,8 @@ def build_chain(
             edge_underscores=str(edge_underscores).lower(),
         )
     )
+    if waf_yaml is not None:
+        edge_yaml.write_text(edge_yaml.read_text().partition("\nwaf:\n")[0] + "\n" + waf_yaml)
     edge_yaml.write_text(edge_yaml.read_text() + cluster)
     edge = loop_thread.run(start_edge(load_config(edge_yaml), "edge-test"))
     return Chain(

@@ -114,8 +114,11 @@ def test_design_yaml_waf_section_loads_and_compiles() -> None:
     config = load_config_text(DEFAULT_CONFIG_YAML, "default", Path("."), load_secrets=False).config
     assert config.waf is not None
     compiled = compile_acl(config.waf.web_acls["main"])
-    assert compiled.rule_names == ("block-sqli", "per-ip-limit")
-    assert run(compiled, request(query="id=1%20or%201%3D1")).rule == "block-sqli"
+    assert compiled.rule_names == ("owasp-crs", "block-sqli", "per-ip-limit")
+    # The OWASP CRS (priority 5) sees it first.
+    assert run(compiled, request(query="id=1%20or%201%3D1")).rule == "owasp-crs"
+    browser = {"host": "www.example.com", "user-agent": "Mozilla/5.0", "accept": "text/html"}
+    assert not run(compiled, request(query="id=1&sort=price", headers=browser)).blocked
 
 
 @pytest.mark.parametrize(

@@ -133,6 +133,7 @@ def test_import_maps_what_it_can_and_validates() -> None:
     }
     assert by_name["limit"]["statement"]["rate_based"]["keys"] == [{"header": "x-api-key"}, "path"]
     assert by_name["common"]["action"] == "count" and by_name["captcha"]["action"] == "count"
+    assert by_name["common"]["statement"] == {"managed": {"name": "owasp-crs", "paranoia_level": 1}}
     compiled = compile_acl(config)
     assert not run(compiled, request()).blocked or True  # compiles and runs
     assert (
@@ -146,10 +147,43 @@ def test_import_lists_every_unmapped_thing() -> None:
     assert "rule 'bots': left out" in text and "BotControl" in text
     assert "rule 'blocklist': left out" in text and "get-ip-set" in text
     assert "action Captcha" in text and "HEX_DECODE" in text
-    assert "approximated by the built-in `core` group" in text
+    assert "AWSManagedRulesCommonRuleSet mapped to the OWASP CRS" in text
+    assert "differs: NoUserAgent_HEADER is CRS 920320" in text
     assert "read as base64" in text
 
 
 def test_import_accepts_bare_webacl_object() -> None:
     acl_dict, notes = import_web_acl({"DefaultAction": {"Allow": {}}, "Rules": []})
     assert acl_dict == {"default_action": "allow", "rules": []} and notes == []
+
+
+def test_aws_groups_crs_covers_become_one_owasp_crs_rule_with_the_differences_listed() -> None:
+    def group(name: str, priority: int, override: str) -> dict[str, object]:
+        return {
+            "Name": name.lower(),
+            "Priority": priority,
+            "OverrideAction": {override: {}},
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": name}},
+        }
+
+    export = {
+        "DefaultAction": {"Allow": {}},
+        "Rules": [
+            group("AWSManagedRulesSQLiRuleSet", 1, "Count"),
+            group("AWSManagedRulesKnownBadInputsRuleSet", 2, "None"),
+            group("AWSManagedRulesBotControlRuleSet", 3, "None"),
+            group("AWSManagedRulesPHPRuleSet", 4, "Count"),
+        ],
+    }
+    acl_dict, notes = import_web_acl(export)
+    (rule,) = acl_dict["rules"]
+    assert rule["name"] == "owasp-crs" and rule["priority"] == 1
+    assert rule["action"] == "block", "KnownBadInputs blocked, so the merged rule blocks"
+    assert rule["statement"] == {"managed": {"name": "owasp-crs", "paranoia_level": 1}}
+    text = "\n".join(notes)
+    assert "AWSManagedRulesSQLiRuleSet mapped to the OWASP CRS (rules 942xxx)" in text
+    assert "Log4JRCE_* is CRS 944150" in text and "Host_localhost_HEADER has no CRS equivalent" in text
+    assert "BotControlRuleSet has no OWASP CRS equivalent" in text
+    assert "merged into the one owasp-crs rule" in text
+    assert "941 (cross-site scripting)" in text, "what CRS adds that no imported group did"
+    WebAclConfig.model_validate(acl_dict)
