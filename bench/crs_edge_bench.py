@@ -1,9 +1,8 @@
-"""The OWASP CRS in the edge: load time (cold and cached), edge start, RSS, per-request cost in the ACL.
+"""The OWASP CRS in the edge: load time, edge start, RSS, per-request cost in the ACL.
 
     python bench/crs_edge_bench.py
 
-- load: `crs_sources` + `load_crs` in a fresh process, with an empty cache directory (compile) and
-  then with the cache it wrote (targets: edge start with CRS ≤ 3 s, cached);
+- load: `crs_sources` + `load_crs` in a fresh process, twice (target: edge start with CRS ≤ 3 s);
 - edge: `originguard edge` with the default ACL of `originguard up` (CRS PL1 block), time from exec
   to its TLS port accepting, and its RSS (VmRSS) after start and after 2,000 requests (≤ 150 MB);
 - per request: `WafRequest.from_raw` + `evaluate` on the default ACL, the verdict memo off (every
@@ -28,26 +27,23 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import free_port  # noqa: E402
 
 LOAD = """
-import sys, time
-from pathlib import Path
+import time
 started = time.perf_counter()
 from originguard.config.crs import CrsGroup
 from originguard.waf.crs_load import load_crs
 from originguard.waf.crs_setup import crs_sources
 sources = crs_sources(CrsGroup(name="owasp-crs"), mode="block", body_limit=16384)
-loaded = load_crs(sources, Path(sys.argv[1]))
-print(time.perf_counter() - started, loaded.from_cache, loaded.rules)
+loaded = load_crs(sources)
+print(time.perf_counter() - started, loaded.rules)
 """
 
 
-def load_times(cache: Path) -> list[tuple[str, float, bool]]:
+def load_times() -> list[tuple[str, float, int]]:
     out = []
-    for label in ("cold (compile)", "cached"):
-        done = subprocess.run(
-            [sys.executable, "-c", LOAD, str(cache)], capture_output=True, text=True, check=True
-        )
-        seconds, from_cache, _ = done.stdout.split()
-        out.append((label, float(seconds), from_cache == "True"))
+    for label in ("first run", "second run"):
+        done = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True)
+        seconds, rules = done.stdout.split()
+        out.append((label, float(seconds), int(rules)))
     return out
 
 
@@ -83,7 +79,7 @@ def edge_start(work: Path) -> list[tuple[str, float, float, float]]:
     certs = work / "certs"
     ensure_dev_pki(certs, {"edge": ["127.0.0.1", "localhost"], "gate": ["localhost"]})
     rows = []
-    for label in ("empty cache", "cached"):
+    for label in ("first start", "second start"):
         https = free_port()
         config = work / "edge.yaml"
         config.write_text(EDGE_YAML.format(http=free_port(), https=https, certs=certs, origin=free_port()))
@@ -194,8 +190,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="og-bench-crs-") as tmp:
         work = Path(tmp)
         print("CRS 4.28 load (fresh process, default settings):")
-        for label, seconds, from_cache in load_times(work / "cache"):
-            print(f"  {label:<16} {seconds:6.2f} s  (from cache: {from_cache})")
+        for label, seconds, rules in load_times():
+            print(f"  {label:<16} {seconds:6.2f} s  ({rules} rules)")
         print("edge start with the default ACL (CRS PL1 block), exec → TLS port accepting:")
         for label, ready, start_rss, later_rss in edge_start(work):
             print(

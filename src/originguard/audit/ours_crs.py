@@ -15,7 +15,6 @@ def check_crs(facts: Facts, loaded: LoadedConfig) -> None:
     waf = loaded.config.waf
     if waf is None:
         return
-    cache_dir = loaded.resolve_path(waf.cache_dir) if waf.cache_dir else loaded.base_dir / "cache"
     for name, acl in waf.web_acls.items():
         for index, rule in enumerate(acl.rules):
             statement = rule.statement
@@ -28,7 +27,7 @@ def check_crs(facts: Facts, loaded: LoadedConfig) -> None:
                 group, mode=mode, body_limit=acl.body_inspection_kib * 1024, resolve=loaded.resolve_path
             )
             try:
-                crs = load_crs(sources, cache_dir)
+                crs = load_crs(sources)
             except CrsLoadError as exc:
                 facts.add(
                     "waf-crs",

@@ -404,10 +404,6 @@ class WafConfig(Model):
     geo_table: str | None = Field(
         default=None, description="a `cidr,CC` CSV file for `geo_match` (default: a small bundled table)"
     )
-    cache_dir: str | None = Field(
-        default=None,
-        description="where compiled `owasp-crs` rule sets are kept (default: `cache/` by the config file)",
-    )
 
 
 def _children(statement: Statement) -> list[Statement]:

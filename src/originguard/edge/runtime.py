@@ -130,9 +130,8 @@ def compile_web_acl(loaded: LoadedConfig, name: str, geo: GeoTable | None = None
     waf = loaded.config.waf
     assert waf is not None and name in waf.web_acls
     acl = waf.web_acls[name]
-    cache_dir = loaded.resolve_path(waf.cache_dir) if waf.cache_dir else loaded.base_dir / "cache"
     try:
-        return compile_acl(acl, geo_table=geo, resolve=loaded.resolve_path, cache_dir=cache_dir)
+        return compile_acl(acl, geo_table=geo, resolve=loaded.resolve_path)
     except CrsLoadError as exc:
         index = next((i for i, rule in enumerate(acl.rules) if rule.name == exc.rule), 0)
         where = f"waf.web_acls.{name}.rules[{index}].statement.managed"

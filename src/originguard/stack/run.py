@@ -54,7 +54,7 @@ def run_stack(config: Path | None) -> None:
 
 def _compile_web_acls(loaded: LoadedConfig) -> None:
     """Compile every web ACL once here: a CRS file that does not load stops `up` before any child
-    starts, and the edges then read the compiled CRS from the cache instead of each compiling it."""
+    starts, each edge then compiles its own in ~0.7 s."""
     from originguard.edge.runtime import compile_web_acl
 
     waf = loaded.config.waf

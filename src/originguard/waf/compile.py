@@ -76,13 +76,12 @@ def compile_acl(
     *,
     geo_table: GeoTable | None = None,
     resolve: Callable[[str], Path] | None = None,
-    cache_dir: Path | None = None,
 ) -> CompiledAcl:
     """Compile `config` (regexes, search strings, CIDR sets, transforms) into a `CompiledAcl`.
 
     `resolve` turns the relative paths of an `owasp-crs` group into paths (the config file's
-    directory); `cache_dir` keeps compiled CRS rule sets between starts (`crs_load`). A CRS file
-    that does not load raises `CrsLoadError` (file, line, problem) with `rule` set to the rule name.
+    directory). A CRS file that does not load raises `CrsLoadError` (file, line, problem) with
+    `rule` set to the rule name.
     """
     if geo_table is None:
         if not _BUNDLED:
@@ -98,7 +97,7 @@ def compile_acl(
         expanded: list[tuple[CompiledRule, Statement]]
         response = block_reply(rule.response) if rule.response is not None else default_response
         if isinstance(rule.statement, ManagedStatement) and isinstance(rule.statement.managed, CrsGroup):
-            crs_rule, compiled = _crs(rule, rule.statement.managed, response, config, resolve, cache_dir)
+            crs_rule, compiled = _crs(rule, rule.statement.managed, response, config, resolve)
             crs.append((crs_rule, compiled))
             expanded = [(compiled, rule.statement)]
         elif isinstance(rule.statement, ManagedStatement):
@@ -163,14 +162,13 @@ def _crs(
     response: BlockReply,
     config: WebAclConfig,
     resolve: Callable[[str], Path] | None,
-    cache_dir: Path | None,
 ) -> tuple[CrsRule, CompiledRule]:
     """One rule running the whole Core Rule Set: CRS's own anomaly scoring decides inside it."""
     mode: Literal["block", "count"] = "count" if rule.action == "count" else "block"
     body_limit = config.body_inspection_kib * 1024
     sources = crs_sources(group, mode=mode, body_limit=body_limit, resolve=resolve)
     try:
-        loaded = load_crs(sources, cache_dir)
+        loaded = load_crs(sources)
     except CrsLoadError as exc:
         exc.rule = rule.name
         raise

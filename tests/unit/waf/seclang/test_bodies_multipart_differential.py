@@ -125,6 +125,16 @@ BODIES: list[tuple[bytes, bytes]] = [
     (b"multipart/form-data;; boundary=xyz", FIELD + b"--xyz--\r\n"),
     (b"Multipart/Form-Data; boundary=xyz", FIELD + b"--xyz--\r\n"),
     (b"multipart/form-data; boundary=" + b"x" * 1100, b"--x\r\n"),
+    # A refused header line, then a fold line: 3.0.15 reports the folded header twice.
+    *(
+        (
+            CT,
+            b'--xyz\r\nContent-Disposition: form-data; name="a"\r\nX: y\r\n'
+            + line
+            + b"\tf\r\n\r\nv\r\n--xyz--\r\n",
+        )
+        for line in (b"\x01Z: q\r\n", b"nocolon\r\n", b": q\r\n", b"X: z\r\n", b"\x01Z: q\r\n\x02Z: q\r\n")
+    ),
 ]
 
 

@@ -73,7 +73,8 @@ class _Part:
         self.name = b""
         self.filename = b""
         self.headers: dict[bytes, tuple[bytes, int]] = {}  # lowered name -> (value, line index)
-        self.header_lines: list[bytes] = []
+        # None: a refused line, which a following fold line replaces.
+        self.header_lines: list[bytes | None] = []
         self.last_header = b""
         self.state = 0  # 0: reading headers, 1: reading data
         self.data_read = False
@@ -269,18 +270,24 @@ class _Parser:
             self.folded_header(part, buf)
         else:
             colon = buf.find(b":")
+            # A refused line keeps a slot in 3.0.15's list of lines that is never reported, but
+            # that a following fold line takes (see `folded_header`).
             if colon == -1:
                 self.error = "Multipart: Invalid part header (colon missing): " + buf.decode("latin-1")
+                part.header_lines.append(None)
                 return True
             if colon == 0:
                 self.error = "Multipart: Invalid part header (header name missing)."
+                part.header_lines.append(None)
                 return True
             name = buf[:colon]
             if not _is_header_name(name):
                 self.error = "Multipart: Invalid part header (contains invalid character)."
+                part.header_lines.append(None)
                 return True
             key = name.lower()
             if key in part.headers:
+                part.header_lines.append(None)
                 return True  # a duplicate part header is refused without an error text
             value = _chomp(buf[colon + 1 :].lstrip(b" \t"))
             part.last_header = key
@@ -298,9 +305,12 @@ class _Parser:
             return
         old, index = part.headers[part.last_header]
         value = old + b" " + _chomp(data)
-        part.headers[part.last_header] = (value, index)
-        name = part.header_lines[index].split(b":", 1)[0]
-        part.header_lines[index] = name + b": " + value
+        line = part.header_lines[index]
+        assert line is not None  # an index in `headers` points at a header's own line
+        # 3.0.15 replaces the *last* line kept, not the folded header's: after a refused line
+        # the header is reported twice, as first seen and folded.
+        part.header_lines[-1] = line.split(b":", 1)[0] + b": " + value
+        part.headers[part.last_header] = (value, len(part.header_lines) - 1)
         if len(value) > BUF_SIZE:
             self.error = "Multipart: Part header too long."
 
@@ -371,7 +381,7 @@ class _Parser:
         """Multipart::process_boundary: keep the part if it has a name, start the next one."""
         part = self.part
         if part is not None:
-            self.part_headers.extend((part.name, line) for line in part.header_lines)
+            self.part_headers.extend((part.name, line) for line in part.header_lines if line is not None)
             if part.name:
                 self.parts.append(part)
             else:
