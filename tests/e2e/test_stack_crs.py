@@ -7,13 +7,8 @@ import ssl
 
 import pytest
 
-from originguard.waf import seclang
 from tests.e2e.conftest import Stack
 from tests.support import request
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(seclang, "load_ruleset"), reason="the SecLang engine (wt/engine) is not merged yet"
-)
 
 EDGE = "www.cdn.example.test"
 BROWSER = (

@@ -20,7 +20,7 @@ from originguard.waf.crs_setup import CrsSources
 _KEPT: Final = 4  # rule sets kept per process (reloads, several edges in one test process)
 _LOADED: dict[str, LoadedCrs] = {}
 _RULE_ID: Final = re.compile(rb"\bid\s*:\s*'?(\d+)")
-_VERSION: Final = re.compile(rb"OWASP_CRS/(\d+\.\d+\.\d+)")
+_SIGNATURE: Final = re.compile(rb'(?m)^\s*SecComponentSignature\s+"OWASP_CRS/(\d+\.\d+\.\d+)')
 
 
 class CrsLoadError(OriginguardError):
@@ -85,13 +85,16 @@ def _compile(sources: CrsSources) -> Any:
 
 
 def _describe(sources: CrsSources) -> tuple[int, str]:
-    """How many rule ids the files define, and the CRS version they name."""
+    """How many rule ids the files define, and the CRS release they sign as.
+
+    The release is the rules' own `SecComponentSignature "OWASP_CRS/x.y.z"` (REQUEST-901); a rule's
+    `ver:` is not used, as a few rules keep the release they last changed in."""
     ids: set[bytes] = set()
     version = ""
-    for index, path in enumerate(sources.files):
+    for path in sources.files[1:]:  # the rules, not the setup file (which may be older)
         text = path.read_bytes()
         ids.update(_RULE_ID.findall(text))
-        if index and not version:  # the rules' own version, not the setup file's
-            found = _VERSION.search(text)
-            version = found.group(1).decode() if found else ""
+        found = _SIGNATURE.search(text)
+        if found and not version:
+            version = found.group(1).decode()
     return len(ids), version or "unknown"

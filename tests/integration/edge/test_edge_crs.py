@@ -10,14 +10,9 @@ from typing import Any
 import pytest
 
 from originguard.certs import CertFiles
-from originguard.waf import seclang
 from tests.integration.edge.conftest import Chain, build_chain, stop_chain
 from tests.origin_app import Script
 from tests.support import LoopThread, Response, request
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(seclang, "load_ruleset"), reason="the SecLang engine (wt/engine) is not merged yet"
-)
 
 EDGE = "www.cdn.example.test"
 BROWSER = (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from originguard.audit import check_configs
 from originguard.config import LoadedConfig
+from originguard.config.loader import load_config_text
 
 from .audit_helpers import found
 
@@ -70,3 +72,40 @@ def test_secret_file_readable_by_others_fails(ours: dict[str, LoadedConfig]) -> 
     os.chmod(secure.resolve_path("secrets/prod-verify"), 0o644)
     [finding] = found(check_configs([secure]), "secret-file-mode", "fail")
     assert "chmod 600" in finding.fix
+
+
+def test_check_reports_what_an_owasp_crs_group_loads_and_warns_on_core(tmp_path: Path) -> None:
+    text = """
+waf:
+  web_acls:
+    main:
+      rules:
+        - {name: old, priority: 0, action: block, statement: {managed: {name: core}}}
+        - {name: crs, priority: 1, action: count, statement: {managed: {name: owasp-crs, paranoia_level: 2}}}
+"""
+    report = check_configs([load_config_text(text, "acl.yaml", tmp_path)])
+    [core] = found(report, "waf-crs", "warn", "waf.web_acls.main.rules[0].statement.managed")
+    assert "deprecated" in core.message and "owasp-crs" in core.fix
+    [crs] = found(report, "waf-crs", "pass", "waf.web_acls.main.rules[1].statement.managed")
+    assert "OWASP CRS 4.28.0" in crs.message and "paranoia level 2" in crs.message
+    assert "count mode (DetectionOnly)" in crs.message
+
+
+def test_check_fails_a_crs_directive_the_engine_does_not_implement(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = 'SecRule ARGS "@rx a" "id:1,phase:2,pass"\n'
+    (rules / "REQUEST-999-X.conf").write_text(rule + "SecUnknownThing On\n")
+    text = f"""
+waf:
+  web_acls:
+    main:
+      rules:
+        - name: crs
+          priority: 0
+          action: block
+          statement: {{managed: {{name: owasp-crs, rules_dir: {rules}}}}}
+"""
+    report = check_configs([load_config_text(text, "acl.yaml", tmp_path)])
+    [failed] = found(report, "waf-crs", "fail", "waf.web_acls.main.rules[0].statement.managed")
+    assert "REQUEST-999-X.conf:2" in failed.message and not report.ok

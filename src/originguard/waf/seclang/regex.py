@@ -9,9 +9,10 @@ slow. What RE2 lacks:
 - possessive quantifiers (`*+`, `++`, `?+`) become greedy ones. Without backtracking they only
   differ when the quantified item overlaps what follows; in CRS 3.3's two uses it does not;
 - look-around and back-references (three CRS 3.3 rules: 920120, 942130, 953100; CRS 4 has none)
-  are not regular. Such a pattern runs on Python's `re` only after a relaxed RE2 form (look-arounds
-  dropped, a back-reference replaced by its group) matched: benign values pay RE2's linear scan,
-  and only a value that already looks like the attack reaches the backtracking engine.
+  are not regular. Such a pattern runs on the `regex` package (a backtracking engine that, like
+  PCRE, takes look-behinds of several widths, which `re` refuses) only after a relaxed RE2 form
+  (look-arounds dropped, a back-reference replaced by its group) matched: benign values pay RE2's
+  linear scan, and only a value that already looks like the attack reaches the backtracking engine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from typing import Any, Final, Protocol
 
 import re2
+import regex
 
 from originguard.errors import SecLangError
 
@@ -71,9 +73,9 @@ def compile_rx(pattern: str) -> CompiledPattern:
     except re2.error as exc:
         reason = str(exc)
     try:
-        exact = re.compile(_FLAGS + text)
+        exact = regex.compile(_FLAGS + text, regex.VERSION0)
         guard = re2.compile(_FLAGS + relax(text), _OPTIONS)
-    except (re.error, re2.error):
+    except (regex.error, re2.error):
         raise SecLangError("", 0, "", f"the pattern cannot run on RE2 ({reason})") from None
     return CompiledPattern(text, guard, exact, exact.groups)
 

@@ -125,6 +125,8 @@ BODIES: list[tuple[bytes, bytes]] = [
     (b"multipart/form-data;; boundary=xyz", FIELD + b"--xyz--\r\n"),
     (b"Multipart/Form-Data; boundary=xyz", FIELD + b"--xyz--\r\n"),
     (b"multipart/form-data; boundary=" + b"x" * 1100, b"--x\r\n"),
+    (CT, b'--xyz\r\nContent-Disposition: form-data; name="a"\r\nX: y\r\r\n\r\nv\r\n--xyz--\r\n'),
+    (CT, b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\rhello\r\n--xyz--'),
     # A refused header line, then a fold line: 3.0.15 reports the folded header twice.
     *(
         (
