@@ -56,6 +56,7 @@ def parse_multipart(content_type: bytes, body: bytes, limits: BodyLimits) -> Bod
 
 class _Part:
     __slots__ = (
+        "blank_seen",
         "data_read",
         "filename",
         "header_lines",
@@ -76,6 +77,7 @@ class _Part:
         # None: a refused line, which a following fold line replaces.
         self.header_lines: list[bytes | None] = []
         self.last_header = b""
+        self.blank_seen = False  # the empty line after the headers came (valid or not)
         self.state = 0  # 0: reading headers, 1: reading data
         self.data_read = False
         self.is_file = False
@@ -265,6 +267,7 @@ class _Parser:
         else:
             self.lf_line = True
         if buf in (b"\r\n", b"\n"):
+            part.blank_seen = True
             return self.end_of_headers(part)
         if buf[0] in C_SPACE:
             self.folded_header(part, buf)
@@ -399,8 +402,8 @@ class _Parser:
             if self.boundary_count > 0:
                 if self.leftover_is_line_start and leftover == b"--" + self.boundary + b"--":
                     self.count_prev_ending()
-                    if self.part is not None and self.part.state == 0:
-                        # Headers never ended: 3.0.15 reports none of them (measured, not documented).
+                    if self.part is not None and not self.part.blank_seen:
+                        # No empty line ended the headers: 3.0.15 reports none (measured).
                         self.part.header_lines.clear()
                     self.finish_part(True)
                     self.complete_seen = True
