@@ -118,8 +118,12 @@ Evaluate = Callable[[HttpRequest, HttpResponse], Logged]
 
 
 def shared_dir() -> Path:
-    """The shared third-party data (CRS as released), from ORIGINGUARD_SHARED or /work/shared."""
-    return Path(os.environ.get("ORIGINGUARD_SHARED", "/work/shared"))
+    """The shared third-party data (CRS as released): ORIGINGUARD_SHARED, else `../shared` beside
+    the checkout, else /work/shared (where a clean clone elsewhere on the dev machine finds it)."""
+    if "ORIGINGUARD_SHARED" in os.environ:
+        return Path(os.environ["ORIGINGUARD_SHARED"])
+    beside = Path(__file__).resolve().parents[1].parent / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
 
 
 def crs_dir() -> Path:

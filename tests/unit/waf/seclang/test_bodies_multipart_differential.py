@@ -8,7 +8,6 @@ CRS 4.28's regression suite (as sent and with CRLF line ends), and hypothesis mu
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from originguard.waf.seclang.bodies import default_processor
+from tests.crs_regression import crs_dir
 from tests.unit.waf.seclang.test_bodies_differential import assert_same
 
 CT = b"multipart/form-data; boundary=xyz"
@@ -147,8 +147,7 @@ def test_multipart_variables_equal_modsecurity(content_type: bytes, body: bytes)
 
 
 def _crs_tests_dir() -> Path:
-    shared = Path(os.environ.get("ORIGINGUARD_SHARED", Path(__file__).resolve().parents[5] / ".." / "shared"))
-    return shared / "crs-4.28.0" / "tests" / "regression" / "tests"
+    return crs_dir() / "tests" / "regression" / "tests"
 
 
 def _crs_multipart_bodies() -> list[tuple[str, bytes, bytes]]:
