@@ -151,7 +151,23 @@ class EdgeApp(HttpApp):
         """Run the web ACL; counts, samples and block logs happen here."""
         waf = self.runtime.view.waf
         assert waf is not None
-        waf_request = WafRequest.from_raw(
+        waf_request = self._waf_request(request, body, truncated)
+        now = time.time()
+        verdict = evaluate(waf.acl, waf_request, now, waf.rate)
+        waf.stats.record(verdict)
+        for rule in verdict.counted:
+            self.runtime.waf_rules.inc((rule, "counted"))
+        if verdict.blocked:
+            self._log_block(waf_request, verdict, now)
+        elif waf_request.crs_findings is not None:
+            self._log_crs_count(waf_request, verdict, now)
+        if verdict.blocked or verdict.counted:
+            waf.samples.offer(waf_request, verdict, now)
+        return verdict
+
+    @staticmethod
+    def _waf_request(request: Request, body: bytes, truncated: bool) -> WafRequest:
+        return WafRequest.from_raw(
             request.method,
             request.path,
             request.query,
@@ -162,23 +178,13 @@ class EdgeApp(HttpApp):
             request.target,
             b"HTTP/" + request.version,
         )
-        now = time.time()
-        verdict = evaluate(waf.acl, waf_request, now, waf.rate)
-        waf.stats.record(verdict)
-        for rule in verdict.counted:
-            self.runtime.waf_rules.inc((rule, "counted"))
-        if verdict.blocked:
-            self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
-            record = block_log_record(
-                waf_request, verdict, now, secret_headers=self.runtime.view.redacted_headers
-            )
-            record["edge"] = self.runtime.view.node.name
-            self.runtime.access_log.write({"waf_block": record})
-        elif waf_request.crs_findings is not None:
-            self._log_crs_count(waf_request, verdict, now)
-        if verdict.blocked or verdict.counted:
-            waf.samples.offer(waf_request, verdict, now)
-        return verdict
+
+    def _log_block(self, waf_request: WafRequest, verdict: Verdict, now: float) -> None:
+        view = self.runtime.view
+        self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
+        record = block_log_record(waf_request, verdict, now, secret_headers=view.redacted_headers)
+        record["edge"] = view.node.name
+        self.runtime.access_log.write({"waf_block": record})
 
     def _log_crs_count(self, waf_request: WafRequest, verdict: Verdict, now: float) -> None:
         """An `owasp-crs` rule in count mode found something: log it as ModSecurity's DetectionOnly does."""
@@ -199,29 +205,15 @@ class EdgeApp(HttpApp):
         waf = self.runtime.view.waf
         if waf is None or not waf.acl.crs:
             return None
-        waf_request = WafRequest.from_raw(
-            request.method,
-            request.path,
-            request.query,
-            request.headers,
-            request.client_ip,
-            b"",
-            False,
-            request.target,
-            b"HTTP/" + request.version,
-        )
+        waf_request = self._waf_request(request, b"", False)
         response = HttpResponse(status, b"HTTP/1.1", tuple(headers), body)
         verdict = evaluate_response(waf.acl, waf_request, response)
         if verdict is None:
             return None
         now = time.time()
         waf.stats.record(verdict)
-        view = self.runtime.view
         if verdict.blocked:
-            self.runtime.waf_rules.inc((verdict.rule or "(default)", "blocked"))
-            record = block_log_record(waf_request, verdict, now, secret_headers=view.redacted_headers)
-            record["edge"] = view.node.name
-            self.runtime.access_log.write({"waf_block": record})
+            self._log_block(waf_request, verdict, now)
         else:
             for rule in verdict.counted:
                 self.runtime.waf_rules.inc((rule, "counted"))
