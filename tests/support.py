@@ -41,6 +41,17 @@ class LoopThread:
         self.thread.join(5)
 
 
+# The edge name of the test configs and a browser's usual request headers, for the WAF tests.
+EDGE = "www.cdn.example.test"
+BROWSER = (
+    f"Host: {EDGE}\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "Accept-Language: en-US,en;q=0.5\r\n"
+    "Accept-Encoding: gzip, deflate, br\r\n"
+)
+
+
 @dataclass
 class Response:
     status: int

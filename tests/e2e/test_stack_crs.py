@@ -8,16 +8,7 @@ import ssl
 import pytest
 
 from tests.e2e.conftest import Stack
-from tests.support import request
-
-EDGE = "www.cdn.example.test"
-BROWSER = (
-    f"Host: {EDGE}\r\n"
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
-    "Accept-Language: en-US,en;q=0.5\r\n"
-    "Accept-Encoding: gzip, deflate, br\r\n"
-)
+from tests.support import BROWSER, EDGE, request
 
 
 def get(stack: Stack, target: str, extra: str = "") -> int:
