@@ -237,9 +237,23 @@ def utf8_to_unicode(value: bytes) -> bytes:
 
 
 def normalize_path(value: bytes, *, windows: bool) -> bytes:
-    """`./`, `../` and `//` removed as ModSecurity's normalize_path_inplace (win: `\\` is `/`).
+    """`./`, `../` and `//` removed as ModSecurity's normalize_path_inplace (win: `\\` is `/`)."""
+    if not value:
+        return value
+    if (
+        value[0] != 0x2E
+        and value[-1] != 0x2E
+        and b"//" not in value
+        and b"/." not in value
+        and b"./" not in value
+        and not (windows and b"\\" in value)
+    ):
+        return value  # no empty, `.` or `..` segment: the loop below would copy every byte
+    return normalize_path_loop(value, windows=windows)
 
-    A port of the C loop: `goto copy` is `normalize = False`, `goto length` is `continue`."""
+
+def normalize_path_loop(value: bytes, *, windows: bool) -> bytes:
+    """A port of the C loop: `goto copy` is `normalize = False`, `goto length` is `continue`."""
     if not value:
         return value
     buf = bytearray(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from originguard.waf.seclang import runtime
 from originguard.waf.seclang.compile import Compiled, compile_directives
@@ -61,11 +61,24 @@ class RuleSet:
         # Shared by every transaction of this rule set: (chain, value) → candidate keys. Browsers
         # send the same User-Agent, Accept and cookie values request after request.
         self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
+        # collection → the (chain, multiMatch) pairs its values are scanned under by prunable
+        # rules; and (collection, value) → every key the value matches under them, shared by
+        # the transactions of this rule set (headers repeat request after request).
+        chains_of: dict[str, set[tuple[int, bool]]] = {}
+        self.value_keys: dict[tuple[str, bytes], frozenset[int]] = {}
+        self.any_scan_cache: dict[bytes, frozenset[int]] = {}  # transformed value → Prefilter.scan_any
+        self.dynamic_operators: dict[tuple[int, str], Any] = {}  # (id(link), parameter) → operator
         for rules in self.phases.values():
             for rule in rules:
                 first = rule.links[0] if rule.links and not rule.is_marker else None
                 if first is not None and first.prefilter_key >= 0 and first.static_targets:
                     rule.quick = ((first.target_key, first.chain_id, first.multi_match), first.prefilter_key)
+                    if not any(spec.counting for spec in first.variables):
+                        rule.prunable = True
+                        for spec in first.variables:
+                            chains_of.setdefault(spec.collection, set()).add(
+                                (first.chain_id, first.multi_match)
+                            )
                 if first is not None and len(first.variables) == 1 and not first.exclusions:
                     spec = first.variables[0]
                     plain = first.chain_id == 0 and not first.multi_match and not first.op_dynamic
@@ -78,6 +91,10 @@ class RuleSet:
                             )
                             and first.severity is None
                         )
+
+        self.value_chains: dict[str, tuple[tuple[int, bool], ...]] = {
+            coll: tuple(sorted(pairs)) for coll, pairs in sorted(chains_of.items())
+        }
 
     def transaction(self, request: HttpRequest) -> Transaction:
         """A new transaction for `request`."""
@@ -148,6 +165,12 @@ class Transaction(runtime.TransactionState):
             i += 1
             quick = rule.quick
             if quick is not None:
+                if rule.prunable:
+                    live = self.live_keys
+                    if live is None:
+                        live = self.phase_live_keys()
+                    if quick[1] not in live:
+                        continue  # no value of the phase matches its first link's pattern
                 candidates = group_cache.get(quick[0])
                 if candidates is None:
                     candidates = self.group_candidates(rule.links[0])

@@ -35,7 +35,7 @@ class VarSpec(NamedTuple):
 
     collection: str  # upper-case, e.g. "ARGS"
     key: bytes | None  # selector, lower-cased for the case-insensitive collections; None: all
-    key_regex: Any  # compiled RE2 for a /regex/ selector, else None
+    key_regex: Any  # variables.KeyPattern for a /regex/ selector, else None
     counting: bool
     negated: bool
     text: str  # as written, without "!" / "&"
@@ -118,6 +118,7 @@ class Rule:
         "log",
         "marker",
         "phase",
+        "prunable",
         "quick",
         "redirect",
         "rule_id",
@@ -154,6 +155,9 @@ class Rule:
         # (CRS's paranoia-level and setting checks, ~100 per request): tested inline.
         self.tx_test: tuple[bytes, bool, Any] | None = None
         self.tx_simple = False  # and the rule is that one test alone, with no actions to run
+        # `quick`, and the first link's targets are plain entries of request collections and
+        # scalars (no counting): a key no value of the phase matches rules the rule out at once.
+        self.prunable = False
 
 
 class Settings(NamedTuple):

@@ -67,10 +67,19 @@ class ChainSet:
 
 
 class Prefilter:
-    """`scan(chain_id, value)` → the keys of links with that transform chain that match `value`."""
+    """`scan(chain_id, value)` → the keys of links with that transform chain that match `value`;
+    `scan_any(value)` → the keys of every chain whose pattern matches `value` (one pass: many
+    chains leave a plain value as it is, so one scan of it answers for all of them)."""
 
-    def __init__(self, sets: dict[int, ChainSet]) -> None:
+    def __init__(self, sets: dict[int, ChainSet], patterns: Sequence[tuple[bytes, int]]) -> None:
         self.sets = sets
+        self.any = ChainSet(patterns)
+        self.key_chain: dict[int, int] = {
+            key: chain for chain, chain_set in sets.items() for key in chain_set.keys
+        }
+
+    def scan_any(self, value: bytes) -> frozenset[int]:
+        return self.any.scan(value)
 
     def scan(self, chain_id: int, value: bytes) -> frozenset[int]:
         chain_set = self.sets.get(chain_id)
@@ -96,7 +105,8 @@ def wire(ruleset: RuleSet, cache_dir: Path | None = None) -> Prefilter | None:
     for link in _links(ruleset):
         if link.prefilter_key >= 0 and link.prefilter_key not in keyed:
             link.prefilter_key = -1
-    return Prefilter(sets) if sets else None
+    every = [(pattern, key) for patterns in by_chain.values() for pattern, key in patterns if key in keyed]
+    return Prefilter(sets, every) if sets else None
 
 
 def _links(ruleset: RuleSet) -> Iterator[Link]:

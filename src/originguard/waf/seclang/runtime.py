@@ -23,6 +23,7 @@ STOP: Final = 1
 _MAX_DATA: Final = 200
 _SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
 _SHARED_ENTRIES: Final = 65536
+_DYNAMIC_OPERATORS: Final = 1024
 _PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
 # (collection, key — None for a scalar or a count —, value)
 Target = tuple[str, bytes | None, bytes]
@@ -32,7 +33,7 @@ class TransformTable:
     """Transform chains by id; each chain reuses its prefix's cached result (t:a,t:b → t:a)."""
 
     def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
-        from originguard.waf.seclang.transforms import TRANSFORMS
+        from originguard.waf.seclang.transforms import TRANSFORMS, identity_safe_bytes
 
         self.shared: dict[tuple[int, bytes], bytes] = {}
         index = {chain: i for i, chain in enumerate(chains)}
@@ -50,6 +51,10 @@ class TransformTable:
                 self.chains.append(prefix)  # appended chains are visited later in this loop
             self.parent.append(index[prefix])
             self.step.append(TRANSFORMS[chain[-1]])
+        # per chain: the bytes a value may hold for the whole chain to leave it unchanged
+        self.safe: list[bytes | None] = [
+            identity_safe_bytes(chain) if chain else None for chain in self.chains
+        ]
 
     def apply(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> bytes:
         """`value` through the chain; short values cached across transactions, long ones in `cache`."""
@@ -60,9 +65,13 @@ class TransformTable:
         hit = store.get(key)
         if hit is not None:
             return hit
-        step = self.step[chain_id]
-        assert step is not None
-        result = step(self.apply(self.parent[chain_id], value, cache))
+        safe = self.safe[chain_id]
+        if safe is not None and not value.translate(None, safe):
+            result = value  # none of the bytes any step of the chain acts on
+        else:
+            step = self.step[chain_id]
+            assert step is not None
+            result = step(self.apply(self.parent[chain_id], value, cache))
         if len(store) >= _SHARED_ENTRIES:
             store.clear()  # bounded: a flood of distinct values costs a recompute, never memory
         store[key] = result
@@ -120,6 +129,7 @@ class TransactionState:
         self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
         self.target_cache: dict[int, list[Target]] = {}
         self.group_cache: dict[tuple[int, int, bool], frozenset[int]] = {}
+        self.live_keys: frozenset[int] | None = None  # phase_live_keys(), until the data changes
         pf = ruleset.prefilter
         self.candidates: Callable[[int, bytes], frozenset[int]] = (
             self._candidates if pf is not None else _everything
@@ -229,6 +239,80 @@ class TransactionState:
         """The request's variables changed (body, response): resolved targets are stale."""
         self.target_cache.clear()
         self.group_cache.clear()
+        self.live_keys = None
+
+    def phase_live_keys(self) -> frozenset[int]:
+        """Every prefilter key some value of the request's collections matches, under any chain a
+        prunable rule scans that collection with: a superset of each rule's own candidates
+        (exclusions and selectors only take values away), from one lookup per repeated value."""
+        ruleset = self.ruleset
+        shared = ruleset.value_keys
+        collections = self.store.collections
+        found: set[int] = set()
+        for coll, pairs in ruleset.value_chains.items():
+            if coll in SCALARS:
+                values: list[bytes] = [self._scalar(coll) or b""]
+            else:
+                values = [entry[2] for entry in collections.get(coll, ())]
+            for value in values:
+                small = len(value) <= _SHARED_VALUE
+                hit = shared.get((coll, value)) if small else None
+                if hit is None:
+                    hit = self._value_keys(pairs, value)
+                    if small:
+                        if len(shared) >= _SHARED_ENTRIES:
+                            shared.clear()
+                        shared[(coll, value)] = hit
+                if hit:
+                    found |= hit
+        live = frozenset(found)
+        self.live_keys = live
+        return live
+
+    def _value_keys(self, pairs: tuple[tuple[int, bool], ...], value: bytes) -> frozenset[int]:
+        """The keys `value` matches under `pairs`: each distinct transformed value scanned once
+        against every pattern, the hits kept where the chain that produced it owns them."""
+        ruleset = self.ruleset
+        prefilter = ruleset.prefilter
+        if prefilter is None:
+            return frozenset()
+        transforms, cache = ruleset.transforms, self.cache
+        if len(value) > _SHARED_VALUE:
+            # A body: its per-chain scans are what the rules' own candidate groups read next,
+            # and the all-pattern DFA would build far more states over 64 KiB than a chain's.
+            found_large: set[int] = set()
+            for chain, multi in pairs:
+                steps = (
+                    transforms.all_steps(chain, value, cache)
+                    if multi
+                    else [transforms.apply(chain, value, cache)]
+                )
+                for step in steps:
+                    found_large |= self._candidates(chain, step)
+            return frozenset(found_large)
+        produced: dict[bytes, set[int]] = {}  # transformed value → the chains giving it
+        for chain, multi in pairs:
+            if multi:
+                for step in transforms.all_steps(chain, value, cache):
+                    produced.setdefault(step, set()).add(chain)
+            else:
+                produced.setdefault(transforms.apply(chain, value, cache), set()).add(chain)
+        found: set[int] = set()
+        key_chain = prefilter.key_chain
+        shared = ruleset.any_scan_cache
+        for output, chains in produced.items():
+            small = len(output) <= _SHARED_VALUE
+            hits = shared.get(output) if small else None
+            if hits is None:
+                hits = prefilter.scan_any(output)
+                if small:
+                    if len(shared) >= _SHARED_ENTRIES:
+                        shared.clear()
+                    shared[output] = hits
+            for key in hits:
+                if key_chain[key] in chains:
+                    found.add(key)
+        return frozenset(found)
 
     def _entries(self, coll: str, spec: VarSpec) -> Sequence[tuple[bytes, bytes, bytes]]:
         if coll in _PERSISTENT:
@@ -421,7 +505,18 @@ class TransactionState:
         from originguard.waf.seclang.operators import build_operator
 
         param = macros.expand(link.op_param, self.lookup).decode("latin-1")
-        return build_operator(link.op_name, param, negated=link.op_negated, data_dirs=self.ruleset.data_dirs)
+        # The macros mostly name settings (`@within %{tx.allowed_methods}`): equal on every request.
+        built = self.ruleset.dynamic_operators
+        key = (id(link), param)
+        operator = built.get(key)
+        if operator is None:
+            operator = build_operator(
+                link.op_name, param, negated=link.op_negated, data_dirs=self.ruleset.data_dirs
+            )
+            if len(built) >= _DYNAMIC_OPERATORS:
+                built.clear()  # request-chosen parameters cannot grow it without bound
+            built[key] = operator
+        return operator
 
     def score(self, *names: bytes) -> int:
         tx = self.persistent["TX"]
