@@ -67,6 +67,8 @@ class RuleSet:
         chains_of: dict[str, set[tuple[int, bool]]] = {}
         self.value_keys: dict[tuple[str, bytes], frozenset[int]] = {}
         self.any_scan_cache: dict[bytes, frozenset[int]] = {}  # transformed value → Prefilter.scan_any
+        # (collection, TransformTable.signature) → (chains leaving the value unchanged, the rest)
+        self.identity_plans: dict[tuple[str, bytes], tuple[frozenset[int], tuple[tuple[int, bool], ...]]] = {}
         self.dynamic_operators: dict[tuple[int, str], Any] = {}  # (id(link), parameter) → operator
         for rules in self.phases.values():
             for rule in rules:
@@ -150,9 +152,10 @@ class Transaction(runtime.TransactionState):
         )
 
     def _phase(self, phase: int) -> Verdict | None:
-        if self.interrupted or self.allowed or self.mode == "Off":
-            return self.verdict() if self.interrupted else None
-        self._run(phase)
+        # One exit on purpose: mypy keeps `self.interrupted` narrowed to False across `_run`,
+        # and the compiled code would then refuse the Verdict a blocking rule produced.
+        if not (self.interrupted or self.allowed or self.mode == "Off"):
+            self._run(phase)
         return self.verdict() if self.interrupted else None
 
     def _run(self, phase: int) -> None:

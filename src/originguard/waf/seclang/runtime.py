@@ -33,7 +33,7 @@ class TransformTable:
     """Transform chains by id; each chain reuses its prefix's cached result (t:a,t:b → t:a)."""
 
     def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
-        from originguard.waf.seclang.transforms import TRANSFORMS, identity_safe_bytes
+        from originguard.waf.seclang.transforms import IDENTITY_UNSAFE, TRANSFORMS, identity_safe_bytes
 
         self.shared: dict[tuple[int, bytes], bytes] = {}
         index = {chain: i for i, chain in enumerate(chains)}
@@ -51,6 +51,13 @@ class TransformTable:
                 self.chains.append(prefix)  # appended chains are visited later in this loop
             self.parent.append(index[prefix])
             self.step.append(TRANSFORMS[chain[-1]])
+        # The bytes no step of any chain acts on (ignoring the steps that change every value):
+        # what else a value holds, as a sorted byte string, tells which chains leave it as it is.
+        acted_on: set[int] = set()
+        for chain in self.chains:
+            for name in chain:
+                acted_on.update(IDENTITY_UNSAFE[name] or b"")
+        self.inert = bytes(c for c in range(256) if c not in acted_on)
         # per chain: the bytes a value may hold for the whole chain to leave it unchanged
         self.safe: list[bytes | None] = [
             identity_safe_bytes(chain) if chain else None for chain in self.chains
@@ -76,6 +83,26 @@ class TransformTable:
             store.clear()  # bounded: a flood of distinct values costs a recompute, never memory
         store[key] = result
         return result
+
+    def signature(self, value: bytes) -> bytes:
+        """The distinct bytes of `value` some chain acts on, sorted: values with equal signatures
+        are left unchanged by the same chains."""
+        active = value.translate(None, self.inert)
+        return bytes(sorted(set(active))) if len(active) > 1 else active
+
+    def split(
+        self, pairs: tuple[tuple[int, bool], ...], signature: bytes
+    ) -> tuple[frozenset[int], tuple[tuple[int, bool], ...]]:
+        """(the chains of `pairs` that leave a value of this signature unchanged, the others)."""
+        unchanged: set[int] = set()
+        others: list[tuple[int, bool]] = []
+        for chain, multi in pairs:
+            safe = self.safe[chain] if chain else bytes(range(256))
+            if safe is not None and not signature.translate(None, safe):
+                unchanged.add(chain)
+            else:
+                others.append((chain, multi))
+        return frozenset(unchanged), tuple(others)
 
     def all_steps(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> list[bytes]:
         """multiMatch: the value before and after each transform, repeats dropped."""
@@ -258,7 +285,7 @@ class TransactionState:
                 small = len(value) <= _SHARED_VALUE
                 hit = shared.get((coll, value)) if small else None
                 if hit is None:
-                    hit = self._value_keys(pairs, value)
+                    hit = self._value_keys(coll, pairs, value)
                     if small:
                         if len(shared) >= _SHARED_ENTRIES:
                             shared.clear()
@@ -269,7 +296,7 @@ class TransactionState:
         self.live_keys = live
         return live
 
-    def _value_keys(self, pairs: tuple[tuple[int, bool], ...], value: bytes) -> frozenset[int]:
+    def _value_keys(self, coll: str, pairs: tuple[tuple[int, bool], ...], value: bytes) -> frozenset[int]:
         """The keys `value` matches under `pairs`: each distinct transformed value scanned once
         against every pattern, the hits kept where the chain that produced it owns them."""
         ruleset = self.ruleset
@@ -290,8 +317,17 @@ class TransactionState:
                 for step in steps:
                     found_large |= self._candidates(chain, step)
             return frozenset(found_large)
-        produced: dict[bytes, set[int]] = {}  # transformed value → the chains giving it
-        for chain, multi in pairs:
+        signature = transforms.signature(value)
+        plans = ruleset.identity_plans
+        plan = plans.get((coll, signature))
+        if plan is None:
+            plan = transforms.split(pairs, signature)
+            if len(plans) >= _SHARED_ENTRIES:
+                plans.clear()
+            plans[(coll, signature)] = plan
+        # transformed value → the chains giving it
+        produced: dict[bytes, set[int]] = {value: set(plan[0])} if plan[0] else {}
+        for chain, multi in plan[1]:
             if multi:
                 for step in transforms.all_steps(chain, value, cache):
                     produced.setdefault(step, set()).add(chain)
