@@ -16,12 +16,15 @@ from typing import Any, Final
 
 from originguard.waf.seclang import runtime
 from originguard.waf.seclang.compile import Compiled, compile_directives
+from originguard.waf.seclang.memo import Memo
 from originguard.waf.seclang.model import Link, Rule, Settings
 from originguard.waf.seclang.parse import Directive, parse_file, parse_text
 from originguard.waf.seclang.prefilter_wiring import wire
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, Verdict
 
 _MAX_DATA: Final = 200
+# (the chains that leave a value of one signature unchanged, the (chain, multiMatch) pairs to run)
+IdentityPlan = tuple[frozenset[int], tuple[tuple[int, bool], ...]]
 
 
 def load_ruleset(
@@ -60,15 +63,17 @@ class RuleSet:
         self.prefilter = wire(self, cache_dir)
         # Shared by every transaction of this rule set: (chain, value) → candidate keys. Browsers
         # send the same User-Agent, Accept and cookie values request after request.
-        self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
+        self.scan_cache: Memo[tuple[int, bytes], frozenset[int]] = Memo()
         # collection → the (chain, multiMatch) pairs its values are scanned under by prunable
         # rules; and (collection, value) → every key the value matches under them, shared by
         # the transactions of this rule set (headers repeat request after request).
         chains_of: dict[str, set[tuple[int, bool]]] = {}
-        self.value_keys: dict[tuple[str, bytes], frozenset[int]] = {}
-        self.any_scan_cache: dict[bytes, frozenset[int]] = {}  # transformed value → Prefilter.scan_any
+        self.value_keys: Memo[tuple[str, bytes], frozenset[int]] = Memo()
+        self.any_scan_cache: Memo[bytes, frozenset[int]] = Memo()  # transformed value → Prefilter.scan_any
         # (collection, TransformTable.signature) → (chains leaving the value unchanged, the rest)
-        self.identity_plans: dict[tuple[str, bytes], tuple[frozenset[int], tuple[tuple[int, bool], ...]]] = {}
+        self.identity_plans: Memo[tuple[str, bytes], tuple[frozenset[int], tuple[tuple[int, bool], ...]]] = (
+            Memo()
+        )
         self.dynamic_operators: dict[tuple[int, str], Any] = {}  # (id(link), parameter) → operator
         for rules in self.phases.values():
             for rule in rules:
@@ -231,7 +236,7 @@ class Transaction(runtime.TransactionState):
             else:
                 values = (transforms.apply(chain, value, self.cache),)
             for tv in values:
-                if candidates is not None and key not in candidates(chain, tv):
+                if candidates is not None and key not in candidates(coll, chain, tv):
                     continue
                 if captures is not None:
                     captures.clear()

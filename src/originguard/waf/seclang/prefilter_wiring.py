@@ -71,12 +71,32 @@ class Prefilter:
     `scan_any(value)` → the keys of every chain whose pattern matches `value` (one pass: many
     chains leave a plain value as it is, so one scan of it answers for all of them)."""
 
-    def __init__(self, sets: dict[int, ChainSet], patterns: Sequence[tuple[bytes, int]]) -> None:
+    def __init__(
+        self,
+        sets: dict[int, ChainSet],
+        patterns: Sequence[tuple[bytes, int]],
+        readers: dict[tuple[str, int], frozenset[int]],
+    ) -> None:
         self.sets = sets
         self.any = ChainSet(patterns)
         self.key_chain: dict[int, int] = {
             key: chain for chain, chain_set in sets.items() for key in chain_set.keys
         }
+        self.patterns_by_key = {key: pattern for pattern, key in patterns}
+        self.readers = readers  # (collection, chain) → keys of the links reading it
+        self.narrow: dict[tuple[str, int], ChainSet] = {}  # built on the first long value
+
+    def scan_for(self, coll: str, chain: int, value: bytes) -> frozenset[int]:
+        """`scan(chain, value)` restricted to the links that read `coll`, for long values: a
+        64 KiB upload through a set of 150 patterns costs ~1 ms, through its readers' 3 ~0.1 ms."""
+        readers = self.readers.get((coll, chain))
+        if readers is None:
+            return self.scan(chain, value)
+        narrow = self.narrow.get((coll, chain))
+        if narrow is None:
+            narrow = ChainSet([(self.patterns_by_key[key], key) for key in sorted(readers)])
+            self.narrow[(coll, chain)] = narrow  # bounded: one per (collection, chain) of the rules
+        return narrow.scan(value)
 
     def scan_any(self, value: bytes) -> frozenset[int]:
         return self.any.scan(value)
@@ -106,7 +126,13 @@ def wire(ruleset: RuleSet, cache_dir: Path | None = None) -> Prefilter | None:
         if link.prefilter_key >= 0 and link.prefilter_key not in keyed:
             link.prefilter_key = -1
     every = [(pattern, key) for patterns in by_chain.values() for pattern, key in patterns if key in keyed]
-    return Prefilter(sets, every) if sets else None
+    readers: dict[tuple[str, int], set[int]] = {}
+    for link in _links(ruleset):
+        if link.prefilter_key >= 0:
+            for spec in link.variables:
+                readers.setdefault((spec.collection, link.chain_id), set()).add(link.prefilter_key)
+    frozen = {where: frozenset(keys) for where, keys in readers.items()}
+    return Prefilter(sets, every, frozen) if sets else None
 
 
 def _links(ruleset: RuleSet) -> Iterator[Link]:

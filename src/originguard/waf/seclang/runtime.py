@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from originguard.waf.seclang import macros
 from originguard.waf.seclang.bodies import BodyLimits, BodyResult, default_processor, parse_body
+from originguard.waf.seclang.memo import Memo
 from originguard.waf.seclang.model import Link, Rule, VarSpec
 from originguard.waf.seclang.reqvars import VarStore, add_body, add_response, request_vars
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, MatchedRule
@@ -22,7 +23,6 @@ CONTINUE: Final = 0
 STOP: Final = 1
 _MAX_DATA: Final = 200
 _SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
-_SHARED_ENTRIES: Final = 65536
 _DYNAMIC_OPERATORS: Final = 1024
 _PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
 # (collection, key — None for a scalar or a count —, value)
@@ -35,7 +35,7 @@ class TransformTable:
     def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
         from originguard.waf.seclang.transforms import IDENTITY_UNSAFE, TRANSFORMS, identity_safe_bytes
 
-        self.shared: dict[tuple[int, bytes], bytes] = {}
+        self.shared: Memo[tuple[int, bytes], bytes] = Memo()
         index = {chain: i for i, chain in enumerate(chains)}
         self.parent: list[int] = []
         self.step: list[Callable[[bytes], bytes] | None] = []
@@ -68,8 +68,8 @@ class TransformTable:
         if chain_id == 0:
             return value
         key = (chain_id, value)
-        store = self.shared if len(value) <= _SHARED_VALUE else cache
-        hit = store.get(key)
+        small = len(value) <= _SHARED_VALUE
+        hit = self.shared.get(key) if small else cache.get(key)
         if hit is not None:
             return hit
         safe = self.safe[chain_id]
@@ -79,9 +79,10 @@ class TransformTable:
             step = self.step[chain_id]
             assert step is not None
             result = step(self.apply(self.parent[chain_id], value, cache))
-        if len(store) >= _SHARED_ENTRIES:
-            store.clear()  # bounded: a flood of distinct values costs a recompute, never memory
-        store[key] = result
+        if small:
+            self.shared.put(key, result, len(value) + len(result))
+        else:
+            cache[key] = result
         return result
 
     def signature(self, value: bytes) -> bytes:
@@ -153,12 +154,12 @@ class TransactionState:
         self.msg = b""
         self.logdata = b""
         self.severity: str | None = None
-        self.scan_cache: dict[tuple[int, bytes], frozenset[int]] = {}
+        self.scan_cache: dict[tuple[str, int, bytes], frozenset[int]] = {}  # values over 4 KiB
         self.target_cache: dict[int, list[Target]] = {}
         self.group_cache: dict[tuple[int, int, bool], frozenset[int]] = {}
         self.live_keys: frozenset[int] | None = None  # phase_live_keys(), until the data changes
         pf = ruleset.prefilter
-        self.candidates: Callable[[int, bytes], frozenset[int]] = (
+        self.candidates: Callable[[str, int, bytes], frozenset[int]] = (
             self._candidates if pf is not None else _everything
         )
 
@@ -217,12 +218,12 @@ class TransactionState:
             transforms, cache = self.ruleset.transforms, self.cache
             found: set[int] = set()
             chain = link.chain_id
-            for _, _, value in self.targets_static(link):
+            for coll, _, value in self.targets_static(link):
                 if link.multi_match:  # every intermediate value is matched, so every one is scanned
                     for step in transforms.all_steps(chain, value, cache):
-                        found |= self._candidates(chain, step)
+                        found |= self._candidates(coll, chain, step)
                 else:
-                    found |= self._candidates(chain, transforms.apply(chain, value, cache))
+                    found |= self._candidates(coll, chain, transforms.apply(chain, value, cache))
             hit = frozenset(found)
             self.group_cache[group] = hit
         return hit
@@ -287,9 +288,7 @@ class TransactionState:
                 if hit is None:
                     hit = self._value_keys(coll, pairs, value)
                     if small:
-                        if len(shared) >= _SHARED_ENTRIES:
-                            shared.clear()
-                        shared[(coll, value)] = hit
+                        shared.put((coll, value), hit, len(value))
                 if hit:
                     found |= hit
         live = frozenset(found)
@@ -315,16 +314,14 @@ class TransactionState:
                     else [transforms.apply(chain, value, cache)]
                 )
                 for step in steps:
-                    found_large |= self._candidates(chain, step)
+                    found_large |= self._candidates(coll, chain, step)
             return frozenset(found_large)
         signature = transforms.signature(value)
         plans = ruleset.identity_plans
         plan = plans.get((coll, signature))
         if plan is None:
             plan = transforms.split(pairs, signature)
-            if len(plans) >= _SHARED_ENTRIES:
-                plans.clear()
-            plans[(coll, signature)] = plan
+            plans.put((coll, signature), plan, len(signature))
         # transformed value → the chains giving it
         produced: dict[bytes, set[int]] = {value: set(plan[0])} if plan[0] else {}
         for chain, multi in plan[1]:
@@ -342,9 +339,7 @@ class TransactionState:
             if hits is None:
                 hits = prefilter.scan_any(output)
                 if small:
-                    if len(shared) >= _SHARED_ENTRIES:
-                        shared.clear()
-                    shared[output] = hits
+                    shared.put(output, hits, len(output))
             for key in hits:
                 if key_chain[key] in chains:
                     found.add(key)
@@ -380,16 +375,27 @@ class TransactionState:
             extra += self.tag_exclusions.get(tag, ())
         return tuple(extra)
 
-    def _candidates(self, chain: int, value: bytes) -> frozenset[int]:
-        key = (chain, value)
-        store = self.ruleset.scan_cache if len(value) <= _SHARED_VALUE else self.scan_cache
-        hit = store.get(key)
+    def _candidates(self, coll: str, chain: int, value: bytes) -> frozenset[int]:
+        """The keys of `chain` whose pattern matches `value` (a value of `coll`). Short values
+        share one scan across transactions; a long one (a body) is scanned only for the links
+        that read `coll`: CRS keys ~150 patterns on the plain chain, 3 of which read the body."""
+        prefilter = self.ruleset.prefilter
+        if prefilter is None:
+            return frozenset()
+        if len(value) <= _SHARED_VALUE:
+            shared = self.ruleset.scan_cache
+            key = (chain, value)
+            hit = shared.get(key)
+            if hit is None:
+                hit = prefilter.scan(chain, value)
+                shared.put(key, hit, len(value))
+            return hit
+        own = self.scan_cache
+        long_key = (coll, chain, value)
+        hit = own.get(long_key)
         if hit is None:
-            prefilter = self.ruleset.prefilter
-            hit = prefilter.scan(chain, value) if prefilter is not None else frozenset()
-            if len(store) >= _SHARED_ENTRIES:
-                store.clear()
-            store[key] = hit
+            hit = prefilter.scan_for(coll, chain, value)
+            own[long_key] = hit
         return hit
 
     # -- matches and actions -----------------------------------------------------------------
@@ -569,5 +575,5 @@ def _number(value: bytes) -> int:
         return 0
 
 
-def _everything(_: int, __: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
+def _everything(_: str, __: int, ___: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
     return frozenset()

@@ -12,6 +12,7 @@ from typing import Any, Final
 import re2
 
 from originguard.errors import SecLangError
+from originguard.waf.seclang.memo import Memo
 from originguard.waf.seclang.model import VarSpec
 from originguard.waf.seclang.parse import Directive, VarRef, parse_variables
 
@@ -117,20 +118,18 @@ class KeyPattern:
     back on every request (CRS's TX has ~130 keys, scanned by several selectors per request)."""
 
     __slots__ = ("regex", "verdicts")
-    _BOUND: Final = 4096  # keys are partly request-chosen (header names): bounded, then forgotten
 
     def __init__(self, regex: Any) -> None:
         self.regex = regex
-        self.verdicts: dict[bytes, bool] = {}
+        # keys are partly request-chosen (header names): bounded by the bytes they hold
+        self.verdicts: Memo[bytes, bool] = Memo(1 << 20)
 
     def search(self, key: bytes) -> bool | None:
         """True when the selector matches `key`, else None (as a regex's search is tested)."""
         verdict = self.verdicts.get(key)
         if verdict is None:
             verdict = self.regex.search(key) is not None
-            if len(self.verdicts) >= self._BOUND:
-                self.verdicts.clear()
-            self.verdicts[key] = verdict
+            self.verdicts.put(key, verdict, len(key))
         return True if verdict else None
 
 
