@@ -20,8 +20,9 @@ from originguard.edge.runtime import EdgeConfigView, EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.limits import Limits
 from originguard.http.message import Request
-from originguard.http.server import HttpServer, Limits
+from originguard.http.server import HttpServer
 from originguard.http.tls import add_sni_contexts, server_context
 from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog

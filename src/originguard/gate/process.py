@@ -17,8 +17,9 @@ from originguard.gate.rules import CompiledListener, compile_listener
 from originguard.gate.targets import TargetGroupState
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.limits import Limits
 from originguard.http.message import Request
-from originguard.http.server import HttpServer, Limits
+from originguard.http.server import HttpServer
 from originguard.http.tls import server_context
 from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog
