@@ -13,7 +13,7 @@ FORBIDDEN = {"asyncio", "socket", "ssl", "time", "logging", "uvloop", "selectors
 ROOT = Path(originguard.__file__).parent
 PURE_MODULES = [
     "gate/rules.py",
-    "gate/patterns.py",
+    "proxy/patterns.py",
     "gate/health.py",
     "gate/targets.py",
     "http/request_checks.py",

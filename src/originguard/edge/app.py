@@ -17,10 +17,10 @@ from originguard.edge.behaviors import CompiledBehavior, select_behavior
 from originguard.edge.relaying import EdgeRelayHandler, begin_relay
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
-from originguard.gate.responses import prebuild
 from originguard.http.app import HttpApp
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
+from originguard.proxy.prebuilt import prebuild
 from originguard.waf import Verdict, WafRequest, block_log_record, evaluate, evaluate_response
 from originguard.waf.seclang import HttpResponse
 from originguard.waf.stats import crs_record

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from originguard.config.gate import Action, GateConfig
-from originguard.gate.forwarding import (
-    dropped_for_target,
-)
 from originguard.gate.relaying import (
     ForwardPlan,
     GateRelayHandler,
@@ -18,7 +15,7 @@ from originguard.gate.relaying import (
     plan_forward,
     target_request_head,
 )
-from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
+from originguard.gate.responses import prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.targets import TargetGroupState
 from originguard.http.app import HttpApp
@@ -30,6 +27,10 @@ from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.access_log import AccessLog
 from originguard.observe.metrics import CounterCell, MetricSet
+from originguard.proxy.forwarding import (
+    dropped_for_target,
+)
+from originguard.proxy.prebuilt import PrebuiltResponse, prebuild
 
 if TYPE_CHECKING:
     from originguard.http.connection import HttpConnection

@@ -12,13 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import (
-    declared_length,
-    forwarded_fields,
-    origin_form,
-    stream_body,
-    target_request_headers,
-)
 from originguard.gate.rules import Match
 from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
 from originguard.http.client import Upstream
@@ -27,6 +20,13 @@ from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
+from originguard.proxy.forwarding import (
+    declared_length,
+    forwarded_fields,
+    origin_form,
+    stream_body,
+    target_request_headers,
+)
 
 if TYPE_CHECKING:
     from originguard.gate.app import GateListenerApp
