@@ -11,9 +11,10 @@ from originguard.config import LoadedConfig
 from originguard.config.gate import GateConfig, Listener
 from originguard.config.values import HostPort
 from originguard.errors import ConfigError, OriginguardError
-from originguard.gate.app import GateListenerApp, GateRuntime
+from originguard.gate.app import GateListenerApp
 from originguard.gate.health_checker import health_summary, run_health_checks
 from originguard.gate.rules import CompiledListener, compile_listener
+from originguard.gate.runtime import GateRuntime
 from originguard.gate.targets import TargetGroupState
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
