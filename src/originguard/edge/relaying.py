@@ -24,7 +24,7 @@ from originguard.http.response_head import CutSet, ResponseHead
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
-    from originguard.edge.app import EdgeApp, EdgeContext
+    from originguard.edge.listener import EdgeContext, EdgeListener
     from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.edge")
@@ -43,7 +43,7 @@ class EdgeRelay:
         self.invalidate: list[bytes] = []
 
 
-def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context: EdgeContext) -> bool:
+def begin_relay(app: EdgeListener, request: Request, client: HttpConnection, context: EdgeContext) -> bool:
     """Relay `request` if it can be (see the module docstring); False leaves it to the coroutine."""
     runtime = app.runtime
     view = runtime.view
@@ -114,7 +114,7 @@ def _edited_origin_head(
 class EdgeRelayHandler(RelayHandler):
     """The edge's decisions for its relays; `relay.context` is an EdgeRelay."""
 
-    def __init__(self, app: EdgeApp) -> None:
+    def __init__(self, app: EdgeListener) -> None:
         self.app = app
         self._view: object = None
         self._drops: dict[str, CutSet] = {}
