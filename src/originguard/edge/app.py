@@ -8,7 +8,7 @@ misses, revalidations and request bodies start a coroutine.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from originguard.cache import cache_key
 from originguard.cache.facts import is_plain
@@ -18,12 +18,10 @@ from originguard.edge.miss import serve_slow_path
 from originguard.edge.relaying import EdgeRelayHandler, begin_relay
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 from originguard.proxy.prebuilt import prebuild
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
 
 HEALTH: Final = prebuild(200, [(b"Content-Type", b"text/plain"), (b"Cache-Control", b"no-store")], b"ok\n")
 METHOD_REFUSED: Final = prebuild(
@@ -87,7 +85,7 @@ class EdgeApp(EdgeListener):
         request.context = EdgeContext(behavior, policy, verdict)
         return None
 
-    def begin(self, request: Request, client: HttpConnection) -> bool:
+    def begin(self, request: Request, client: ViewerEnd) -> bool:
         context = request.context
         if not isinstance(context, EdgeContext):
             return False

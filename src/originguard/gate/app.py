@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from originguard.config.gate import Action
 from originguard.gate.relaying import (
@@ -18,6 +18,7 @@ from originguard.gate.relaying import (
 from originguard.gate.responses import prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
 from originguard.gate.runtime import GateRuntime
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import start_relay
@@ -28,9 +29,6 @@ from originguard.proxy.forwarding import (
     dropped_for_target,
 )
 from originguard.proxy.prebuilt import PrebuiltResponse, prebuild
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.gate")
 
@@ -101,7 +99,7 @@ class GateListenerApp(ForwardingApp):
             self._log_line(request, prebuilt.status, len(wire), fixed.rule, None, 0.0)
         return wire
 
-    def begin(self, request: Request, client: HttpConnection) -> bool:
+    def begin(self, request: Request, client: ViewerEnd) -> bool:
         decision = request.context
         if request.body is not None or not isinstance(decision, Match):
             return False

@@ -9,7 +9,7 @@ to the next target when one fails to connect (`next_target`).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from originguard.errors import UpstreamError
 from originguard.gate.rules import Match
@@ -17,6 +17,7 @@ from originguard.gate.runtime import GateRuntime
 from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
 from originguard.http.app import HttpApp
 from originguard.http.client import Upstream
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
@@ -29,9 +30,6 @@ from originguard.proxy.forwarding import (
     stream_body,
     target_request_headers,
 )
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.gate")
 
@@ -90,7 +88,7 @@ def plan_forward(app: ForwardingApp, request: Request, decision: Match) -> Forwa
     return ForwardPlan(decision.rule, group, pick.target)
 
 
-def target_request_head(app: ForwardingApp, request: Request, client: HttpConnection) -> bytes:
+def target_request_head(app: ForwardingApp, request: Request, client: ViewerEnd) -> bytes:
     """The whole request head a target gets for a body-less request: the viewer's head as it
     came, minus hop-by-hop, secret and gate-set fields, plus X-Forwarded-*; rendered from the
     parsed fields when the raw head is not at hand (split across reads, HTTP/1.0, absolute-form)."""
