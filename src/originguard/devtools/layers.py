@@ -352,3 +352,31 @@ def main(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def runtime_imports(graph: Graph, start: str) -> dict[str, list[str]]:
+    """Every module importing `start` can run, with the chain of modules that leads to it.
+
+    Followed: imports at module level and inside functions (a function may be called), and the
+    packages above each module reached (importing `a.b.c` runs `a` and `a.b` first). Not followed:
+    imports under TYPE_CHECKING, which never run. External modules are keyed by their full
+    dotted name and are not followed further.
+    """
+    chains: dict[str, list[str]] = {start: [start]}
+    queue = deque([start])
+    while queue:
+        module = queue.popleft()
+        targets = [i.target for i in graph.imports.get(module, []) if i.when is not When.TYPE_CHECKING]
+        targets += _packages_above(module, graph)
+        for target in targets:
+            if target in chains:
+                continue
+            chains[target] = [*chains[module], target]
+            if target in graph.modules:
+                queue.append(target)
+    return chains
+
+
+def _packages_above(module: str, graph: Graph) -> list[str]:
+    parts = module.split(".")
+    return [name for name in (".".join(parts[:n]) for n in range(1, len(parts))) if name in graph.modules]

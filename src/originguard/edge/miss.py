@@ -31,9 +31,10 @@ from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
+from originguard.http.body import Body
 from originguard.http.client import UpstreamResponse
 from originguard.http.headers import content_length
-from originguard.http.message import Body, Request
+from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 from originguard.proxy.forwarding import declared_length
 

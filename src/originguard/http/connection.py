@@ -18,11 +18,12 @@ import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
 from originguard.http.app import HttpApp
+from originguard.http.body import BODY_HIGH_WATER, Body
 from originguard.http.endpoints import RelayEnd, ViewerEnd
 from originguard.http.field_names import UnderscorePolicy, kept_fields
 from originguard.http.headers import LOWER
 from originguard.http.limits import Limits
-from originguard.http.message import BODY_HIGH_WATER, Body, Request
+from originguard.http.message import Request
 from originguard.http.request_checks import HeaderIndex, check_head, index_headers, version_rejection
 from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter

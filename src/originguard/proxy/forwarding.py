@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Final
 
+from originguard.http.body import Body
 from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import content_length, strip_hop_by_hop
-from originguard.http.message import Body, Request
+from originguard.http.message import Request
 
 Header = tuple[bytes, bytes]
 
