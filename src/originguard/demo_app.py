@@ -8,8 +8,9 @@ import orjson
 
 from originguard.config.values import HostPort
 from originguard.http.app import HttpApp
+from originguard.http.limits import Limits
 from originguard.http.message import Request
-from originguard.http.server import HttpServer, Limits
+from originguard.http.server import HttpServer
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
 from originguard.notify import notify_ready

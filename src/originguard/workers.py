@@ -17,8 +17,8 @@ from typing import Literal
 
 from originguard.notify import notify_ready
 from originguard.runtime import install_uvloop
-from originguard.stack.plan import ChildSpec
-from originguard.stack.supervisor import Supervisor, supervise
+from originguard.supervision.children import ChildSpec
+from originguard.supervision.supervisor import Supervisor, supervise
 
 MAX_WORKERS = 64
 

@@ -5,14 +5,13 @@ SharedRateState    WAF rate counters that add other edges' counts (synchronous, 
 RateSync           flushes rate increments in one pipelined round trip per ~50 ms batch
 InvalidationBus    cache invalidations over the Redis Stream `og:invalidations`
 RotationChannel    the secret rotation phase (never a secret value) on `og:rotation`
-SharedRttStore     an `RttStore` merging every router's RTT figures
-SharedRtt          publishes and pulls those figures
-SharedHealth       edge health merged over every router's checker
+
+What DNS routers share over the link (RTT figures, edge health) lives with the router, in
+dns.shared: the DNS router uses the cluster, never the other way round.
 """
 
 from __future__ import annotations
 
-from originguard.cluster.dns_share import SharedHealth, SharedRtt, SharedRttStore
 from originguard.cluster.invalidation import InvalidationBus, Published
 from originguard.cluster.link import RedisLink
 from originguard.cluster.rate import RateSync, SharedRateState
@@ -25,8 +24,5 @@ __all__ = [
     "RedisLink",
     "RotationChannel",
     "RotationPhase",
-    "SharedHealth",
     "SharedRateState",
-    "SharedRtt",
-    "SharedRttStore",
 ]

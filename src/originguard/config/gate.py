@@ -19,6 +19,7 @@ from originguard.config.values import (
     SecretRef,
     UrlPath,
 )
+from originguard.http.limits import DEFAULT_LIMITS
 
 HeaderValue = str | SecretRef
 
@@ -256,13 +257,29 @@ class TargetGroup(Model):
 class HttpLimits(Model):
     """Limits on what viewers may send; each rejection is answered once and the connection closed."""
 
-    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="larger heads get 431")
-    max_header_count: int = Field(default=100, ge=8, description="more header fields get 431")
-    max_uri_bytes: int = Field(default=8 * 1024, ge=256, description="longer request targets get 414")
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=0, description="larger bodies get 413")
-    header_timeout: Duration = Field(default=10.0, description="time to send a request head (then 408)")
-    keepalive_timeout: Duration = Field(default=60.0, description="idle time between requests")
-    body_timeout: Duration = Field(default=30.0, description="longest stall while a body is sent")
+    # The defaults are the HTTP engine's own (http.limits), so a server built without a config
+    # enforces the same limits.
+    max_header_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_header_bytes, ge=1024, description="larger heads get 431"
+    )
+    max_header_count: int = Field(
+        default=DEFAULT_LIMITS.max_header_count, ge=8, description="more header fields get 431"
+    )
+    max_uri_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_uri_bytes, ge=256, description="longer request targets get 414"
+    )
+    max_body_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_body_bytes, ge=0, description="larger bodies get 413"
+    )
+    header_timeout: Duration = Field(
+        default=DEFAULT_LIMITS.header_timeout, description="time to send a request head (then 408)"
+    )
+    keepalive_timeout: Duration = Field(
+        default=DEFAULT_LIMITS.keepalive_timeout, description="idle time between requests"
+    )
+    body_timeout: Duration = Field(
+        default=DEFAULT_LIMITS.body_timeout, description="longest stall while a body is sent"
+    )
 
 
 class GateConfig(Model):

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
-from originguard.dns.rtt import RttStore, parse_subnet
+from originguard.dns.rtt import RttStore
 from originguard.dns.telemetry import DnsMetrics
+from originguard.latency.subnets import parse_subnet
 
 log = logging.getLogger("originguard.dns.admin")
 

@@ -7,32 +7,15 @@ few retransmission-inflated samples do not move.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import deque
 from collections.abc import Mapping
 
 from originguard.dns.cidr import CidrMap
 from originguard.dns.records import Target
-from originguard.dns.select import V4_SUBNET, V6_SUBNET, ClientNetwork, LatencyEstimate, SubnetKey, subnet_key
+from originguard.dns.select import ClientNetwork, LatencyEstimate
+from originguard.latency.subnets import SubnetKey
 
-__all__ = ["LatencyFigures", "RttStore", "SubnetKey", "parse_subnet", "subnet_key", "subnet_text"]
-
-
-def parse_subnet(text: str) -> SubnetKey:
-    """`203.0.113.0/24`, `2001:db8:1::/48` or a bare address → its /24 or /48 key; ValueError if wider."""
-    network = ipaddress.ip_network(text.strip(), strict=False)
-    needed = V4_SUBNET if network.version == 4 else V6_SUBNET
-    if network.prefixlen < needed:
-        raise ValueError(f"{text!r} is wider than /{needed}; report per /{needed}")
-    return subnet_key(network.network_address)
-
-
-def subnet_text(key: SubnetKey) -> str:
-    """The key back as CIDR text (for logs and reasons)."""
-    version, number = key
-    if version == 4:
-        return f"{ipaddress.IPv4Address(number << (32 - V4_SUBNET))}/{V4_SUBNET}"
-    return f"{ipaddress.IPv6Address(number << (128 - V6_SUBNET))}/{V6_SUBNET}"
+__all__ = ["LatencyFigures", "RttStore"]
 
 
 class _Window:

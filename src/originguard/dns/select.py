@@ -7,29 +7,12 @@ the router fails open (decides as if all were healthy) and says so, as Route 53 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never
 
 from originguard.dns.records import AddressRecord, Target
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# Measured RTTs are kept per /24 (IPv4) or /48 (IPv6): the granularity of ECS that resolvers send
-# (RFC 7871 §11.1) and so the scope of every client-dependent answer.
-V4_SUBNET = 24
-V6_SUBNET = 48
-
-
-SubnetKey = tuple[int, int]
-
-
-def subnet_key(address: IpAddress) -> SubnetKey:
-    """The /24 (IPv4) or /48 (IPv6) holding `address`, as a hashable key."""
-    if address.version == 4:
-        return 4, int(address) >> (32 - V4_SUBNET)
-    return 6, int(address) >> (128 - V6_SUBNET)
+from originguard.latency.subnets import V4_SUBNET, V6_SUBNET, IpAddress, SubnetKey, subnet_key
 
 
 @dataclass(frozen=True, slots=True)

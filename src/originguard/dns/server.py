@@ -11,7 +11,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from originguard.cluster import RedisLink, SharedHealth, SharedRtt, SharedRttStore
+from originguard.cluster import RedisLink
 from originguard.config.dns import DnsConfig
 from originguard.config.loader import LoadedConfig
 from originguard.config.values import HostPort
@@ -21,6 +21,7 @@ from originguard.dns.engine import QueryEngine
 from originguard.dns.listeners import Router, bind_pair
 from originguard.dns.records import Zone, compile_zone
 from originguard.dns.rtt import RttStore
+from originguard.dns.shared import SharedHealth, SharedRtt, SharedRttStore
 from originguard.dns.telemetry import DnsMetrics, QueryLog
 from originguard.errors import ConfigError
 from originguard.runtime import cannot_listen

@@ -11,7 +11,7 @@ from typing import Final
 
 from originguard.cache.key import KeyPolicy
 from originguard.config.edge import Behavior, DistributionConfig
-from originguard.gate.patterns import Matcher, compile_wildcard
+from originguard.proxy.patterns import Matcher, compile_wildcard
 
 ALLOWED_METHODS: Final = {
     "GET_HEAD": frozenset({b"GET", b"HEAD"}),

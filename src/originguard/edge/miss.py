@@ -31,14 +31,15 @@ from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import declared_length
+from originguard.http.body import Body
 from originguard.http.client import UpstreamResponse
 from originguard.http.headers import content_length
-from originguard.http.message import Body, Request
+from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
+from originguard.proxy.forwarding import declared_length
 
 if TYPE_CHECKING:
-    from originguard.edge.app import EdgeApp, EdgeContext
+    from originguard.edge.listener import EdgeContext, EdgeListener
     from originguard.waf import Verdict
 
 log = logging.getLogger("originguard.edge")
@@ -63,7 +64,7 @@ class Fill:
 
 
 async def serve_slow_path(
-    app: EdgeApp, request: Request, response: ResponseWriter, context: EdgeContext
+    app: EdgeListener, request: Request, response: ResponseWriter, context: EdgeContext
 ) -> None:
     """Answer a request the fast path could not."""
     runtime = app.runtime
@@ -110,7 +111,7 @@ async def serve_slow_path(
 
 
 async def _fill_and_answer(
-    app: EdgeApp,
+    app: EdgeListener,
     request: Request,
     response: ResponseWriter,
     context: EdgeContext,
@@ -152,7 +153,7 @@ async def _fill_and_answer(
 
 
 async def _fill(
-    app: EdgeApp,
+    app: EdgeListener,
     request: Request,
     context: EdgeContext,
     key: bytes,
@@ -281,7 +282,7 @@ _OWN = frozenset({b"x-cache", b"via", b"x-edge-location", b"age", b"content-leng
 
 
 async def _send_entry(
-    app: EdgeApp,
+    app: EdgeListener,
     request: Request,
     response: ResponseWriter,
     entry: CacheEntry,
@@ -305,7 +306,7 @@ async def _send_entry(
 
 
 async def _send_unstored(
-    app: EdgeApp, request: Request, response: ResponseWriter, fill: Fill, context: EdgeContext
+    app: EdgeListener, request: Request, response: ResponseWriter, fill: Fill, context: EdgeContext
 ) -> None:
     assert fill.signing is not None and fill.head is not None
     headers = viewer_headers(app, fill.head, fill.signing, b"Miss")
@@ -326,7 +327,7 @@ async def _send_unstored(
 
 
 async def _background_refresh(
-    app: EdgeApp,
+    app: EdgeListener,
     request: Request,
     context: EdgeContext,
     key: bytes,
@@ -345,7 +346,7 @@ async def _background_refresh(
 
 
 async def _inspect_body(
-    app: EdgeApp, request: Request, body: Body, context: EdgeContext
+    app: EdgeListener, request: Request, body: Body, context: EdgeContext
 ) -> AsyncIterator[bytes]:
     """Run the WAF on the first N KiB (verdict in `context`); the whole body is still forwarded."""
     waf = app.runtime.view.waf

@@ -16,7 +16,7 @@ from originguard.http.message import Request
 from originguard.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
-    from originguard.edge.app import EdgeApp
+    from originguard.edge.listener import EdgeListener
 
 Header = tuple[bytes, bytes]
 ORIGIN_DOWN = b"502 Bad Gateway: the origin could not be reached\n"
@@ -24,7 +24,7 @@ ORIGIN_SLOW = b"504 Gateway Timeout: the origin took too long\n"
 
 
 async def pass_through(
-    app: EdgeApp,
+    app: EdgeListener,
     request: Request,
     response: ResponseWriter,
     target: OriginTarget,
@@ -68,7 +68,7 @@ async def pass_through(
 
 
 def viewer_headers(
-    app: EdgeApp, origin_headers: list[Header], signing: OriginSigning, result: bytes
+    app: EdgeListener, origin_headers: list[Header], signing: OriginSigning, result: bytes
 ) -> list[Header]:
     """Origin headers fit for the viewer plus X-Cache, Via and X-Edge-Location."""
     view = app.runtime.view

@@ -13,17 +13,18 @@ import orjson
 from originguard.cache import MemoryStore
 from originguard.config import LoadedConfig
 from originguard.config.values import HostPort
-from originguard.dns.reporter import RttReporter
-from originguard.dns.tcp_rtt import tcp_rtt_ms
 from originguard.edge.app import EdgeApp
 from originguard.edge.cluster import EdgeCluster
 from originguard.edge.runtime import EdgeConfigView, EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.limits import Limits
 from originguard.http.message import Request
-from originguard.http.server import HttpServer, Limits
+from originguard.http.server import HttpServer
 from originguard.http.tls import add_sni_contexts, server_context
+from originguard.latency.reporter import RttReporter
+from originguard.latency.tcp_info import tcp_rtt_ms
 from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog
 from originguard.observe.admin import AdminApp, Reply, json_reply

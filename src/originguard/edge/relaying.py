@@ -17,6 +17,7 @@ from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import origin_error
 from originguard.edge.signing import forwarded_lines, origin_request_headers
 from originguard.errors import UpstreamError
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import HOP_BY_HOP, edit_head, fields_to_cut
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request, start_relay
@@ -24,8 +25,7 @@ from originguard.http.response_head import CutSet, ResponseHead
 from originguard.http.wire import render_response
 
 if TYPE_CHECKING:
-    from originguard.edge.app import EdgeApp, EdgeContext
-    from originguard.http.connection import HttpConnection
+    from originguard.edge.listener import EdgeContext, EdgeListener
 
 log = logging.getLogger("originguard.edge")
 
@@ -43,7 +43,7 @@ class EdgeRelay:
         self.invalidate: list[bytes] = []
 
 
-def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context: EdgeContext) -> bool:
+def begin_relay(app: EdgeListener, request: Request, client: ViewerEnd, context: EdgeContext) -> bool:
     """Relay `request` if it can be (see the module docstring); False leaves it to the coroutine."""
     runtime = app.runtime
     view = runtime.view
@@ -81,7 +81,7 @@ def begin_relay(app: EdgeApp, request: Request, client: HttpConnection, context:
 
 
 def _edited_origin_head(
-    request: Request, origin: CompiledOrigin, client: HttpConnection, edge_name: str
+    request: Request, origin: CompiledOrigin, client: ViewerEnd, edge_name: str
 ) -> bytes | None:
     """The origin's request head as the viewer's head edited in place: the fields
     `origin_request_headers` removes are cut, and what it adds is appended in the same order.
@@ -114,7 +114,7 @@ def _edited_origin_head(
 class EdgeRelayHandler(RelayHandler):
     """The edge's decisions for its relays; `relay.context` is an EdgeRelay."""
 
-    def __init__(self, app: EdgeApp) -> None:
+    def __init__(self, app: EdgeListener) -> None:
         self.app = app
         self._view: object = None
         self._drops: dict[str, CutSet] = {}

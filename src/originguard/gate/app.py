@@ -4,88 +4,33 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from originguard.config.gate import Action, GateConfig
-from originguard.gate.forwarding import (
-    dropped_for_target,
-)
+from originguard.config.gate import Action
 from originguard.gate.relaying import (
+    ForwardingApp,
     ForwardPlan,
     GateRelayHandler,
     forward,
     plan_forward,
     target_request_head,
 )
-from originguard.gate.responses import PrebuiltResponse, prebuild, prebuild_fixed, redirect_location
+from originguard.gate.responses import prebuild_fixed, redirect_location
 from originguard.gate.rules import CompiledListener, Match, match
-from originguard.gate.targets import TargetGroupState
-from originguard.http.app import HttpApp
-from originguard.http.client import UpstreamPool
+from originguard.gate.runtime import GateRuntime
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import start_relay
 from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
-from originguard.observe.access_log import AccessLog
-from originguard.observe.metrics import CounterCell, MetricSet
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
+from originguard.observe.metrics import CounterCell
+from originguard.proxy.forwarding import (
+    dropped_for_target,
+)
+from originguard.proxy.prebuilt import PrebuiltResponse, prebuild
 
 log = logging.getLogger("originguard.gate")
-
-
-@dataclass
-class GateRuntime:
-    """State shared by all listeners of one gate process."""
-
-    config: GateConfig
-    groups: dict[str, TargetGroupState]
-    pool: UpstreamPool
-    access_log: AccessLog
-    metrics: MetricSet
-
-    def __post_init__(self) -> None:
-        self.fail_open_logged: dict[str, float] = {}
-        # Read per request: a plain attribute here (AccessLog is not compiled).
-        self.log_lines = self.access_log.enabled
-        self.clock = self.pool.loop.time  # bound once: a by-name call looks the method up each time
-        self.requests = self.metrics.counters(
-            "originguard_gate_requests_total",
-            "Requests by listener, rule and status",
-            ("listener", "rule", "status"),
-        )
-        self.upstream_errors = self.metrics.counters(
-            "originguard_gate_upstream_errors_total", "Target failures by group and kind", ("group", "kind")
-        )
-        self.underscore_fields_dropped = self.metrics.counters(
-            "originguard_gate_underscore_fields_dropped_total",
-            "Request fields dropped for a `_` in their name (underscores_in_headers), by listener",
-            ("listener",),
-        )
-        self.retries = self.metrics.counters(
-            "originguard_gate_upstream_retries_total",
-            "Requests sent to another target after one failed to connect or closed before answering",
-            ("group",),
-        )
-        self.latency = self.metrics.histogram("originguard_gate_request_duration_seconds", "Request latency")
-        self.relayed = self.metrics.counters(
-            "originguard_gate_relayed_total",
-            "Forwarded requests streamed by the relay fast path (the rest ran as coroutines)",
-            ("listener",),
-        )
-        self.metrics.gauges(
-            "originguard_gate_target_healthy", "1 when a target is healthy", ("group", "target"), self._health
-        )
-
-    def _health(self) -> dict[tuple[str, ...], float]:
-        return {
-            (name, str(t.address)): 1.0 if t.healthy else 0.0
-            for name, g in self.groups.items()
-            for t in g.targets
-        }
 
 
 class FixedAnswer:
@@ -99,7 +44,7 @@ class FixedAnswer:
         self.counter = counter
 
 
-class GateListenerApp(HttpApp):
+class GateListenerApp(ForwardingApp):
     """Serves one listener; `listener` may be swapped on reload (new requests see the new rules)."""
 
     def __init__(self, runtime: GateRuntime, listener: CompiledListener, name: str) -> None:
@@ -154,7 +99,7 @@ class GateListenerApp(HttpApp):
             self._log_line(request, prebuilt.status, len(wire), fixed.rule, None, 0.0)
         return wire
 
-    def begin(self, request: Request, client: HttpConnection) -> bool:
+    def begin(self, request: Request, client: ViewerEnd) -> bool:
         decision = request.context
         if request.body is not None or not isinstance(decision, Match):
             return False

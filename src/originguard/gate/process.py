@@ -11,14 +11,16 @@ from originguard.config import LoadedConfig
 from originguard.config.gate import GateConfig, Listener
 from originguard.config.values import HostPort
 from originguard.errors import ConfigError, OriginguardError
-from originguard.gate.app import GateListenerApp, GateRuntime
+from originguard.gate.app import GateListenerApp
 from originguard.gate.health_checker import health_summary, run_health_checks
 from originguard.gate.rules import CompiledListener, compile_listener
+from originguard.gate.runtime import GateRuntime
 from originguard.gate.targets import TargetGroupState
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.limits import Limits
 from originguard.http.message import Request
-from originguard.http.server import HttpServer, Limits
+from originguard.http.server import HttpServer
 from originguard.http.tls import server_context
 from originguard.notify import notify_ready
 from originguard.observe.access_log import AccessLog

@@ -9,28 +9,27 @@ to the next target when one fails to connect (`next_target`).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from originguard.errors import UpstreamError
-from originguard.gate.forwarding import (
+from originguard.gate.rules import Match
+from originguard.gate.runtime import GateRuntime
+from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
+from originguard.http.app import HttpApp
+from originguard.http.client import Upstream
+from originguard.http.endpoints import ViewerEnd
+from originguard.http.headers import FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
+from originguard.http.message import Request
+from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
+from originguard.http.wire import render_response
+from originguard.http.writer import ResponseWriter
+from originguard.proxy.forwarding import (
     declared_length,
     forwarded_fields,
     origin_form,
     stream_body,
     target_request_headers,
 )
-from originguard.gate.rules import Match
-from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupState
-from originguard.http.client import Upstream
-from originguard.http.headers import edit_head, fields_to_cut, strip_hop_by_hop
-from originguard.http.message import Request
-from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
-from originguard.http.wire import render_response
-from originguard.http.writer import ResponseWriter
-
-if TYPE_CHECKING:
-    from originguard.gate.app import GateListenerApp
-    from originguard.http.connection import HttpConnection
 
 log = logging.getLogger("originguard.gate")
 
@@ -40,6 +39,27 @@ GATEWAY_TIMEOUT: Final = b"504 Gateway Timeout: the target took too long\n"
 TEXT_PLAIN: Final = [(b"Content-Type", b"text/plain")]
 # RFC 9110 §9.2.2: a client (and so a proxy) may send these again after a failed connection.
 IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
+
+
+class ForwardingApp(HttpApp):
+    """What forwarding needs of a listener's app; `gate.app.GateListenerApp` is the one subclass.
+
+    A base class rather than an import of gate.app, which calls into this module (that was a
+    circle), and rather than a Protocol so the compiled relay handler still reaches these through
+    a native vtable and attributes.
+    """
+
+    runtime: GateRuntime
+    dropped: frozenset[bytes]  # request fields the target never sees
+    cut_for_target: FieldSet  # those and the hop-by-hop fields, for edits of the request head
+
+    def target_group_of(self, decision: Match) -> str:
+        """The name of the target group `decision` forwards to."""
+        raise NotImplementedError
+
+    def log_request(self, request: Request, status: int, size: int, rule: str, target: str | None) -> None:
+        """Count and log one answered request."""
+        raise NotImplementedError
 
 
 class ForwardPlan:
@@ -53,7 +73,7 @@ class ForwardPlan:
         self.target = target
 
 
-def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> ForwardPlan:
+def plan_forward(app: ForwardingApp, request: Request, decision: Match) -> ForwardPlan:
     """Pick the target (the group's algorithm)."""
     runtime = app.runtime
     name = decision.target_group  # a single group, read at compile time: no call for it
@@ -68,7 +88,7 @@ def plan_forward(app: GateListenerApp, request: Request, decision: Match) -> For
     return ForwardPlan(decision.rule, group, pick.target)
 
 
-def target_request_head(app: GateListenerApp, request: Request, client: HttpConnection) -> bytes:
+def target_request_head(app: ForwardingApp, request: Request, client: ViewerEnd) -> bytes:
     """The whole request head a target gets for a body-less request: the viewer's head as it
     came, minus hop-by-hop, secret and gate-set fields, plus X-Forwarded-*; rendered from the
     parsed fields when the raw head is not at hand (split across reads, HTTP/1.0, absolute-form)."""
@@ -97,7 +117,7 @@ def upstream_failure(error: UpstreamError) -> tuple[int, bytes]:
 class GateRelayHandler(RelayHandler):
     """The gate's decisions for its relays; `relay.context` is the request's ForwardPlan."""
 
-    def __init__(self, app: GateListenerApp) -> None:
+    def __init__(self, app: ForwardingApp) -> None:
         self.app = app
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
@@ -116,9 +136,7 @@ class GateRelayHandler(RelayHandler):
         self.app.log_request(relay.request, relay.status, relay.bytes_sent, plan.rule, plan.target.label)
 
 
-async def forward(
-    app: GateListenerApp, request: Request, response: ResponseWriter, plan: ForwardPlan
-) -> None:
+async def forward(app: ForwardingApp, request: Request, response: ResponseWriter, plan: ForwardPlan) -> None:
     """The coroutine path of a forward: request bodies, cold pools, a relay handed back."""
     runtime = app.runtime
     body = stream_body(request.body) if request.body is not None else None
@@ -166,7 +184,7 @@ async def forward(
 
 
 def next_target(
-    app: GateListenerApp,
+    app: ForwardingApp,
     request: Request,
     group: TargetGroupState,
     failed: Target,
@@ -190,7 +208,7 @@ def next_target(
     return following
 
 
-def _take_out(app: GateListenerApp, group: TargetGroupState, target: Target, error: UpstreamError) -> None:
+def _take_out(app: ForwardingApp, group: TargetGroupState, target: Target, error: UpstreamError) -> None:
     if not target.passively_down:
         log.warning(
             "target %s of group %s is out for %gs after a failed connect (%s)",

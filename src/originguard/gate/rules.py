@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from originguard.config.gate import Action, Condition, Listener
 from originguard.config.values import SecretRef
-from originguard.gate.patterns import Matcher, compile_any, compile_wildcard
 from originguard.http.message import Request
+from originguard.proxy.patterns import Matcher, compile_any, compile_wildcard
 from originguard.secrets import SecretValues
 
 Header = tuple[bytes, bytes]

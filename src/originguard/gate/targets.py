@@ -10,12 +10,14 @@ seconds away, and every request in between would otherwise meet the same refusal
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from originguard.config.gate import TargetGroup
 from originguard.config.values import HostPort
 from originguard.gate.health import HealthState, TargetHealth
-from originguard.http.client import UpstreamConnection
+
+if TYPE_CHECKING:  # an annotation only: this module stays sans-IO (the client is asyncio)
+    from originguard.http.client import UpstreamConnection
 
 _HEALTHY: Final = HealthState.HEALTHY  # a C static when compiled, not an enum lookup per target
 PASSIVE_FAIL_TIMEOUT: Final = 10.0  # seconds out after a refused connect (nginx's fail_timeout)

@@ -6,14 +6,11 @@ native vtable instead of a Python method lookup (about a thousand instructions p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mypy_extensions import mypyc_attr
 
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
-    from originguard.http.message import Request
-    from originguard.http.writer import ResponseWriter
+from originguard.http.endpoints import ViewerEnd
+from originguard.http.message import Request
+from originguard.http.writer import ResponseWriter
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -24,7 +21,7 @@ class HttpApp:
         """Whole response bytes for a body-less request, or None to run `handle`."""
         return None
 
-    def begin(self, request: Request, client: HttpConnection) -> bool:
+    def begin(self, request: Request, client: ViewerEnd) -> bool:
         """Take the request without a coroutine (a relay, http/relay.py): True if taken, and the
         app then ends it with `client.relay_done`; False runs `handle`."""
         return False

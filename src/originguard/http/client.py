@@ -21,16 +21,14 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
+from originguard.http.relay import Relay, RelayUpstream
 from originguard.http.response_head import HOP_BY_HOP_CUTS, keeps_alive, scan_head, status_at
 from originguard.http.wire import not_connected
-
-if TYPE_CHECKING:
-    from originguard.http.relay import Relay
 
 Header = tuple[bytes, bytes]
 MAX_RESPONSE_HEAD: Final = 64 * 1024  # received without the head ending: refused (nginx: proxy_buffer_size)
@@ -83,7 +81,7 @@ class UpstreamResponse:
         self._conn.abort()
 
 
-class UpstreamConnection(asyncio.Protocol):
+class UpstreamConnection(RelayUpstream):
     """One keep-alive connection speaking to an upstream; one request at a time."""
 
     def __init__(
@@ -304,10 +302,6 @@ class UpstreamConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         self.pool.forget(self)
-
-    @property
-    def got_response_bytes(self) -> bool:
-        return self._got_bytes
 
     def pause_reading(self) -> None:
         if self.transport is not None and not self.closed:

@@ -12,21 +12,21 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, Protocol, cast
 
 import httptools
 
 from originguard.errors import BadRequest, HeadersTooLarge, ProtocolError, RequestTimeout, UriTooLong
+from originguard.http.app import HttpApp
+from originguard.http.body import BODY_HIGH_WATER, Body
+from originguard.http.endpoints import RelayEnd, ViewerEnd
 from originguard.http.field_names import UnderscorePolicy, kept_fields
 from originguard.http.headers import LOWER
-from originguard.http.message import BODY_HIGH_WATER, Body, Request
+from originguard.http.limits import Limits
+from originguard.http.message import Request
 from originguard.http.request_checks import HeaderIndex, check_head, index_headers, version_rejection
 from originguard.http.wire import error_response, not_connected
 from originguard.http.writer import ResponseWriter
-
-if TYPE_CHECKING:
-    from originguard.http.relay import Relay
-    from originguard.http.server import HttpServer
 
 log = logging.getLogger("originguard.http")
 
@@ -53,10 +53,33 @@ def _line_version(source: bytes, method: bytes, target: bytes) -> str:
     return ""
 
 
-class HttpConnection(asyncio.Protocol):
+class Serving(Protocol):
+    """What a connection needs of the server that accepted it (http.server.HttpServer, or the
+    server of the TLS layer, http.tls_server). A protocol rather than an import: the server makes
+    the connections, and is not compiled, so a native base would gain nothing."""
+
+    @property
+    def app(self) -> HttpApp: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+    @property
+    def draining(self) -> bool: ...
+    @property
+    def underscores(self) -> UnderscorePolicy | None: ...
+    @property
+    def connections(self) -> set[HttpConnection]: ...
+    @property
+    def on_connect(self) -> Callable[[asyncio.Transport, str], None] | None: ...
+
+    def on_rejected(self, conn: HttpConnection, error: ProtocolError) -> None: ...
+
+
+class HttpConnection(ViewerEnd):
     """asyncio protocol for one client connection."""
 
-    def __init__(self, server: HttpServer, scheme: str) -> None:
+    def __init__(self, server: Serving, scheme: str) -> None:
         self.server = server
         self.app = server.app
         self.limits = server.limits
@@ -68,7 +91,7 @@ class HttpConnection(asyncio.Protocol):
         self._method: Callable[[], bytes] = self.parser.get_method
         self._send: Callable[[bytes], object] = not_connected
         self._clock: Callable[[], float] = self.loop.time
-        self.relay: Relay | None = None
+        self.relay: RelayEnd | None = None
         self.transport: asyncio.Transport | None = None
         self.state = IDLE
         self.deadline = self.loop.time() + self.limits.header_timeout
@@ -90,9 +113,7 @@ class HttpConnection(asyncio.Protocol):
         self.client_port = 0
         self.server_port = 0
         self.tls_version: str | None = None
-        # A proxying app's X-Forwarded-* lines for this connection's requests (client address,
-        # scheme and port are the connection's), made on first use.
-        self.forwarded_lines = b""
+        self.forwarded_lines = b""  # a proxying app's X-Forwarded-* lines (ViewerEnd)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._index: HeaderIndex = {}

@@ -13,16 +13,14 @@ connection, a retry after a connection that died idle) runs the app's coroutine 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+import asyncio
+from typing import Final
 
 from originguard.errors import UpstreamError
+from originguard.http.endpoints import RelayEnd, ViewerEnd
+from originguard.http.message import Request
 from originguard.http.response_head import HOP_BY_HOP_CUTS, CutSet, ResponseHead, forwarded_head
 from originguard.http.wire import DATE, status_line
-
-if TYPE_CHECKING:
-    from originguard.http.client import UpstreamConnection
-    from originguard.http.connection import HttpConnection
-    from originguard.http.message import Request
 
 Header = tuple[bytes, bytes]
 
@@ -63,14 +61,44 @@ class RelayHandler:
         return None
 
 
-class Relay:
+class RelayUpstream(asyncio.Protocol):
+    """An upstream connection as its relay sees it; http.client.UpstreamConnection is the one
+    subclass. A native base here, so this module does not import the client (which imports it)."""
+
+    relay: Relay | None  # the relay its response goes to, while one does
+    _got_bytes: bool
+
+    @property
+    def got_response_bytes(self) -> bool:
+        """Any byte of a response came: a request that failed after that may not be sent again."""
+        return self._got_bytes
+
+    def start_relay(self, relay: Relay, head: bytes, head_request: bool) -> None:
+        """Hand the next response to `relay` and send a body-less request."""
+        raise NotImplementedError
+
+    def release(self, now: float = -1.0) -> None:
+        """The response ended: back to the pool if the upstream keeps it alive (once per response)."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def pause_reading(self) -> None:
+        raise NotImplementedError
+
+    def resume_reading(self) -> None:
+        raise NotImplementedError
+
+
+class Relay(RelayEnd):
     """One request in flight from a client connection through an upstream connection."""
 
     def __init__(
         self,
-        client: HttpConnection,
+        client: ViewerEnd,
         request: Request,
-        upstream: UpstreamConnection,
+        upstream: RelayUpstream,
         handler: RelayHandler,
         context: object,
         read_timeout: float,
@@ -227,9 +255,9 @@ class Relay:
 
 
 def start_relay(
-    client: HttpConnection,
+    client: ViewerEnd,
     request: Request,
-    upstream: UpstreamConnection,
+    upstream: RelayUpstream,
     head: bytes,
     handler: RelayHandler,
     context: object,

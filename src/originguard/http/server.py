@@ -9,14 +9,13 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from originguard.config.gate import HttpLimits
 from originguard.config.values import HostPort
 from originguard.errors import ProtocolError
 from originguard.http.app import HttpApp
 from originguard.http.connection import HttpConnection
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.limits import Limits
 from originguard.http.tls_server import TlsServerLayer
 from originguard.http.wire import DATE, error_response
 
@@ -24,21 +23,6 @@ log = logging.getLogger("originguard.http")
 
 TLS_HANDSHAKE_RECORD = 0x16
 PLAIN_HTTP_TO_TLS = error_response(400, "The plain HTTP request was sent to an HTTPS port")
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_header_bytes: int = 16 * 1024
-    max_header_count: int = 100
-    max_uri_bytes: int = 8 * 1024
-    max_body_bytes: int = 10 * 1024 * 1024
-    header_timeout: float = 10.0
-    keepalive_timeout: float = 60.0
-    body_timeout: float = 30.0
-
-    @classmethod
-    def from_config(cls, limits: HttpLimits) -> Limits:
-        return cls(**limits.model_dump())
 
 
 class HttpServer:

@@ -23,13 +23,10 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
-from originguard.http.connection import HttpConnection
+from originguard.http.connection import HttpConnection, Serving
 from originguard.http.wire import not_connected
-
-if TYPE_CHECKING:
-    from originguard.http.server import HttpServer
 
 log = logging.getLogger("originguard.http")
 
@@ -41,7 +38,7 @@ RECORD_MAX: Final = 16 * 1024
 class TlsServerLayer(asyncio.Protocol):
     """The TCP stream's protocol, and the transport of the HttpConnection above it."""
 
-    def __init__(self, server: HttpServer, context: ssl.SSLContext, handshake_timeout: float) -> None:
+    def __init__(self, server: Serving, context: ssl.SSLContext, handshake_timeout: float) -> None:
         self.server = server
         self.context = context
         self.handshake_timeout = handshake_timeout

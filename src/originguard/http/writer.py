@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.message import Request
 from originguard.http.wire import render_head
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
 
 Header = tuple[bytes, bytes]
 
@@ -39,7 +36,7 @@ class ResponseWriter:
         "status",
     )
 
-    def __init__(self, conn: HttpConnection, request: Request) -> None:
+    def __init__(self, conn: ViewerEnd, request: Request) -> None:
         self.conn = conn
         self.request = request
         self.started = False

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from originguard.config.models import Config
 from originguard.config.values import HostPort
+from originguard.supervision.children import ChildSpec
 
 CA = ".originguard/certs/ca.crt"
-
-
-@dataclass(frozen=True, slots=True)
-class ChildSpec:
-    """One supervised process: its name and argv after `originguard` (it reports its own readiness)."""
-
-    name: str
-    args: tuple[str, ...]
 
 
 def plan_children(config: Config, config_path: str, *, demo_app: HostPort | None) -> list[ChildSpec]:

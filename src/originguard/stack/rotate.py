@@ -16,7 +16,7 @@ from originguard.config.values import SecretRef
 from originguard.errors import OriginguardError, SecretError
 from originguard.rotation import Phase, plan
 from originguard.secrets import generate_secret_value, write_secret_file
-from originguard.stack.supervisor import read_pids
+from originguard.supervision.supervisor import read_pids
 
 
 class RotationError(OriginguardError):

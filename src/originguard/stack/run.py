@@ -17,7 +17,7 @@ from originguard.notify import notify_ready
 from originguard.runtime import install_uvloop
 from originguard.secrets import generate_secret_value, write_secret_file
 from originguard.stack.plan import plan_children, status_lines
-from originguard.stack.supervisor import Supervisor, supervise
+from originguard.supervision.supervisor import Supervisor, supervise
 
 log = logging.getLogger("originguard.up")
 

@@ -10,15 +10,17 @@ Nothing here reads a clock, a socket or a logger; the edge passes `now` and keep
 
 from __future__ import annotations
 
+from originguard.waf.acl import CompiledAcl, CompiledRule
 from originguard.waf.aws_import import import_web_acl
-from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule, compile_acl
+from originguard.waf.compile import compile_acl
 from originguard.waf.crs_load import CrsLoadError
-from originguard.waf.evaluate import Action, Verdict, evaluate, evaluate_response
+from originguard.waf.evaluate import evaluate, evaluate_response
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.rate import RateState
 from originguard.waf.request import Match, WafRequest
 from originguard.waf.sqli import detect_sqli
 from originguard.waf.stats import SampledRequests, WafStats, block_log_record
+from originguard.waf.verdict import Action, BlockReply, Verdict
 from originguard.waf.xss import detect_xss
 
 __all__ = [

@@ -3,69 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
 from originguard.config.crs import CrsGroup
 from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
-from originguard.waf.codegen import Evaluator, generate
+from originguard.waf.acl import CompiledAcl, CompiledRule
+from originguard.waf.codegen import generate
 from originguard.waf.crs_load import CrsLoadError, load_crs
 from originguard.waf.crs_match import CrsRule
 from originguard.waf.crs_setup import crs_sources
-from originguard.waf.evaluate import Verdict, default_verdict, rule_matched, rule_runner
-from originguard.waf.fields import RequestView, SlotFn, SlotTable
+from originguard.waf.evaluate import default_verdict, rule_matched, rule_runner
+from originguard.waf.fields import RequestView, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
 from originguard.waf.managed import core_rules
-from originguard.waf.plan import Plan, Planner
-from originguard.waf.ratelimit import Direct
+from originguard.waf.plan import Planner
 from originguard.waf.request import Match
 from originguard.waf.runpoints import RuleHooks
-from originguard.waf.statements import Matcher, StatementCompiler
-
-
-@dataclass(frozen=True, slots=True)
-class BlockReply:
-    """The response a blocked request gets, prebuilt: status, headers, body bytes."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """One rule ready to run; a managed group becomes one of these per member rule (`outer:inner`)."""
-
-    name: str
-    action: Literal["allow", "block", "count"]
-    labels: tuple[str, ...]
-    matcher: Matcher
-    response: BlockReply
-    direct: Direct | None = None  # the matcher as a function of the request alone, when it needs no slot
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledAcl:
-    """A web ACL compiled for evaluation: rules in priority order and the per-request slot functions."""
-
-    rules: tuple[CompiledRule, ...]
-    default_action: Literal["allow", "block"]
-    default_response: BlockReply
-    slots: tuple[SlotFn, ...]
-    body_limit: int  # bytes of body the edge should hand over (body_inspection_kib)
-    plan: Plan  # which rules a request could match, tested per field before the rules run
-    evaluator: Evaluator  # the plan as one generated function (`codegen`), called by `evaluate`
-    default_verdict: Verdict  # the verdict without labels or counts, built once
-    # The `owasp-crs` rules, with their rule's action, labels and block reply: origin responses go
-    # through those with response inspection on when the cache fills (`evaluate_response`).
-    crs: tuple[tuple[CrsRule, CompiledRule], ...] = ()
-
-    @property
-    def rule_names(self) -> tuple[str, ...]:
-        """Every compiled rule name, for stats and admin views."""
-        return tuple(rule.name for rule in self.rules)
-
+from originguard.waf.statements import StatementCompiler
+from originguard.waf.verdict import BlockReply, Verdict
 
 _BUNDLED: list[GeoTable] = []
 _LABELLED_LIMIT: Final = 256  # distinct (labels, counted) default verdicts kept per ACL

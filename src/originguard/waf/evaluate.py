@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
+from originguard.waf.acl import CompiledAcl, CompiledRule
 from originguard.waf.fields import RequestView
 from originguard.waf.rate import RateState
 from originguard.waf.request import Match, WafRequest
-
-if TYPE_CHECKING:  # compile builds its evaluator from the helpers here
-    from originguard.waf.compile import BlockReply, CompiledAcl, CompiledRule
+from originguard.waf.verdict import Action, BlockReply, Verdict
 
 VALUE_LIMIT: Final = 64  # characters of a matched value kept in a verdict (enough to see the attack)
-
-
-class Action(StrEnum):
-    ALLOW = "allow"
-    BLOCK = "block"
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What to do with a request and why: the rule, the field and value that matched, the labels."""
-
-    action: Action
-    rule: str | None
-    labels: tuple[str, ...]
-    counted: tuple[str, ...]
-    field: str | None
-    value: str | None
-    reason: str
-    response: BlockReply | None
-    crs: Any = None  # a waf.crs_match.CrsFinding when the deciding rule is an OWASP CRS group
-
-    @property
-    def blocked(self) -> bool:
-        """True when the request must not reach the origin."""
-        return self.action is Action.BLOCK
 
 
 def evaluate(acl: CompiledAcl, request: WafRequest, now: float, rate: RateState) -> Verdict:

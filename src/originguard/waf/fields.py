@@ -19,6 +19,7 @@ from originguard.waf.body import body_parts, body_text, json_strings
 from originguard.waf.rate import RateState
 from originguard.waf.request import (
     FieldValues,
+    Match,
     WafRequest,
     cookie_values,
     query_pairs,
@@ -27,6 +28,9 @@ from originguard.waf.request import (
 )
 
 SlotFn = Callable[["RequestView"], Any]
+# A compiled statement: what it found in a request's view, or None. Here, below `statements` and
+# `ratelimit`, which both build them.
+Matcher = Callable[["RequestView"], Match | None]
 LabelFn = Callable[[WafRequest, int], str]
 UNSET: Final = object()  # a slot not computed yet
 BODY_FIELDS: Final = frozenset({"body", "json_body", "json_keys", "json_values"})

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
-from originguard.config.waf import HeaderField, RateBased, RateKey
-from originguard.waf.fields import RequestView
+from originguard.config.waf import ForwardedIp, HeaderField, RateBased, RateKey, Statement
+from originguard.waf.fields import Matcher, RequestView
 from originguard.waf.rate import RateState
 from originguard.waf.request import Match, WafRequest
 
-if TYPE_CHECKING:
-    from originguard.waf.statements import Matcher, StatementCompiler
+
+class Compiler(Protocol):
+    """What a rate-based rule needs of the compiler that calls it (`statements.StatementCompiler`).
+
+    A protocol, not an import: the statement compiler calls into this module for rate-based
+    statements, so importing it back would close a circle.
+    """
+
+    def compile(self, statement: Statement, rule_id: str) -> Matcher: ...
+
+    def client_slot(self, forwarded: ForwardedIp | None) -> int: ...
+
 
 KeyPart = Callable[[RequestView], str | None]
 # A rule that reads only the request, run by the generated evaluator without building a `RequestView`.
@@ -20,7 +30,7 @@ Direct = Callable[[WafRequest, float, RateState], Match | None]
 RequestKeyPart = Callable[[WafRequest], str | None]
 
 
-def compile_rate_based(spec: RateBased, rule_id: str, compiler: StatementCompiler) -> Matcher:
+def compile_rate_based(spec: RateBased, rule_id: str, compiler: Compiler) -> Matcher:
     """A matcher that counts every request in scope and matches while its key is over `spec.limit`."""
     counter = rate_counter(spec, rule_id)
     if counter is not None:
@@ -133,10 +143,8 @@ def _request_key_part(key: RateKey) -> RequestKeyPart:
     return lambda request: ""  # constant: one counter for every request in scope
 
 
-def _key_part(key: RateKey, spec: RateBased, compiler: StatementCompiler) -> KeyPart:
+def _key_part(key: RateKey, spec: RateBased, compiler: Compiler) -> KeyPart:
     if key == "forwarded_ip":
-        from originguard.config.waf import ForwardedIp
-
         slot = compiler.client_slot(spec.forwarded_ip or ForwardedIp())
 
         def forwarded(view: RequestView) -> str | None:

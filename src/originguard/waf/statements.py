@@ -39,6 +39,7 @@ from originguard.waf.fields import (
     Detection,
     FromRequest,
     FromSlot,
+    Matcher,
     Recipe,
     RequestView,
     SlotTable,
@@ -64,7 +65,6 @@ from originguard.waf.transforms import transform_all
 from originguard.waf.xss import SUSPECT as XSS_SUSPECT
 from originguard.waf.xss import detect_xss
 
-Matcher = Callable[[RequestView], Match | None]
 Predicate = Callable[[str], bool]
 # `not` matches without a field; `and` prefers a child's match that names one.
 NO_FIELD: Final = Match("", "")

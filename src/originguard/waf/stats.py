@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from originguard.waf.evaluate import Action, Verdict
 from originguard.waf.request import WafRequest
+from originguard.waf.verdict import Action, Verdict
 
 REDACTED: Final = "***"
 DEFAULT_RULE: Final = "(default)"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from originguard.cluster import RedisLink, SharedHealth, SharedRtt, SharedRttStore
-from originguard.dns.rtt import parse_subnet
+from originguard.cluster import RedisLink
+from originguard.dns.shared import SharedHealth, SharedRtt, SharedRttStore
+from originguard.latency.subnets import parse_subnet
 from tests.integration.cluster.conftest import run
 from tests.redis_server import RedisServer
 

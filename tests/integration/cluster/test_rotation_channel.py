@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from originguard.cluster import InvalidationBus, RateSync, RedisLink, RotationChannel, SharedRateState
-from originguard.cluster.dns_share import SharedHealth
+from originguard.dns.shared import SharedHealth
 from originguard.rotation import RotationState
 from tests.integration.cluster.conftest import eventually, run
 from tests.redis_server import RedisServer

@@ -13,8 +13,8 @@ import dns.message
 import orjson
 import pytest
 
-from originguard.dns.reporter import RttReporter
-from originguard.dns.tcp_rtt import tcp_rtt_ms
+from originguard.latency.reporter import RttReporter
+from originguard.latency.tcp_info import tcp_rtt_ms
 from tests.integration.dns.harness import HealthzEdge, eventually, make_pki, start_router
 
 INTERVAL, TIMEOUT_S, UNHEALTHY = 0.1, 0.5, 2

@@ -14,7 +14,8 @@ from originguard.config import load_config
 from originguard.config.values import HostPort
 from originguard.edge.process import EdgeHandle, start_edge
 from originguard.gate.process import GateHandle, start_gate
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
 from tests.origin_app import ScriptedOrigin
 from tests.support import LoopThread, client_tls

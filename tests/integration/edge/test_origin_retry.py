@@ -10,7 +10,8 @@ from originguard.certs import CertFiles
 from originguard.config import load_config
 from originguard.config.values import HostPort
 from originguard.edge.process import EdgeHandle, start_edge
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
 from tests.integration.edge.test_sni_and_failover import EDGE_YAML
 from tests.origin_app import ScriptedOrigin

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from originguard.certs import CertFiles
 from originguard.config import load_config, load_config_text
-from originguard.dns.rtt import parse_subnet
 from originguard.dns.server import start_dns_server
 from originguard.edge.process import start_edge
+from originguard.latency.subnets import parse_subnet
 from tests.integration.edge.conftest import build_chain, stop_chain
 from tests.support import LoopThread, connect, wait_for
 

@@ -10,7 +10,8 @@ from originguard.certs import CertFiles, ensure_dev_pki
 from originguard.config import load_config
 from originguard.config.values import HostPort
 from originguard.edge.process import start_edge
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
 from tests.origin_app import Script, ScriptedOrigin
 from tests.support import LoopThread, client_tls, request

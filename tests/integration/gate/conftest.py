@@ -14,7 +14,8 @@ from originguard.config import load_config
 from originguard.config.values import HostPort
 from originguard.demo_app import DemoApp
 from originguard.gate.process import GateHandle, start_gate
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from tests.support import LoopThread, client_tls
 
 GATE_YAML = """

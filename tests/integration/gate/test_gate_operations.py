@@ -51,7 +51,8 @@ def test_killed_target_is_taken_out_gets_no_requests_and_comes_back(
     assert gate.apps[1].requests_seen >= 20
 
     async def restart() -> None:
-        from originguard.http.server import HttpServer, Limits
+        from originguard.http.limits import Limits
+        from originguard.http.server import HttpServer
 
         server = HttpServer(down_app, Limits())
         await server.listen(gate.app_addresses[0])

@@ -18,7 +18,8 @@ from originguard.config import LoadedConfig, load_config_text
 from originguard.config.values import HostPort
 from originguard.demo_app import DemoApp
 from originguard.gate.process import GateHandle, start_gate
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from tests.support import LoopThread, wait_for
 
 SECURE_RULE = "[{http_header: {name: X-Origin-Verify, values: [{secret: origin-verify}]}}]"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from originguard.config.values import HostPort
-from originguard.http.server import HttpServer, Limits
+from originguard.http.limits import Limits
+from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
 from tests.origin_app import ScriptedOrigin
 from tests.support import LoopThread, exchange, port_closed, request, wait_for

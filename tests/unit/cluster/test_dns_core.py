@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from originguard.cluster.dns_core import (
+from originguard.cluster.link import WarningThrottle, next_delay, redacted
+from originguard.dns.shared_core import (
     HealthReport,
     RttFigure,
     decode_health,
@@ -17,7 +18,6 @@ from originguard.cluster.dns_core import (
     merge_rtt,
     rtt_field,
 )
-from originguard.cluster.link import WarningThrottle, next_delay, redacted
 
 figures = st.lists(
     st.builds(

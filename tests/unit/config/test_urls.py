@@ -155,7 +155,7 @@ def test_every_redis_url_the_model_accepts_builds_a_client(url: str) -> None:
 
 @given(URLISH)
 def test_every_router_url_the_model_accepts_builds_a_reporter(url: str) -> None:
-    from originguard.dns.reporter import RttReporter
+    from originguard.latency.reporter import RttReporter
 
     try:
         parse_router_url(url)

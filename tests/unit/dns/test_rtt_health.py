@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from originguard.dns import health
 from originguard.dns.cidr import CidrMap
-from originguard.dns.rtt import RttStore, parse_subnet, subnet_key, subnet_text
-from originguard.dns.tcp_rtt import parse_tcp_info
+from originguard.dns.rtt import RttStore
 from originguard.errors import DnsError
+from originguard.latency.subnets import parse_subnet, subnet_key, subnet_text
+from originguard.latency.tcp_info import parse_tcp_info
 
 SUBNET = parse_subnet("203.0.113.0/24")
 

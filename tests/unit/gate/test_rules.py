@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from originguard.config import load_config_text
-from originguard.gate.patterns import compile_wildcard
 from originguard.gate.rules import CompiledListener, compile_listener, match
+from originguard.proxy.patterns import compile_wildcard
 from originguard.secrets import parse_secret_text
 
 SECRET = "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"

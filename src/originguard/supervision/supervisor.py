@@ -21,7 +21,7 @@ from pathlib import Path
 
 from originguard.errors import OriginguardError
 from originguard.notify import ENV, NotifyListener
-from originguard.stack.plan import ChildSpec
+from originguard.supervision.children import ChildSpec
 
 log = logging.getLogger("originguard.up")
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
+from originguard.http.body import Body
+from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import content_length, strip_hop_by_hop
-from originguard.http.message import Body, Request
-
-if TYPE_CHECKING:
-    from originguard.http.connection import HttpConnection
+from originguard.http.message import Request
 
 Header = tuple[bytes, bytes]
 
@@ -29,7 +28,7 @@ def target_request_headers(request: Request, drop: frozenset[bytes]) -> list[Hea
     return headers
 
 
-def forwarded_fields(request: Request, client: HttpConnection) -> bytes:
+def forwarded_fields(request: Request, client: ViewerEnd) -> bytes:
     """The same X-Forwarded-* fields as lines, for a head edited in place. Without a viewer's
     X-Forwarded-For they are the same for every request of a connection: made once for it."""
     same_for_connection = request.header(b"x-forwarded-for") is None

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from originguard.dns.rtt import subnet_key, subnet_text
+from originguard.latency.subnets import subnet_key, subnet_text
 
-log = logging.getLogger("originguard.dns.reporter")
+log = logging.getLogger("originguard.dns.reporter")  # the name operators filter on, kept
 
 
 class RttReporter:

@@ -1,4 +1,4 @@
-"""DNS routers sharing measured RTTs and edge health through Redis (asyncio shell over `dns_core`).
+"""DNS routers sharing measured RTTs and edge health through Redis (asyncio shell over `shared_core`).
 
 `SharedRttStore` is a drop-in `RttStore`: the router's engine keeps calling `estimate`, which merges
 this router's own window with the figures other routers last published. `SharedHealth` gives the
@@ -17,7 +17,9 @@ from typing import Final
 
 from redis.asyncio import Redis
 
-from originguard.cluster.dns_core import (
+from originguard.cluster.link import RedisLink
+from originguard.dns.rtt import RttStore
+from originguard.dns.shared_core import (
     HEALTH_PREFIX,
     RTT_INDEX,
     RTT_PREFIX,
@@ -31,11 +33,10 @@ from originguard.cluster.dns_core import (
     merge_rtt,
     rtt_field,
 )
-from originguard.cluster.link import RedisLink
-from originguard.dns.rtt import RttStore, SubnetKey, parse_subnet, subnet_text
+from originguard.latency.subnets import SubnetKey, parse_subnet, subnet_text
 from originguard.runtime import stop_task
 
-log = logging.getLogger("originguard.cluster")
+log = logging.getLogger("originguard.cluster")  # the cluster link's logger, as before the move
 
 SKEW_S: Final = 5.0  # clock skew tolerated between routers when pulling recently changed subnets
 

@@ -1,0 +1,64 @@
+"""The viewer's connection and a relay as the code between them sees each: apps (`begin`), relays
+and response writers hold a `ViewerEnd`; the viewer's connection holds a `RelayEnd`.
+
+`http.connection.HttpConnection` and `http.relay.Relay` are the one subclass of each. Base classes
+here, below app, writer, relay and connection, so none of those imports another one back (they
+formed a knot of seven modules); native base classes rather than Protocols, so compiled callers
+still reach these attributes and methods through the vtable (about a thousand instructions a
+request for a Python-level lookup, http/app.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from originguard.http.message import Request
+
+
+class RelayEnd:
+    """A relay as the viewer's connection sees it: told when the viewer goes or reads slowly."""
+
+    def on_client_lost(self) -> None:
+        """The viewer closed the connection before the response ended."""
+        raise NotImplementedError
+
+    def on_timeout(self) -> None:
+        """The viewer's clock passed the deadline the relay set (the upstream's read timeout)."""
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        """The viewer reads slowly: stop reading the upstream."""
+        raise NotImplementedError
+
+    def resume(self) -> None:
+        """The viewer caught up: read the upstream again."""
+        raise NotImplementedError
+
+
+class ViewerEnd(asyncio.Protocol):
+    """One viewer's connection as the code that answers on it sees it."""
+
+    loop: asyncio.AbstractEventLoop
+    now: float  # the loop's time at the last read (one clock read per read)
+    deadline: float  # when the connection's clock calls `on_deadline`
+    draining: bool  # the server is shutting down: no keep-alive
+    relay: RelayEnd | None  # the relay answering the current request, if one does
+    # A proxying app's X-Forwarded-* lines for this connection's requests (client address,
+    # scheme and port are the connection's), made on first use.
+    forwarded_lines: bytes
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the viewer (dropped once the connection is closed)."""
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Wait until the viewer reads what was written (back-pressure)."""
+        raise NotImplementedError
+
+    def run_handler(self, request: Request) -> None:
+        """Serve a request the app took (`begin`) through its coroutine after all."""
+        raise NotImplementedError
+
+    def relay_done(self, request: Request, *, close: bool) -> None:
+        """The app finished a request it took with `begin` (its response is written)."""
+        raise NotImplementedError
