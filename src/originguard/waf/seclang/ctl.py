@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
 from originguard.waf.seclang.model import VarSpec
-
-if TYPE_CHECKING:
-    from originguard.waf.seclang.runtime import TransactionState
+from originguard.waf.seclang.reqvars import VarStore
 
 _MODES = {"on": "On", "off": "Off", "detectiononly": "DetectionOnly"}
 
 
-def apply_ctl(tx: TransactionState, name: str, value: str, target: VarSpec | None) -> None:
+class CtlTarget(Protocol):
+    """What ctl actions change in a transaction (runtime.TransactionState)."""
+
+    removed_any: bool
+    removed_ranges: list[tuple[int, int]]
+    removed_tags: set[str]
+    removed_msgs: set[str]
+    target_exclusions: dict[int, list[VarSpec]]
+    tag_exclusions: dict[str, list[VarSpec]]
+    mode: Literal["On", "Off", "DetectionOnly"]
+    processor: str | None
+    body_access: bool
+    store: VarStore
+
+
+def apply_ctl(tx: CtlTarget, name: str, value: str, target: VarSpec | None) -> None:
     """Apply one ctl action (validated at load) to `tx`."""
     if name == "ruleRemoveById":
         for part in value.replace(",", " ").split():

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
 
 from originguard.waf.seclang import runtime
-from originguard.waf.seclang.compile import Compiled, compile_directives
-from originguard.waf.seclang.memo import Memo
-from originguard.waf.seclang.model import Link, Rule, Settings
+from originguard.waf.seclang.compile import compile_directives
+from originguard.waf.seclang.model import Link, Rule
 from originguard.waf.seclang.parse import Directive, parse_file, parse_text
-from originguard.waf.seclang.prefilter_wiring import wire
+from originguard.waf.seclang.ruleset import RuleSetData
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, Verdict
-
-_MAX_DATA: Final = 200
-# (the chains that leave a value of one signature unchanged, the (chain, multiMatch) pairs to run)
-IdentityPlan = tuple[frozenset[int], tuple[tuple[int, bool], ...]]
 
 
 def load_ruleset(
@@ -33,11 +27,8 @@ def load_ruleset(
     before: str = "",
     after: str = "",
     data_dirs: Sequence[Path] = (),
-    cache_dir: Path | None = None,
 ) -> RuleSet:
-    """Parse and compile rule files (in the given order) with setup text before and after them.
-
-    `cache_dir` keeps the compiled prefilter databases between runs (the costly part of loading)."""
+    """Parse and compile rule files (in the given order) with setup text before and after them."""
     directives: list[Directive] = []
     if before:
         directives += parse_text(before, "<before>")
@@ -46,62 +37,11 @@ def load_ruleset(
     if after:
         directives += parse_text(after, "<after>")
     dirs = tuple(Path(d) for d in data_dirs) or tuple(sorted({Path(p).parent for p in paths}))
-    return RuleSet(compile_directives(directives, dirs), dirs, cache_dir)
+    return RuleSet(compile_directives(directives, dirs), dirs)
 
 
-class RuleSet:
+class RuleSet(RuleSetData):
     """A compiled rule set; `transaction(request)` evaluates one request against it."""
-
-    def __init__(
-        self, compiled: Compiled, data_dirs: tuple[Path, ...], cache_dir: Path | None = None
-    ) -> None:
-        self.phases = compiled.phases
-        self.settings: Settings = compiled.settings
-        self.rules_by_id = compiled.rules_by_id
-        self.data_dirs = data_dirs
-        self.transforms = runtime.TransformTable(compiled.chains)
-        self.prefilter = wire(self, cache_dir)
-        # Shared by every transaction of this rule set: (chain, value) → candidate keys. Browsers
-        # send the same User-Agent, Accept and cookie values request after request.
-        self.scan_cache: Memo[tuple[int, bytes], frozenset[int]] = Memo()
-        # collection → the (chain, multiMatch) pairs its values are scanned under by prunable
-        # rules; and (collection, value) → every key the value matches under them, shared by
-        # the transactions of this rule set (headers repeat request after request).
-        chains_of: dict[str, set[tuple[int, bool]]] = {}
-        self.value_keys: Memo[tuple[str, bytes], frozenset[int]] = Memo()
-        self.any_scan_cache: Memo[bytes, frozenset[int]] = Memo()  # transformed value → Prefilter.scan_any
-        # (collection, TransformTable.signature) → (chains leaving the value unchanged, the rest)
-        self.identity_plans: Memo[tuple[str, bytes], tuple[frozenset[int], tuple[tuple[int, bool], ...]]] = (
-            Memo()
-        )
-        self.dynamic_operators: dict[tuple[int, str], Any] = {}  # (id(link), parameter) → operator
-        for rules in self.phases.values():
-            for rule in rules:
-                first = rule.links[0] if rule.links and not rule.is_marker else None
-                if first is not None and first.prefilter_key >= 0 and first.static_targets:
-                    rule.quick = ((first.target_key, first.chain_id, first.multi_match), first.prefilter_key)
-                    if not any(spec.counting for spec in first.variables):
-                        rule.prunable = True
-                        for spec in first.variables:
-                            chains_of.setdefault(spec.collection, set()).add(
-                                (first.chain_id, first.multi_match)
-                            )
-                if first is not None and len(first.variables) == 1 and not first.exclusions:
-                    spec = first.variables[0]
-                    plain = first.chain_id == 0 and not first.multi_match and not first.op_dynamic
-                    if plain and spec.collection == "TX" and spec.key is not None and spec.key_regex is None:
-                        rule.tx_test = (spec.key, spec.counting, first.operator)
-                        rule.tx_simple = (
-                            len(rule.links) == 1
-                            and not (
-                                first.setvars or first.ctls or first.capture or first.msg or first.logdata
-                            )
-                            and first.severity is None
-                        )
-
-        self.value_chains: dict[str, tuple[tuple[int, bool], ...]] = {
-            coll: tuple(sorted(pairs)) for coll, pairs in sorted(chains_of.items())
-        }
 
     def transaction(self, request: HttpRequest) -> Transaction:
         """A new transaction for `request`."""

@@ -14,6 +14,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 BUDGET: Final = 8 << 20  # bytes referenced by one memo's keys and values
+SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
 
 
 class Memo(Generic[K, V]):

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import re2
 
-from originguard.waf.seclang.model import Link
+from originguard.waf.seclang.model import Link, Rule
 from originguard.waf.seclang.operators import file_phrases, literal_pattern, pm_phrases
 from originguard.waf.seclang.regex import translate
-
-if TYPE_CHECKING:
-    from originguard.waf.seclang.engine import RuleSet
 
 _OPTIONS: Final = re2.Options()
 _OPTIONS.encoding = re2.Options.Encoding.LATIN1
@@ -106,15 +103,13 @@ class Prefilter:
         return chain_set.scan(value) if chain_set is not None else frozenset()
 
 
-def wire(ruleset: RuleSet, cache_dir: Path | None = None) -> Prefilter | None:
-    """Key every prefilterable link of `ruleset` and build the sets (None: nothing to key).
-
-    `cache_dir` is accepted for the loader's pickle cache; RE2 sets compile in ~0.1 s, so nothing
-    of theirs is stored."""
+def wire(phases: dict[int, list[Rule]], data_dirs: Sequence[Path]) -> Prefilter | None:
+    """Key every prefilterable link of the phases' rules and build the sets (None: nothing to key).
+    RE2 sets compile in ~0.1 s, so nothing of theirs is stored."""
     by_chain: dict[int, list[tuple[bytes, int]]] = {}
     key = 0
-    for link in _links(ruleset):
-        pattern = _pattern(link, ruleset.data_dirs)
+    for link in _links(phases):
+        pattern = _pattern(link, data_dirs)
         if pattern is None:
             continue
         link.prefilter_key = key
@@ -122,12 +117,12 @@ def wire(ruleset: RuleSet, cache_dir: Path | None = None) -> Prefilter | None:
         key += 1
     sets = {chain: ChainSet(patterns) for chain, patterns in by_chain.items()}
     keyed = {k for chain_set in sets.values() for k in chain_set.keys}
-    for link in _links(ruleset):
+    for link in _links(phases):
         if link.prefilter_key >= 0 and link.prefilter_key not in keyed:
             link.prefilter_key = -1
     every = [(pattern, key) for patterns in by_chain.values() for pattern, key in patterns if key in keyed]
     readers: dict[tuple[str, int], set[int]] = {}
-    for link in _links(ruleset):
+    for link in _links(phases):
         if link.prefilter_key >= 0:
             for spec in link.variables:
                 readers.setdefault((spec.collection, link.chain_id), set()).add(link.prefilter_key)
@@ -135,9 +130,9 @@ def wire(ruleset: RuleSet, cache_dir: Path | None = None) -> Prefilter | None:
     return Prefilter(sets, every, frozen) if sets else None
 
 
-def _links(ruleset: RuleSet) -> Iterator[Link]:
+def _links(phases: dict[int, list[Rule]]) -> Iterator[Link]:
     seen: set[int] = set()
-    for rules in ruleset.phases.values():
+    for rules in phases.values():
         for rule in rules:
             if rule.is_marker or id(rule) in seen:
                 continue

@@ -1,4 +1,4 @@
-"""Per-transaction state of the SecLang engine: variables, TX, matches, ctl effects, transforms.
+"""Per-transaction state of the SecLang engine: variables, TX, matches, ctl effects.
 
 `engine.py` holds the phase loop; this module what the loop reads and writes.
 """
@@ -6,123 +6,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from originguard.waf.seclang import macros
 from originguard.waf.seclang.bodies import BodyLimits, BodyResult, default_processor, parse_body
-from originguard.waf.seclang.memo import Memo
+from originguard.waf.seclang.ctl import apply_ctl
+from originguard.waf.seclang.memo import SHARED_VALUE
 from originguard.waf.seclang.model import Link, Rule, VarSpec
 from originguard.waf.seclang.reqvars import VarStore, add_body, add_response, request_vars
+from originguard.waf.seclang.ruleset import RuleSetData
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, MatchedRule
 from originguard.waf.seclang.variables import SCALARS, selects
-
-if TYPE_CHECKING:
-    from originguard.waf.seclang.engine import RuleSet
 
 CONTINUE: Final = 0
 STOP: Final = 1
 _MAX_DATA: Final = 200
-_SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
 _DYNAMIC_OPERATORS: Final = 1024
 _PERSISTENT: Final = frozenset({"TX", "IP", "GLOBAL", "SESSION", "USER", "RESOURCE"})
 # (collection, key — None for a scalar or a count —, value)
 Target = tuple[str, bytes | None, bytes]
 
 
-class TransformTable:
-    """Transform chains by id; each chain reuses its prefix's cached result (t:a,t:b → t:a)."""
-
-    def __init__(self, chains: Sequence[tuple[str, ...]]) -> None:
-        from originguard.waf.seclang.transforms import IDENTITY_UNSAFE, TRANSFORMS, identity_safe_bytes
-
-        self.shared: Memo[tuple[int, bytes], bytes] = Memo()
-        index = {chain: i for i, chain in enumerate(chains)}
-        self.parent: list[int] = []
-        self.step: list[Callable[[bytes], bytes] | None] = []
-        self.chains = list(chains)
-        for chain in self.chains:
-            if not chain:
-                self.parent.append(-1)
-                self.step.append(None)
-                continue
-            prefix = chain[:-1]
-            if prefix not in index:
-                index[prefix] = len(self.chains)
-                self.chains.append(prefix)  # appended chains are visited later in this loop
-            self.parent.append(index[prefix])
-            self.step.append(TRANSFORMS[chain[-1]])
-        # The bytes no step of any chain acts on (ignoring the steps that change every value):
-        # what else a value holds, as a sorted byte string, tells which chains leave it as it is.
-        acted_on: set[int] = set()
-        for chain in self.chains:
-            for name in chain:
-                acted_on.update(IDENTITY_UNSAFE[name] or b"")
-        self.inert = bytes(c for c in range(256) if c not in acted_on)
-        # per chain: the bytes a value may hold for the whole chain to leave it unchanged
-        self.safe: list[bytes | None] = [
-            identity_safe_bytes(chain) if chain else None for chain in self.chains
-        ]
-
-    def apply(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> bytes:
-        """`value` through the chain; short values cached across transactions, long ones in `cache`."""
-        if chain_id == 0:
-            return value
-        key = (chain_id, value)
-        small = len(value) <= _SHARED_VALUE
-        hit = self.shared.get(key) if small else cache.get(key)
-        if hit is not None:
-            return hit
-        safe = self.safe[chain_id]
-        if safe is not None and not value.translate(None, safe):
-            result = value  # none of the bytes any step of the chain acts on
-        else:
-            step = self.step[chain_id]
-            assert step is not None
-            result = step(self.apply(self.parent[chain_id], value, cache))
-        if small:
-            self.shared.put(key, result, len(value) + len(result))
-        else:
-            cache[key] = result
-        return result
-
-    def signature(self, value: bytes) -> bytes:
-        """The distinct bytes of `value` some chain acts on, sorted: values with equal signatures
-        are left unchanged by the same chains."""
-        active = value.translate(None, self.inert)
-        return bytes(sorted(set(active))) if len(active) > 1 else active
-
-    def split(
-        self, pairs: tuple[tuple[int, bool], ...], signature: bytes
-    ) -> tuple[frozenset[int], tuple[tuple[int, bool], ...]]:
-        """(the chains of `pairs` that leave a value of this signature unchanged, the others)."""
-        unchanged: set[int] = set()
-        others: list[tuple[int, bool]] = []
-        for chain, multi in pairs:
-            safe = self.safe[chain] if chain else bytes(range(256))
-            if safe is not None and not signature.translate(None, safe):
-                unchanged.add(chain)
-            else:
-                others.append((chain, multi))
-        return frozenset(unchanged), tuple(others)
-
-    def all_steps(self, chain_id: int, value: bytes, cache: dict[tuple[int, bytes], bytes]) -> list[bytes]:
-        """multiMatch: the value before and after each transform, repeats dropped."""
-        ids = []
-        while chain_id > 0:
-            ids.append(chain_id)
-            chain_id = self.parent[chain_id]
-        out = [value]
-        for cid in reversed(ids):
-            v = self.apply(cid, value, cache)
-            if v != out[-1]:
-                out.append(v)
-        return out
-
-
 class TransactionState:
     """Variables, collections and decisions of one transaction."""
 
-    def __init__(self, ruleset: RuleSet, request: HttpRequest) -> None:
+    def __init__(self, ruleset: RuleSetData, request: HttpRequest) -> None:
         self.ruleset = ruleset
         self.request = request
         settings = ruleset.settings
@@ -283,7 +191,7 @@ class TransactionState:
             else:
                 values = [entry[2] for entry in collections.get(coll, ())]
             for value in values:
-                small = len(value) <= _SHARED_VALUE
+                small = len(value) <= SHARED_VALUE
                 hit = shared.get((coll, value)) if small else None
                 if hit is None:
                     hit = self._value_keys(coll, pairs, value)
@@ -303,7 +211,7 @@ class TransactionState:
         if prefilter is None:
             return frozenset()
         transforms, cache = ruleset.transforms, self.cache
-        if len(value) > _SHARED_VALUE:
+        if len(value) > SHARED_VALUE:
             # A body: its per-chain scans are what the rules' own candidate groups read next,
             # and the all-pattern DFA would build far more states over 64 KiB than a chain's.
             found_large: set[int] = set()
@@ -334,7 +242,7 @@ class TransactionState:
         key_chain = prefilter.key_chain
         shared = ruleset.any_scan_cache
         for output, chains in produced.items():
-            small = len(output) <= _SHARED_VALUE
+            small = len(output) <= SHARED_VALUE
             hits = shared.get(output) if small else None
             if hits is None:
                 hits = prefilter.scan_any(output)
@@ -382,7 +290,7 @@ class TransactionState:
         prefilter = self.ruleset.prefilter
         if prefilter is None:
             return frozenset()
-        if len(value) <= _SHARED_VALUE:
+        if len(value) <= SHARED_VALUE:
             shared = self.ruleset.scan_cache
             key = (chain, value)
             hit = shared.get(key)
@@ -531,8 +439,6 @@ class TransactionState:
         return b""
 
     def _ctl(self, name: str, value: str, target: VarSpec | None) -> None:
-        from originguard.waf.seclang.ctl import apply_ctl
-
         apply_ctl(self, name, value, target)
 
     def is_removed(self, rule: Rule) -> bool:

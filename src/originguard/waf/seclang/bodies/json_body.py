@@ -13,8 +13,8 @@ import json
 import re
 from typing import Final
 
-from originguard.waf.seclang.bodies import BodyLimits, BodyResult
 from originguard.waf.seclang.bodies.json_stream import JsonStop, stream_arguments
+from originguard.waf.seclang.bodies.result import BodyLimits, BodyResult
 
 _PREFIX: Final = "JSON parsing error: "
 _HIGH_SURROGATE: Final = re.compile(rb"\\u[dD][89abAB]")

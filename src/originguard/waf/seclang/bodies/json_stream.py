@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from originguard.waf.seclang.bodies import BodyLimits
+from originguard.waf.seclang.bodies.result import BodyLimits
 
 _WS: Final = re.compile(rb"[ \t\n\r\f\v]*")
 _NUMBER: Final = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")

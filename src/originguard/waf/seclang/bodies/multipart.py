@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from originguard.waf.seclang.bodies import BodyLimits, BodyResult, FilePart
 from originguard.waf.seclang.bodies.multipart_headers import C_SPACE, parse_boundary, parse_disposition
+from originguard.waf.seclang.bodies.result import BodyLimits, BodyResult, FilePart
 
 BUF_SIZE: Final = 4096
 _PREFIX: Final = "Multipart parsing error: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from originguard.waf.seclang.bodies import BodyLimits, BodyResult
+from originguard.waf.seclang.bodies.result import BodyLimits, BodyResult
 
 _ESCAPE: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
 _INVALID: Final = re.compile(rb"%(?![0-9A-Fa-f]{2})")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Final
 from xml.parsers import expat
 
-from originguard.waf.seclang.bodies import BodyResult
+from originguard.waf.seclang.bodies.result import BodyResult
 
 _FAILED: Final = "XML parsing error: XML: Failed to parse document."
 
