@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from originguard.waf.seclang.chains import TransformTable
 from originguard.waf.seclang.decode import normalize_path, normalize_path_loop
-from originguard.waf.seclang.runtime import TransformTable
 from originguard.waf.seclang.transforms import IDENTITY_UNSAFE, TRANSFORMS, identity_safe_bytes
 
 _INTERESTING = (
