@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.crs_bench import BROWSER  # noqa: E402
 from bench.harness import free_port  # noqa: E402
 
 LOAD = """
@@ -138,16 +139,6 @@ def _requests(port: int, count: int) -> None:
             )
             while len(rest) < length:
                 rest += sock.recv(65536)
-
-
-BROWSER = [
-    (b"Host", b"www.example.com"),
-    (b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-    (b"Accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-    (b"Accept-Language", b"en-US,en;q=0.5"),
-    (b"Accept-Encoding", b"gzip, deflate, br"),
-    (b"Connection", b"keep-alive"),
-]
 
 
 def per_request(rounds: int = 300) -> list[tuple[str, float, float]]:

@@ -27,15 +27,13 @@ from originguard.waf import (
 from originguard.waf.crs_match import http_request, memo_key
 from originguard.waf.crs_setup import bundled_crs_dir, crs_sources
 from originguard.waf.seclang import HttpResponse
+from tests.support import BROWSER as SUPPORT_BROWSER
 
+# tests/support's browser headers as (name, value) pairs, kept alive as a browser's are
 BROWSER = [
-    (b"Host", b"www.example.com"),
-    (b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-    (b"Accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-    (b"Accept-Language", b"en-US,en;q=0.5"),
-    (b"Accept-Encoding", b"gzip, deflate, br"),
-    (b"Connection", b"keep-alive"),
-]
+    (name.encode(), value.encode())
+    for name, _, value in (line.partition(": ") for line in SUPPORT_BROWSER.splitlines())
+] + [(b"Connection", b"keep-alive")]
 
 
 def request(
@@ -166,7 +164,7 @@ def test_the_engine_sees_the_request_as_sent() -> None:
     sent = request("/a%2Fb?x=1&y=%27", [(b"X-Mixed-Case", b"v")])
     http = http_request(sent)
     assert http.target == b"/a%2Fb?x=1&y=%27" and http.protocol == b"HTTP/1.1"
-    assert (b"X-Mixed-Case", b"v") in http.headers and http.headers[0] == (b"Host", b"www.example.com")
+    assert (b"X-Mixed-Case", b"v") in http.headers and http.headers[0] == BROWSER[0]
 
 
 # -- verdicts (the engine) -------------------------------------------------------------------------

@@ -121,15 +121,16 @@ def js_decode(value: bytes) -> bytes:
     return bytes(out)
 
 
-def _octal_run(value: bytes, start: int) -> int:
-    """How many octal digits to take at `start` (1-3, never a value above 0o377)."""
+def _octal_run(value: bytes, start: int, *, below_0o400: bool = True) -> int:
+    """How many octal digits to take at `start` (1-3; with `below_0o400`, as jsDecode, two when
+    three would pass 0o377)."""
     j = 0
     n = len(value)
     while start + j < n and j < 3:
         j += 1
         if start + j >= n or value[start + j] not in _OCT:
             break
-    if j == 3 and value[start] > 0x33:
+    if below_0o400 and j == 3 and value[start] > 0x33:
         j = 2
     return j
 
@@ -153,11 +154,7 @@ def escape_seq_decode(value: bytes) -> bytes:
             out.append(_x2c(value, i + 2))
             i += 4
         elif nxt in _OCT:
-            j = 0
-            while i + 1 + j < n and j < 3:
-                j += 1
-                if i + 1 + j >= n or value[i + 1 + j] not in _OCT:
-                    break
+            j = _octal_run(value, i + 1, below_0o400=False)  # 3.0.15 wraps `\777` to a byte here
             out.append(int(value[i + 1 : i + 1 + j], 8) & 0xFF)
             i += 1 + j
         else:
