@@ -1,4 +1,4 @@
-"""Build: the package, with its hot-path modules compiled by mypyc (docs/performance.md).
+"""Build: the package, with its hot-path modules compiled by mypyc (docs/architecture.md).
 
 The modules listed under [tool.originguard.compiled] in pyproject.toml are ordinary typed Python;
 mypyc turns them into C extensions, which takes the per-request interpreter overhead of the HTTP

@@ -5,7 +5,8 @@
 OTHER_SRC is the `src` folder of another checkout, compiled in place, for example:
 
     git worktree add /tmp/before REV
-    (cd /tmp/before && /work/main/.venv/bin/python setup.py build_ext --inplace)
+    python="$PWD/.venv/bin/python"   # this checkout's venv, with mypyc
+    (cd /tmp/before && "$python" setup.py build_ext --inplace)
     .venv/bin/python -m bench.gate_ab /tmp/before/src 8
 
 Both gates and nginx's gate run on core 0 at once, and each round drives all three in turn with

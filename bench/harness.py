@@ -105,7 +105,7 @@ http {{
 
 def readable_by_workers(directory: Path) -> None:
     """nginx workers run as `nobody`: a 0700 temporary directory makes them answer 403 and
-    cache nothing (which is what the figures before 2026-12-01 measured: see docs/benchmarks.md)."""
+    cache nothing (which is what the figures before 2026-12-01 measured: see bench/performance-history.md)."""
     directory.chmod(0o755)
 
 

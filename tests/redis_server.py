@@ -98,7 +98,7 @@ class RedisServer:
                     return
             except OSError:
                 pass
-            time.sleep(0.01)  # polling the port, as STYLE.md asks, not a fixed sleep
+            time.sleep(0.01)  # polling the port, as CONTRIBUTING.md asks, not a fixed sleep
         self.stop()
         raise RuntimeError(f"redis-server did not answer PING on port {self.port} in {READY_TIMEOUT}s")
 

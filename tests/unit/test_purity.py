@@ -1,4 +1,4 @@
-"""Sans-IO modules import no asyncio, socket, ssl, time or logging (STYLE.md), not even through
+"""Sans-IO modules import no asyncio, socket, ssl, time or logging (CONTRIBUTING.md), not even through
 the modules they import: importing a pure module must not load an I/O module.
 
 The imports are followed transitively with originguard.devtools.layers: module-level and

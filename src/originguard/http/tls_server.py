@@ -2,7 +2,7 @@
 
 uvloop's own TLS transport is general: any protocol, client and server side, buffered reads, flow
 control in both layers, a graceful unwrap that waits for the peer. Per proxied request that
-generality cost about 12,000 instructions around OpenSSL's own work (docs/performance.md). This
+generality cost about 12,000 instructions around OpenSSL's own work (bench/performance-history.md). This
 layer does what an HTTP server's viewer side needs, with the same `ssl` memory BIOs and the same
 C record methods, and hands plaintext to the `HttpConnection` directly:
 

@@ -1,4 +1,4 @@
-"""The audit modules are pure: no asyncio, socket, ssl, time or logging (STYLE.md)."""
+"""The audit modules are pure: no asyncio, socket, ssl, time or logging (CONTRIBUTING.md)."""
 
 from __future__ import annotations
 
