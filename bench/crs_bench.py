@@ -9,7 +9,8 @@ keeps per-value results across transactions, ModSecurity keeps nothing); `fresh`
 evaluation new values where real traffic has them (query arguments, the session cookie, form,
 JSON and multipart fields) and keeps what browsers repeat (the other headers). `fresh` is the
 figure to quote. The heap is frozen after loading, as the edge does (edge/process.settle_heap).
-Needs CRS 4.28.0 (ORIGINGUARD_SHARED, default /work/shared); results go to bench/crs.md by hand.
+Needs the CRS 4.28.0 release with its regression suite (found as tests/crs_regression.shared_dir() says);
+results go to bench/crs.md by hand.
 """
 
 from __future__ import annotations

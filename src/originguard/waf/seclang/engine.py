@@ -167,7 +167,9 @@ class Transaction(runtime.TransactionState):
         operator = link.operator if not link.op_dynamic else self.dynamic_operator(link)
         transforms = self.ruleset.transforms
         chain = link.chain_id
-        candidates = self.candidates if key >= 0 else None
+        # (no bound method kept on the transaction: it would make every transaction a reference
+        # cycle, freed only by the collector, whose full passes were the engine's p99)
+        prefiltered = key >= 0
         captures: list[bytes | None] | None = [] if link.capture else None
         matched = False
         for coll, name, value in self.targets(rule, link):
@@ -176,7 +178,7 @@ class Transaction(runtime.TransactionState):
             else:
                 values = (transforms.apply(chain, value, self.cache),)
             for tv in values:
-                if candidates is not None and key not in candidates(coll, chain, tv):
+                if prefiltered and key not in self._candidates(coll, chain, tv):
                     continue
                 if captures is not None:
                     captures.clear()

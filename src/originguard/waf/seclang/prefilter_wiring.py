@@ -22,6 +22,7 @@ from typing import Final
 
 import re2
 
+from originguard.waf.seclang.memo import shared_keys
 from originguard.waf.seclang.model import Link, Rule
 from originguard.waf.seclang.operators import file_phrases, literal_pattern, pm_phrases
 from originguard.waf.seclang.regex import translate
@@ -60,7 +61,7 @@ class ChainSet:
         if self.sentinel not in found:
             return self.everything  # the DFA gave up: nothing may be skipped
         keys = self.keys
-        return frozenset(keys[i] for i in found if i != self.sentinel)
+        return shared_keys(frozenset(keys[i] for i in found if i != self.sentinel))
 
 
 class Prefilter:

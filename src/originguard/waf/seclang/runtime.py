@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from originguard.waf.seclang import macros
 from originguard.waf.seclang.bodies import BodyLimits, BodyResult, default_processor, parse_body
 from originguard.waf.seclang.ctl import apply_ctl
-from originguard.waf.seclang.memo import SHARED_VALUE
+from originguard.waf.seclang.memo import SHARED_VALUE, shared_keys
 from originguard.waf.seclang.model import Link, Rule, VarSpec
 from originguard.waf.seclang.reqvars import VarStore, add_body, add_response, request_vars
 from originguard.waf.seclang.ruleset import RuleSetData
@@ -66,10 +66,6 @@ class TransactionState:
         self.target_cache: dict[int, list[Target]] = {}
         self.group_cache: dict[tuple[int, int, bool], frozenset[int]] = {}
         self.live_keys: frozenset[int] | None = None  # phase_live_keys(), until the data changes
-        pf = ruleset.prefilter
-        self.candidates: Callable[[str, int, bytes], frozenset[int]] = (
-            self._candidates if pf is not None else _everything
-        )
 
     # -- body and response -------------------------------------------------------------------
     def process_body(self) -> bool:
@@ -223,7 +219,7 @@ class TransactionState:
                 )
                 for step in steps:
                     found_large |= self._candidates(coll, chain, step)
-            return frozenset(found_large)
+            return shared_keys(frozenset(found_large))
         signature = transforms.signature(value)
         plans = ruleset.identity_plans
         plan = plans.get((coll, signature))
@@ -251,7 +247,7 @@ class TransactionState:
             for key in hits:
                 if key_chain[key] in chains:
                     found.add(key)
-        return frozenset(found)
+        return shared_keys(frozenset(found))
 
     def _entries(self, coll: str, spec: VarSpec) -> Sequence[tuple[bytes, bytes, bytes]]:
         if coll in _PERSISTENT:
@@ -479,7 +475,3 @@ def _number(value: bytes) -> int:
         return int(value.strip() or b"0")
     except ValueError:
         return 0
-
-
-def _everything(_: str, __: int, ___: bytes) -> frozenset[int]:  # pragma: no cover - unused when no prefilter
-    return frozenset()
