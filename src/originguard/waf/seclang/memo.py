@@ -14,7 +14,7 @@ from typing import Final, Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-BUDGET: Final = 8 << 20  # bytes referenced by one memo's keys and values
+BUDGET: Final = 4 << 20  # bytes one memo may hold: its keys, values and entries
 SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
 
 
@@ -38,7 +38,7 @@ class Memo(Generic[K, V]):
         if key in self.entries:  # a value is a function of its key: already counted
             self.entries[key] = value
             return
-        size += 64  # the entry itself: tuple, dict slot
+        size += 160  # the entry itself: key tuple, dict slot, its record in `order`
         self.entries[key] = value
         self.order.append((key, size))
         self.size += size

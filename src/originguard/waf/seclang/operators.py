@@ -238,7 +238,7 @@ class Check(Operator):
 
 
 _REMEMBERED_VALUE: Final = 4096
-_REMEMBERED_BYTES: Final = 2 << 20  # per operator
+_REMEMBERED_BYTES: Final = 1 << 20  # per operator
 
 
 def _detect_sqli(value: bytes, captures: Captures) -> bool:
