@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from originguard.waf.seclang import runtime
-from originguard.waf.seclang.compile import compile_directives
+from originguard.waf.seclang.compile import Compiled, compile_directives
 from originguard.waf.seclang.model import Link, Rule
 from originguard.waf.seclang.parse import Directive, parse_file, parse_text
+from originguard.waf.seclang.prefix import PhaseStart, opening
 from originguard.waf.seclang.ruleset import RuleSetData
 from originguard.waf.seclang.transaction import HttpRequest, HttpResponse, Verdict
 
@@ -42,6 +44,10 @@ def load_ruleset(
 
 class RuleSet(RuleSetData):
     """A compiled rule set; `transaction(request)` evaluates one request against it."""
+
+    def __init__(self, compiled: Compiled, data_dirs: tuple[Path, ...]) -> None:
+        super().__init__(compiled, data_dirs)
+        self.phase1_start = _phase1_start(self)
 
     def transaction(self, request: HttpRequest) -> Transaction:
         """A new transaction for `request`."""
@@ -104,13 +110,53 @@ class Transaction(runtime.TransactionState):
         return self.verdict() if self.interrupted else None
 
     def _run(self, phase: int) -> None:
-        rules = self.ruleset.phases[phase]
-        i, n = 0, len(rules)
+        start = 0
+        if phase == 1:
+            begin = self.ruleset.phase1_start
+            if begin is not None:
+                self.resume(begin)
+                if begin.aside and self.run_rules(phase, 0, -1, begin.aside) < 0:
+                    return
+                start = begin.resume_at
+        self.run_rules(phase, start, -1)
+
+    def resume(self, begin: PhaseStart) -> None:
+        """The state the request-independent start of phase 1 leaves (prefix.py), without running it."""
+        self.persistent["TX"].update(begin.tx)
+        self.matched.extend(begin.matched)
+        self.matched_var, self.matched_var_name = begin.matched_var, begin.matched_var_name
+        self.matched_vars = list(begin.matched_vars)
+        self.rule, self.msg, self.logdata, self.severity = (
+            begin.rule,
+            begin.msg,
+            begin.logdata,
+            begin.severity,
+        )
+
+    def run_rules(
+        self,
+        phase: int,
+        start: int,
+        stop: int,
+        rules: Sequence[Rule] | None = None,
+        omit: frozenset[int] = frozenset(),
+    ) -> int:
+        """Run the phase's rules (or `rules`) from index `start` until the end, or until the next
+        rule's index is `stop` or more (-1: no stop), passing over the indices in `omit`; the index
+        reached, -1 when a rule stopped the phase."""
+        if rules is None:
+            rules = self.ruleset.phases.get(phase, [])
+        i, n = start, len(rules)
+        if 0 <= stop < n:
+            n = stop
         group_cache = self.group_cache
         tx = self.persistent["TX"]
         while i < n:
             rule = rules[i]
             i += 1
+            if omit and i - 1 in omit:
+                self.reached.append(rule)
+                continue
             quick = rule.quick
             if quick is not None:
                 if rule.prunable:
@@ -143,11 +189,12 @@ class Transaction(runtime.TransactionState):
                 continue
             outcome = self.after_match(rule)
             if outcome == runtime.STOP:
-                return
+                return -1
             if rule.skip_after:
                 i = rule.skip_after_index
             elif rule.skip:
                 i = _skip(rules, i, rule.skip)
+        return i
 
     def _evaluate(self, rule: Rule) -> bool:
         self.begin_rule(rule)
@@ -190,7 +237,34 @@ class Transaction(runtime.TransactionState):
         return matched
 
 
-def _skip(rules: list[Rule], i: int, count: int) -> int:
+_NO_REQUEST: Final = HttpRequest(b"GET", b"/", b"HTTP/1.1", ())
+
+
+def _phase1_start(ruleset: RuleSet) -> PhaseStart | None:
+    """Phase 1's request-independent start, run once (None: nothing to skip, or it decides)."""
+    count, aside = opening(ruleset.phases.get(1, []))
+    if count == 0 or ruleset.settings.rule_engine == "Off":
+        return None
+    tx = Transaction(ruleset, _NO_REQUEST)
+    index = tx.run_rules(1, 0, count, omit=aside)
+    if index < 0 or tx.interrupted or tx.allowed or tx.removed_any:
+        return None  # it blocks or allows every request (no crs-setup): run it as it is
+    return PhaseStart(
+        index,
+        tuple(tx.reached),
+        tuple(tx.persistent["TX"].items()),
+        tuple(tx.matched),
+        tx.matched_var,
+        tx.matched_var_name,
+        tuple(tx.matched_vars),
+        tx.rule,
+        tx.msg,
+        tx.logdata,
+        tx.severity,
+    )
+
+
+def _skip(rules: Sequence[Rule], i: int, count: int) -> int:
     # skip:N counts rules, not markers (libmodsecurity 3.0.15: `skip:1` before a marker skips
     # the rule after the marker).
     while count and i < len(rules):

@@ -13,6 +13,7 @@ from originguard.waf.seclang.compile import Compiled
 from originguard.waf.seclang.memo import Memo
 from originguard.waf.seclang.model import Settings
 from originguard.waf.seclang.prefilter_wiring import wire
+from originguard.waf.seclang.prefix import PhaseStart
 
 # (the chains that leave a value of one signature unchanged, the (chain, multiMatch) pairs to run)
 IdentityPlan = tuple[frozenset[int], tuple[tuple[int, bool], ...]]
@@ -40,6 +41,7 @@ class RuleSetData:
         # (collection, TransformTable.signature) → (chains leaving the value unchanged, the rest)
         self.identity_plans: Memo[tuple[str, bytes], IdentityPlan] = Memo()
         self.dynamic_operators: dict[tuple[int, str], Any] = {}  # (id(link), parameter) → operator
+        self.phase1_start: PhaseStart | None = None  # set by engine.RuleSet once it can run rules
         for rules in self.phases.values():
             for rule in rules:
                 first = rule.links[0] if rule.links and not rule.is_marker else None

@@ -66,6 +66,7 @@ class TransactionState:
         self.target_cache: dict[int, list[Target]] = {}
         self.group_cache: dict[tuple[int, int, bool], frozenset[int]] = {}
         self.live_keys: frozenset[int] | None = None  # phase_live_keys(), until the data changes
+        self.reached: list[Rule] = []  # rules passed over by an `omit` of run_rules (prefix.py)
 
     # -- body and response -------------------------------------------------------------------
     def process_body(self) -> bool:
