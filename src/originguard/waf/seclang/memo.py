@@ -14,7 +14,7 @@ from typing import Final, Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-BUDGET: Final = 4 << 20  # bytes one memo may hold: its keys, values and entries
+BUDGET: Final = 2 << 20  # bytes one memo may hold: its keys, values and entries
 SHARED_VALUE: Final = 4096  # values up to this size share results across transactions
 
 

@@ -122,7 +122,7 @@ class KeyPattern:
     def __init__(self, regex: Any) -> None:
         self.regex = regex
         # keys are partly request-chosen (header names): bounded by the bytes they hold
-        self.verdicts: Memo[bytes, bool] = Memo(256 << 10)
+        self.verdicts: Memo[bytes, bool] = Memo(128 << 10)
 
     def search(self, key: bytes) -> bool | None:
         """True when the selector matches `key`, else None (as a regex's search is tested)."""
