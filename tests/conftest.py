@@ -62,4 +62,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     left = kill_leftovers()
     if left:
-        session.config.get_terminal_writer().line(f"killed process groups no fixture stopped: {left}", red=True)
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(f"killed process groups no fixture stopped: {left}", red=True)

@@ -71,7 +71,14 @@ class Spawned:
     """One started process, leader of its own process group; its output goes to `log`."""
 
     def __init__(
-        self, args: Sequence[str], log: Path, *, cwd: Path | None, env: dict[str, str] | None, notify: bool
+        self,
+        args: Sequence[str],
+        log: Path,
+        *,
+        err: Path | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        notify: bool = False,
     ) -> None:
         self.args = list(args)
         self.log = log
@@ -79,15 +86,16 @@ class Spawned:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         if self.notify is not None:
             full_env["NOTIFY_SOCKET"] = self.notify.address
+        self.err = err
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("wb") as sink:
+        with log.open("wb") as sink, (err or Path(os.devnull)).open("wb") as err_sink:
             self.process = subprocess.Popen(
                 self.args,
                 cwd=cwd,
                 env=full_env,
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if err is None else err_sink,
                 start_new_session=True,
             )
         self.pgid = self.process.pid  # a session leader leads its own process group
@@ -98,7 +106,12 @@ class Spawned:
         return self.process.pid
 
     def output(self) -> str:
+        """What it printed so far (stdout and stderr, or stdout alone when stderr has a file of its own)."""
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def errors(self) -> str:
+        """Its stderr when that has a file of its own."""
+        return self.err.read_text(errors="replace") if self.err is not None and self.err.exists() else ""
 
     def wait_until(self, ready: Callable[[], bool], what: str, deadline: float = READY_DEADLINE) -> None:
         """Poll `ready()` until it holds; raise NotReady (after stopping the group) when the process
@@ -123,11 +136,11 @@ class Spawned:
             else:
                 time.sleep(min(POLL, left))
 
-    def wait_ready(self, deadline: float = READY_DEADLINE, also: Callable[[], bool] | None = None) -> None:
+    def wait_ready(self, deadline: float = READY_DEADLINE) -> None:
         """Wait for READY=1 over sd_notify (the component says it once every listener is bound)."""
         assert self.notify is not None, "spawn(..., notify=True) sets NOTIFY_SOCKET"
         notify = self.notify
-        self.wait_until(lambda: notify.wait(0) and (also is None or also()), "ready (READY=1)", deadline)
+        self.wait_until(lambda: notify.wait(0), "ready (READY=1)", deadline)
 
     def wait_for_output(self, needle: str, deadline: float = READY_DEADLINE) -> str:
         """Wait until `needle` appears in the output; return the output so far."""
@@ -136,7 +149,9 @@ class Spawned:
 
     def _fail(self, why: str) -> None:
         self.stop()
-        raise NotReady(f"{' '.join(self.args)}: {why}; its output:\n{self.output()[-4000:]}")
+        raise NotReady(
+            f"{' '.join(self.args)}: {why}; its output:\n{(self.output() + self.errors())[-4000:]}"
+        )
 
     def stop(self, grace: float = STOP_GRACE) -> int | None:
         """Stop the leader as a user would (SIGTERM: it stops its own children), then whatever of its
@@ -177,12 +192,14 @@ def spawn(
     args: Sequence[str],
     log: Path,
     *,
+    err: Path | None = None,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     notify: bool = False,
 ) -> Spawned:
-    """Start `args` in a new session with stdout and stderr in `log` (NOTIFY_SOCKET set if `notify`)."""
-    return Spawned(args, log, cwd=cwd, env=env, notify=notify)
+    """Start `args` in a new session with its output in `log` (stderr in `err` when given) and
+    NOTIFY_SOCKET set when `notify`."""
+    return Spawned(args, log, err=err, cwd=cwd, env=env, notify=notify)
 
 
 @contextmanager
@@ -254,7 +271,8 @@ def kill_leftovers(only: Iterable[int] | None = None) -> list[int]:
         left.append(pgid)
         signal_group(pgid, signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):
-            spawned.process.wait(5)
+            spawned.process.wait(STOP_GRACE)
+        _wait_group_gone(pgid, STOP_GRACE)
         _LIVE.pop(pgid, None)
     return left
 
