@@ -54,3 +54,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             stale.append(path)
     if stale:
         pytest.exit(f"compiled modules older than their sources: {', '.join(stale)}; run `make build`", 2)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Safety net: a process group a fixture started and never stopped does not outlive the session."""
+    from tests.processes import kill_leftovers
+
+    left = kill_leftovers()
+    if left:
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(f"killed process groups no fixture stopped: {left}", red=True)

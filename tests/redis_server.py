@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-READY_TIMEOUT = 10.0
+from tests.processes import READY_DEADLINE, Spawned, signal_group, spawn
+
+READY_TIMEOUT = READY_DEADLINE  # generous: it answers in milliseconds, slower only under load
 
 
 class RedisServer:
@@ -26,7 +27,7 @@ class RedisServer:
         # redis-server cannot report a kernel-chosen port back, so take a free one and keep it:
         # an outage test must restart the server where the clients already point.
         self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._spawned: Spawned | None = None
 
     @property
     def url(self) -> str:
@@ -36,7 +37,7 @@ class RedisServer:
     @property
     def running(self) -> bool:
         """Whether the process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._spawned is not None and self._spawned.process.poll() is None
 
     def start(self) -> None:
         """Start the server and return once it answers PING."""
@@ -60,17 +61,20 @@ class RedisServer:
             "--logfile",
             str(self.workdir / "redis.log"),
         ]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_ready()
+        self._spawned = spawn(args, self.workdir / "redis.out")  # its own process group, as every fixture's
+        try:
+            self._spawned.wait_until(self._answers_ping, f"answering PING on port {self.port}", READY_TIMEOUT)
+        except BaseException:
+            self._spawned = None  # wait_until stopped it
+            raise
 
     def stop(self) -> None:
         """Kill the server (SIGKILL: an outage, not a clean shutdown) and wait for it to exit."""
-        if self._process is None:
+        if self._spawned is None:
             return
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(READY_TIMEOUT)
-        self._process = None
+        signal_group(self._spawned.pgid, signal.SIGKILL)
+        self._spawned.stop()  # reaps it and checks that nothing of its group is left
+        self._spawned = None
 
     def restart(self) -> None:
         """Stop and start on the same port; the data is gone, as after a real crash without persistence."""
@@ -87,20 +91,11 @@ class RedisServer:
             conn.sendall(b"".join(parts))
             return conn.recv(65536)
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                log = (self.workdir / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server exited with {self._process.returncode}: {log}")
-            try:
-                if self.command("PING").startswith(b"+PONG"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.01)  # polling the port, as CONTRIBUTING.md asks, not a fixed sleep
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer PING on port {self.port} in {READY_TIMEOUT}s")
+    def _answers_ping(self) -> bool:
+        try:
+            return self.command("PING").startswith(b"+PONG")
+        except OSError:
+            return False
 
 
 def free_port() -> int:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.processes import READY_DEADLINE, spawn
 from tests.support import port_closed
 
 STACK_PORTS = (8080, 8443, 8081, 8444, 9443, 9000, 9901, 9911, 9912, 5353)
+STACK_DEADLINE = 2 * READY_DEADLINE
 
 
 @dataclass
@@ -51,24 +51,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if busy:
         pytest.fail(f"the embedded default needs these ports free: {busy}")
     cwd = tmp_path_factory.mktemp("stack")
-    out = cwd / "up.out"
-    with out.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "originguard", "up"],
-            cwd=cwd,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    deadline = time.monotonic() + 60
-    while b"originguard is up" not in out.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"originguard up did not come up:\n{out.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield Stack(cwd, process, out.read_text())
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    up = spawn([sys.executable, "-m", "originguard", "up"], cwd / "up.out", cwd=cwd)
+    with up:  # SIGTERM to `up`, then the whole group: its gate, edges, DNS router and demo app
+        # The banner is printed once every child said READY=1; the CRS loads in several processes.
+        banner = up.wait_for_output("originguard is up", deadline=STACK_DEADLINE)
+        yield Stack(cwd, up.process, banner)

@@ -5,12 +5,9 @@ Issue #16 items 5, 7 and 8, through the real command and real component processe
 
 from __future__ import annotations
 
-import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from originguard.cli import app
+from tests.processes import READY_DEADLINE, spawn
 from tests.support import request
 
 runner = CliRunner()
@@ -88,40 +86,36 @@ def test_an_edge_refuses_to_start_on_a_bad_rtt_report_url(tmp_path: Path) -> Non
 
 
 class Component:
-    """A component process whose stderr lines are read in a thread, so a test can wait for one."""
+    """A component process in its own process group whose stderr lines a test can wait for, in order."""
+
+    count = 0
 
     def __init__(self, args: list[str], cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "originguard", *args], cwd=cwd, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        Component.count += 1
+        log = cwd / f"component-{Component.count}.err"
+        self.spawned = spawn([sys.executable, "-m", "originguard", *args], log, cwd=cwd)
+        self.process = self.spawned.process
+        self.seen = 0  # lines already handed to a waiter
 
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line.rstrip("\n"))
+    def wait_for_line(self, needle: str, timeout: float = READY_DEADLINE) -> str:
+        """The next line holding `needle` after those already returned; fails at once if it exits."""
+        found: list[str] = []
 
-    def wait_for_line(self, needle: str, timeout: float = 20.0) -> str:
-        seen = []
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no line with {needle!r} in {timeout}s; saw {seen}") from None
-            seen.append(line)
-            if needle in line:
-                return line
+        def next_match() -> bool:
+            lines = self.spawned.output().splitlines(keepends=True)
+            complete = [line for line in lines if line.endswith("\n")]
+            for index in range(self.seen, len(complete)):
+                if needle in complete[index]:
+                    self.seen = index + 1
+                    found.append(complete[index].rstrip("\n"))
+                    return True
+            return False
+
+        self.spawned.wait_until(next_match, f"logging {needle!r}", timeout)
+        return found[0]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.spawned.stop()
 
 
 @pytest.fixture

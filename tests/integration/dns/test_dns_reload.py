@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from originguard.dns.server import start_dns_server
 from originguard.errors import ConfigError
 from originguard.runtime import reload_from
 from tests.integration.dns.harness import HealthzEdge, eventually, make_pki
+from tests.processes import spawn
 from tests.redis_server import free_port
 
 INTERVAL, TIMEOUT_S = 0.1, 0.5
@@ -133,9 +133,8 @@ def test_sighup_reloads_the_dns_process_in_place(tmp_path: Path) -> None:
     path = tmp_path / "dns.yaml"
     # Health checks against closed ports: every target fails, the record fails open (still answered).
     path.write_text(zone_yaml(f"127.0.0.1:{port}", 1, 2, ca, txt="v1"))
-    process = subprocess.Popen([sys.executable, "-m", "originguard", "dns", "-c", str(path)],
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
+    router = spawn([sys.executable, "-m", "originguard", "dns", "-c", str(path)], tmp_path / "dns.err")
+    with router:  # its process group goes however the test ends
         query = dns.message.make_query("version.cdn.example.test.", "TXT")
 
         def ask() -> str | None:
@@ -145,23 +144,19 @@ def test_sighup_reloads_the_dns_process_in_place(tmp_path: Path) -> None:
                 return None
             return b"".join(response.answer[0][0].strings).decode()
 
-        deadline = time.monotonic() + 15
-        while ask() != "v1":
-            assert process.poll() is None and time.monotonic() < deadline, "router did not start"
+        router.wait_until(lambda: ask() == "v1", "answering v1")
         path.write_text(zone_yaml(f"127.0.0.1:{port}", 1, 2, ca, txt="v2"))
-        os.kill(process.pid, signal.SIGHUP)
+        os.kill(router.pid, signal.SIGHUP)
         answers = []
         deadline = time.monotonic() + 10
         while "v2" not in answers and time.monotonic() < deadline:
             answers.append(ask())
-        assert process.poll() is None, "SIGHUP ended the router"
+        assert router.process.poll() is None, "SIGHUP ended the router"
         assert answers[-1] == "v2"
         assert None not in answers, "a query went unanswered during the reload"
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0, stderr
-    assert "dns router reloaded" in stderr
+        code = router.stop()
+    assert code == 0, router.output()
+    assert "dns router reloaded" in router.output()
 
 
 def test_a_reload_moves_the_listener_to_a_changed_port_and_refuses_one_in_use(tmp_path: Path) -> None:

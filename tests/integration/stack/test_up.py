@@ -19,6 +19,7 @@ import dns.query
 import pytest
 
 from originguard.certs import CertFiles
+from tests.processes import READY_DEADLINE, Spawned, spawn
 from tests.redis_server import free_port
 from tests.support import port_closed
 
@@ -66,36 +67,26 @@ dns:
 
 @dataclass
 class Up:
-    process: subprocess.Popen[bytes]
+    spawned: Spawned
     cwd: Path
-    stdout: Path
-    stderr: Path
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.spawned.process
 
     def output(self) -> tuple[str, str]:
-        return self.stdout.read_text(), self.stderr.read_text()
+        return self.spawned.output(), self.spawned.errors()
 
-    def wait_for_banner(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while BANNER not in self.stdout.read_text():
-            assert self.process.poll() is None, f"up exited: {self.output()}"
-            assert time.monotonic() < deadline, f"no banner within {timeout}s: {self.output()}"
-            time.sleep(0.1)
+    def wait_for_banner(self) -> None:
+        self.spawned.wait_for_output(BANNER)
 
     def pid_of(self, child: str) -> int:
         return int((self.cwd / ".originguard" / "run" / f"{child}.pid").read_text())
 
 
 def start_up(tmp_path: Path, config: Path) -> Up:
-    stdout, stderr = tmp_path / "up.out", tmp_path / "up.err"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "originguard", "up", "-c", str(config)],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=err,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    return Up(process, tmp_path, stdout, stderr)
+    args = [sys.executable, "-m", "originguard", "up", "-c", str(config)]
+    return Up(spawn(args, tmp_path / "up.out", err=tmp_path / "up.err", cwd=tmp_path), tmp_path)
 
 
 @pytest.fixture
@@ -106,13 +97,8 @@ def ports() -> Ports:
 @pytest.fixture
 def running(tmp_path: Path, pki: dict[str, CertFiles], ports: Ports) -> Iterator[Up]:
     up = start_up(tmp_path, write_config(tmp_path, pki, ports))
-    yield up
-    if up.process.poll() is None:
-        up.process.send_signal(signal.SIGTERM)
-        try:
-            up.process.wait(20)
-        except subprocess.TimeoutExpired:
-            up.process.kill()
+    with up.spawned:  # `up` and every child it started, however the test ends
+        yield up
 
 
 def test_up_exits_2_naming_the_port_another_process_holds_and_never_says_it_is_up(
@@ -121,13 +107,9 @@ def test_up_exits_2_naming_the_port_another_process_holds_and_never_says_it_is_u
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports.edge_https))
         squatter.listen()  # it even accepts connections: a port probe would take it for our edge
-        up = start_up(tmp_path, write_config(tmp_path, pki, ports))
-        try:
-            code = up.process.wait(30)
-        except subprocess.TimeoutExpired:
-            up.process.kill()
-            raise
-        stdout, stderr = up.output()
+        with start_up(tmp_path, write_config(tmp_path, pki, ports)).spawned as up:
+            code = up.process.wait(READY_DEADLINE)  # a hang runs into this; the group goes anyway
+            stdout, stderr = up.output(), up.errors()
     assert code == 2, stderr
     assert BANNER not in stdout
     assert (

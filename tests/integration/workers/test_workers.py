@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,36 +16,9 @@ from originguard.config.values import HostPort
 from originguard.http.limits import Limits
 from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
+from tests.integration.workers.harness import start_workers
 from tests.origin_app import ScriptedOrigin
-from tests.support import LoopThread, exchange, port_closed, request, wait_for
-
-CONFIG = """
-secrets: {{origin-verify: {{file: {tmp}/secret}}, admin-token: {{file: {tmp}/token}}}}
-edges:
-  - {{name: edge-w, region: local, http: 127.0.0.1:{http}, admin: 127.0.0.1:{admin}, workers: 2}}
-distribution:
-  viewer_protocol_policy: allow-all
-  access_log: null
-  admin_token: {{secret: admin-token}}
-  origins:
-    - id: app
-      address: "{origin}"
-      protocol_policy: http-only
-      custom_headers: {{X-Origin-Verify: {{secret: origin-verify}}}}
-  default_behavior: {{origin: app, ttl: {{min: 0, default: 60, max: 600}}}}
-"""
-
-
-def free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+from tests.support import LoopThread, exchange, request, wait_for
 
 
 @pytest.fixture
@@ -60,22 +32,14 @@ def workers(
         return server, await server.listen(HostPort("127.0.0.1", 0))
 
     server, address = loop_thread.run(start())
-    write_secret_file(tmp_path / "secret", ["k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"])
-    write_secret_file(tmp_path / "token", ["workertoken0123456789abcdefghijklmnopq"])
-    http, admin, _ = free_ports(3)
-    while not port_closed(admin + 1):
-        http, admin, _ = free_ports(3)
-    (tmp_path / "edge.yaml").write_text(CONFIG.format(tmp=tmp_path, http=http, admin=admin, origin=address))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "originguard", "edge", "-c", str(tmp_path / "edge.yaml"), "--name", "edge-w"],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    wait_for(lambda: not port_closed(admin) and not port_closed(admin + 1), timeout=20)
-    yield http, admin, origin, process
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(15)
-    loop_thread.run(server.shutdown(1))
+    try:
+        write_secret_file(tmp_path / "secret", ["k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"])
+        write_secret_file(tmp_path / "token", ["workertoken0123456789abcdefghijklmnopq"])
+        http, admin, edge = start_workers(tmp_path, address)
+        with edge:  # stops the parent and both workers, whatever the test did
+            yield http, admin, origin, edge.process
+    finally:
+        loop_thread.run(server.shutdown(1))
 
 
 def served_by(admin: int) -> float:
