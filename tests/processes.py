@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
 import select
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
+
+from originguard.notify import NotifyListener
 
 # Start-up under load (two CPU-bound processes beside the suite, a cold bytecode cache) takes a few
 # seconds; a deadline is for a process that will never be ready, so it is generous rather than tight.
@@ -36,35 +36,17 @@ class NotReady(AssertionError):
     """A process that exited before it was ready, or was not ready by the deadline."""
 
 
-class Notify:
-    """The supervisor's end of sd_notify(3): an abstract datagram socket a child reports READY=1 to."""
+class Notify(NotifyListener):
+    """The product's own supervisor end of sd_notify(3), waited on with a timeout."""
 
     def __init__(self) -> None:
-        self.address = f"@originguard-test-{os.getpid()}-{secrets.token_hex(6)}"
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-        self.socket.bind("\0" + self.address[1:])
-        self.socket.setblocking(False)
-        self.ready = False
-        self.status = ""
+        super().__init__("test")
 
     def wait(self, timeout: float) -> bool:
         """Read what arrives within `timeout`; True once READY=1 was received."""
         if not self.ready and select.select([self.socket], [], [], max(0.0, timeout))[0]:
-            while True:
-                try:
-                    data = self.socket.recv(4096)
-                except BlockingIOError:
-                    break
-                for line in data.decode(errors="replace").splitlines():
-                    key, _, value = line.partition("=")
-                    if key == "READY" and value == "1":
-                        self.ready = True
-                    elif key == "STATUS":
-                        self.status = value
+            self.drain()
         return self.ready
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 class Spawned:
@@ -188,18 +170,7 @@ class Spawned:
         self.stop()
 
 
-def spawn(
-    args: Sequence[str],
-    log: Path,
-    *,
-    err: Path | None = None,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    notify: bool = False,
-) -> Spawned:
-    """Start `args` in a new session with its output in `log` (stderr in `err` when given) and
-    NOTIFY_SOCKET set when `notify`."""
-    return Spawned(args, log, err=err, cwd=cwd, env=env, notify=notify)
+spawn = Spawned  # `spawn(args, log, ...)` reads as what it does at the call sites
 
 
 @contextmanager

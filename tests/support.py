@@ -10,6 +10,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from textwrap import dedent
 from typing import Any, TypeVar
 
 import uvloop
@@ -193,3 +194,13 @@ def port_closed(port: int) -> bool:
     except OSError:
         return True
     return False
+
+
+def throwaway_package(root: Path, files: dict[str, str]) -> Path:
+    """A package `pkg` under root with the given modules (path → source, dedented), for the
+    import-graph checks (test_layers, test_purity)."""
+    for name, source in {"__init__.py": "", **files}.items():
+        path = root / "pkg" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dedent(source))
+    return root / "pkg"

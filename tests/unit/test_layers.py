@@ -5,21 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from textwrap import dedent
 
 import originguard
 from originguard.devtools.layers import build_graph, report
+from tests.support import throwaway_package
 
 ROOT = Path(originguard.__file__).parent
-
-
-def package(root: Path, files: dict[str, str]) -> Path:
-    """A throwaway package `pkg` under root with the given modules (path → source)."""
-    for name, source in {"__init__.py": "", **files}.items():
-        path = root / "pkg" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dedent(source))
-    return root / "pkg"
 
 
 def test_the_real_tree_has_no_cycle_and_no_upward_import() -> None:
@@ -35,7 +26,7 @@ def test_the_command_exits_zero_on_the_real_tree() -> None:
 
 
 def test_a_cycle_through_a_function_import_is_reported_as_a_path(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "a.py": "from pkg.b import thing\n",
@@ -47,7 +38,7 @@ def test_a_cycle_through_a_function_import_is_reported_as_a_path(tmp_path: Path)
 
 
 def test_a_type_checking_import_closes_a_cycle_too(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "a.py": "import pkg.b\n",
@@ -63,7 +54,7 @@ def test_a_type_checking_import_closes_a_cycle_too(tmp_path: Path) -> None:
 
 
 def test_an_upward_import_is_reported_with_its_line(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "http/__init__.py": "",
@@ -78,7 +69,7 @@ def test_an_upward_import_is_reported_with_its_line(tmp_path: Path) -> None:
 
 
 def test_the_command_exits_non_zero_and_prints_each_problem(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "a.py": "import pkg.b\n",
@@ -100,9 +91,9 @@ def test_the_command_exits_non_zero_and_prints_each_problem(tmp_path: Path) -> N
 
 def test_dns_and_cluster_may_import_each_other_one_way_only(tmp_path: Path) -> None:
     files = {"dns/__init__.py": "", "dns/server.py": "import pkg.cluster.link\n", "cluster/__init__.py": ""}
-    one_way = package(tmp_path / "one", {**files, "cluster/link.py": ""})
+    one_way = throwaway_package(tmp_path / "one", {**files, "cluster/link.py": ""})
     assert report(one_way)[0] == []
-    both = package(tmp_path / "both", {**files, "cluster/link.py": "import pkg.dns\n"})
+    both = throwaway_package(tmp_path / "both", {**files, "cluster/link.py": "import pkg.dns\n"})
     assert report(both)[0] == [
         "upward import: pkg.cluster.link:1 imports pkg.dns: dns and cluster import each other "
         "(one way only); the other way: pkg.dns.server"
@@ -110,7 +101,7 @@ def test_dns_and_cluster_may_import_each_other_one_way_only(tmp_path: Path) -> N
 
 
 def test_each_import_remembers_when_it_runs(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "a.py": """\

@@ -9,12 +9,12 @@ function-level imports (a function may be called) and the packages above each mo
 from __future__ import annotations
 
 from pathlib import Path
-from textwrap import dedent
 
 import pytest
 
 import originguard
 from originguard.devtools.layers import build_graph, runtime_imports
+from tests.support import throwaway_package
 
 FORBIDDEN = {"asyncio", "socket", "ssl", "time", "logging", "uvloop", "selectors"}
 ROOT = Path(originguard.__file__).parent
@@ -67,16 +67,8 @@ def test_every_known_exception_is_still_one() -> None:
         assert names <= set(io_reached(ROOT, module)), f"{module} no longer loads {names}: drop the exception"
 
 
-def package(root: Path, files: dict[str, str]) -> Path:
-    for name, source in {"__init__.py": "", **files}.items():
-        path = root / "pkg" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dedent(source))
-    return root / "pkg"
-
-
 def test_io_two_imports_away_is_found_with_its_chain(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "rules.py": "from pkg.message import Request\n",
@@ -87,7 +79,7 @@ def test_io_two_imports_away_is_found_with_its_chain(tmp_path: Path) -> None:
 
 
 def test_a_package_init_counts_and_type_checking_does_not(tmp_path: Path) -> None:
-    root = package(
+    root = throwaway_package(
         tmp_path,
         {
             "sub/__init__.py": "import logging\n",
