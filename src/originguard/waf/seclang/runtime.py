@@ -108,11 +108,7 @@ class TransactionState:
             rule
         )
         if link.static_targets and not runtime_exclusions:
-            hit = self.target_cache.get(link.target_key)
-            if hit is None:
-                hit = self._resolve(link, link.exclusions)
-                self.target_cache[link.target_key] = hit
-            return hit
+            return self.targets_static(link)
         return self._resolve(link, link.exclusions + (runtime_exclusions or ()))
 
     def group_candidates(self, link: Link) -> frozenset[int]:
@@ -120,18 +116,23 @@ class TransactionState:
         group = (link.target_key, link.chain_id, link.multi_match)
         hit = self.group_cache.get(group)
         if hit is None:
-            transforms, cache = self.ruleset.transforms, self.cache
             found: set[int] = set()
-            chain = link.chain_id
             for coll, _, value in self.targets_static(link):
-                if link.multi_match:  # every intermediate value is matched, so every one is scanned
-                    for step in transforms.all_steps(chain, value, cache):
-                        found |= self._candidates(coll, chain, step)
-                else:
-                    found |= self._candidates(coll, chain, transforms.apply(chain, value, cache))
+                found |= self._chain_keys(coll, link.chain_id, link.multi_match, value)
             hit = frozenset(found)
             self.group_cache[group] = hit
         return hit
+
+    def _chain_keys(self, coll: str, chain: int, multi: bool, value: bytes) -> frozenset[int]:
+        """The keys of `chain` whose pattern matches `value` transformed (with multiMatch, any
+        of its intermediate values: every one is matched, so every one is scanned)."""
+        transforms, cache = self.ruleset.transforms, self.cache
+        if not multi:
+            return self._candidates(coll, chain, transforms.apply(chain, value, cache))
+        found: set[int] = set()
+        for step in transforms.all_steps(chain, value, cache):
+            found |= self._candidates(coll, chain, step)
+        return frozenset(found)
 
     def targets_static(self, link: Link) -> list[Target]:
         hit = self.target_cache.get(link.target_key)
@@ -213,13 +214,7 @@ class TransactionState:
             # and the all-pattern DFA would build far more states over 64 KiB than a chain's.
             found_large: set[int] = set()
             for chain, multi in pairs:
-                steps = (
-                    transforms.all_steps(chain, value, cache)
-                    if multi
-                    else [transforms.apply(chain, value, cache)]
-                )
-                for step in steps:
-                    found_large |= self._candidates(coll, chain, step)
+                found_large |= self._chain_keys(coll, chain, multi, value)
             return shared_keys(frozenset(found_large))
         signature = transforms.signature(value)
         plans = ruleset.identity_plans
