@@ -91,6 +91,8 @@ def test_a_readiness_deadline_that_passes_stops_the_parent_and_both_workers(tmp_
 def test_a_worker_that_cannot_bind_fails_the_start_at_once_with_the_reason(tmp_path: Path) -> None:
     args, admin = edge_args(tmp_path)
     with socket.socket() as squatter:
+        # as the worker binds: a port a closed connection left in TIME_WAIT is still taken
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", admin + 1))  # worker 1's admin port
         squatter.listen()
         edge = spawn(args, tmp_path / "edge.log", notify=True)
