@@ -24,10 +24,8 @@ LENGTHS = (16, 20, 24, 28, 32)  # the same prefix lengths for both IP sets: cost
 
 
 def hundred_rule_acl() -> WebAclConfig:
-    """The core group (10 rules) plus 90 typical custom rules of every kind."""
-    rules: list[dict[str, Any]] = [
-        {"name": "core", "priority": 0, "action": "block", "statement": {"managed": {"name": "core"}}}
-    ]
+    """10 detector rules (what the retired `core` group ran) plus 90 typical custom rules of every kind."""
+    rules: list[dict[str, Any]] = []
 
     def add(action: str, statement: dict[str, Any], **extra: Any) -> None:
         rules.append(
@@ -40,6 +38,19 @@ def hundred_rule_acl() -> WebAclConfig:
             }
         )
 
+    for field in ("all_query_args", "body", "cookies"):
+        add("block", {"sqli": {"field": field, "transforms": ["url_decode", "html_entity_decode"]}})
+    for field in ("all_query_args", "body"):
+        add("block", {"xss": {"field": field, "transforms": ["url_decode", "html_entity_decode"]}})
+    decoded = ["url_decode", "url_decode", "normalize_path"]
+    add("block", {"byte_match": {"field": "path", "search": "/../", "transforms": decoded}})
+    add("block", {"regex_match": {"field": "all_query_args", "pattern": r"^(?:https?|ftp)://\d+\.\d+"}})
+    add("block", {"regex_match": {"field": "all_query_args", "pattern": r"[;|`]\s*(?:cat|id|wget|curl)\b"}})
+    add(
+        "block",
+        {"byte_match": {"field": {"header": "user-agent"}, "search": "sqlmap", "transforms": ["lowercase"]}},
+    )
+    add("block", {"byte_match": {"field": "all_headers", "search": "${jndi:", "transforms": ["lowercase"]}})
     for i in range(10):
         add("block", {"byte_match": {"field": "path", "search": f"/admin-{i}", "position": "starts_with"}})
         add(
@@ -87,9 +98,9 @@ def hundred_rule_acl() -> WebAclConfig:
     add("block", {"xss": {"field": {"header": "referer"}}})
     add("block", {"sqli": {"field": "json_values"}})
     add("block", {"xss": {"field": "json_values"}})
-    while len(rules) < 91:
+    while len(rules) < 100:
         add("block", {"byte_match": {"field": "method", "search": "TRACE", "position": "exactly"}})
-    assert len(rules) == 91  # + the 10 rules core expands into = 100
+    assert len(rules) == 100
     return WebAclConfig.model_validate({"rules": rules})
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from originguard.audit.facts import Facts
-from originguard.config.crs import CrsGroup
 from originguard.config.loader import LoadedConfig
 from originguard.config.waf import ManagedStatement
 from originguard.waf.crs_load import CrsLoadError, load_crs
@@ -21,17 +20,6 @@ def check_crs(facts: Facts, loaded: LoadedConfig) -> None:
             if not isinstance(statement, ManagedStatement):
                 continue
             where = f"waf.web_acls.{name}.rules[{index}].statement.managed"
-            if not isinstance(statement.managed, CrsGroup):
-                facts.add(
-                    "waf-crs",
-                    "warn",
-                    loaded.source,
-                    where,
-                    "the home-made `core` group is deprecated: it blocked 151 of the 945 paranoia-level-1 "
-                    "attacks of CRS 4.28's regression suite (ModSecurity with CRS: all 945)",
-                    "use `{managed: {name: owasp-crs}}` (see docs/waf.md)",
-                )
-                continue
             group = statement.managed
             mode: Mode = "count" if rule.action == "count" else "block"
             sources = crs_sources(

@@ -18,7 +18,7 @@ from originguard.waf.verdict import BlockReply, Verdict
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """One rule ready to run; a managed group becomes one of these per member rule (`outer:inner`)."""
+    """One rule ready to run; an `owasp-crs` group becomes one of these (CRS scores inside it)."""
 
     name: str
     action: Literal["allow", "block", "count"]

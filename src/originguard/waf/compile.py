@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from originguard.config.crs import CrsGroup
-from originguard.config.waf import BlockResponse, ManagedStatement, Statement, WafRule, WebAclConfig
+from originguard.config.waf import BlockResponse, ManagedStatement, WafRule, WebAclConfig
 from originguard.waf.acl import CompiledAcl, CompiledRule
 from originguard.waf.codegen import generate
 from originguard.waf.crs_load import CrsLoadError, load_crs
@@ -16,7 +16,6 @@ from originguard.waf.crs_setup import crs_sources
 from originguard.waf.evaluate import default_verdict, rule_matched, rule_runner
 from originguard.waf.fields import RequestView, SlotTable
 from originguard.waf.geo import GeoTable, load_geo_table
-from originguard.waf.managed import core_rules
 from originguard.waf.plan import Planner
 from originguard.waf.request import Match
 from originguard.waf.runpoints import RuleHooks
@@ -50,22 +49,16 @@ def compile_acl(
     rules: list[CompiledRule] = []
     crs: list[tuple[CrsRule, CompiledRule]] = []
     for rule in sorted(config.rules, key=lambda r: r.priority):
-        expanded: list[tuple[CompiledRule, Statement]]
         response = block_reply(rule.response) if rule.response is not None else default_response
-        if isinstance(rule.statement, ManagedStatement) and isinstance(rule.statement.managed, CrsGroup):
+        if isinstance(rule.statement, ManagedStatement):
             crs_rule, compiled = _crs(rule, rule.statement.managed, response, config, resolve)
             crs.append((crs_rule, compiled))
-            expanded = [(compiled, rule.statement)]
-        elif isinstance(rule.statement, ManagedStatement):
-            expanded = _expand_managed(rule, rule.statement, compiler, response)
         else:
             matcher = compiler.compile(rule.statement, rule.name)
             direct = compiler.direct(rule.statement, rule.name)
             compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), matcher, response, direct)
-            expanded = [(compiled, rule.statement)]
-        for compiled, statement in expanded:
-            planner.add(len(rules), statement, compiled.labels)
-            rules.append(compiled)
+        planner.add(len(rules), rule.statement, compiled.labels)
+        rules.append(compiled)
     plan = planner.build()  # before reading the slots: planning may add some
     fns = slots.fns()
     default = default_verdict(config.default_action, default_response)
@@ -135,21 +128,3 @@ def _crs(
 
     compiled = CompiledRule(rule.name, rule.action, tuple(rule.labels), match, response)
     return crs_rule, compiled
-
-
-def _expand_managed(
-    rule: WafRule, statement: ManagedStatement, compiler: StatementCompiler, response: BlockReply
-) -> list[tuple[CompiledRule, Statement]]:
-    group = statement.managed
-    assert not isinstance(group, CrsGroup), "owasp-crs compiles to one rule (_crs)"
-    expanded: list[tuple[CompiledRule, Statement]] = []
-    for inner, inner_statement in core_rules():
-        if inner in group.excluded:
-            continue
-        # The rule's own `count` counts the whole group (the cloud WAF's OverrideAction Count).
-        action = "count" if rule.action == "count" else group.overrides.get(inner, "block")
-        name = f"{rule.name}:{inner}"
-        matcher = compiler.compile(inner_statement, name)
-        labels = (f"{group.name}:{inner}", *rule.labels)
-        expanded.append((CompiledRule(name, action, labels, matcher, response), inner_statement))
-    return expanded

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from originguard.audit import check_configs
 from originguard.config import LoadedConfig
 from originguard.config.loader import load_config_text
+from originguard.errors import ConfigError
 
 from .audit_helpers import found
 
@@ -74,21 +77,33 @@ def test_secret_file_readable_by_others_fails(ours: dict[str, LoadedConfig]) -> 
     assert "chmod 600" in finding.fix
 
 
-def test_check_reports_what_an_owasp_crs_group_loads_and_warns_on_core(tmp_path: Path) -> None:
+def test_check_reports_what_an_owasp_crs_group_loads(tmp_path: Path) -> None:
+    text = """
+waf:
+  web_acls:
+    main:
+      rules:
+        - {name: crs, priority: 1, action: count, statement: {managed: {name: owasp-crs, paranoia_level: 2}}}
+"""
+    report = check_configs([load_config_text(text, "acl.yaml", tmp_path)])
+    [crs] = found(report, "waf-crs", "pass", "waf.web_acls.main.rules[0].statement.managed")
+    assert "OWASP CRS 4.28.0" in crs.message and "paranoia level 2" in crs.message
+    assert "count mode (DetectionOnly)" in crs.message
+
+
+def test_a_config_naming_the_retired_core_group_is_refused_at_its_key(tmp_path: Path) -> None:
     text = """
 waf:
   web_acls:
     main:
       rules:
         - {name: old, priority: 0, action: block, statement: {managed: {name: core}}}
-        - {name: crs, priority: 1, action: count, statement: {managed: {name: owasp-crs, paranoia_level: 2}}}
 """
-    report = check_configs([load_config_text(text, "acl.yaml", tmp_path)])
-    [core] = found(report, "waf-crs", "warn", "waf.web_acls.main.rules[0].statement.managed")
-    assert "deprecated" in core.message and "owasp-crs" in core.fix
-    [crs] = found(report, "waf-crs", "pass", "waf.web_acls.main.rules[1].statement.managed")
-    assert "OWASP CRS 4.28.0" in crs.message and "paranoia level 2" in crs.message
-    assert "count mode (DetectionOnly)" in crs.message
+    with pytest.raises(ConfigError) as refused:
+        load_config_text(text, "acl.yaml", tmp_path)
+    message = str(refused.value)
+    assert "acl.yaml" in message and "waf.web_acls.main.rules[0].statement.managed" in message
+    assert "retired" in message and "owasp-crs" in message
 
 
 def test_check_fails_a_crs_directive_the_engine_does_not_implement(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Load the hand-written WAF corpus and run it through the built-in `core` group."""
+"""Load the hand-written WAF corpus and run it through the OWASP CRS at paranoia level 1, blocking."""
 
 from __future__ import annotations
 
@@ -18,14 +18,11 @@ def lines(name: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def core_acl() -> CompiledAcl:
-    """An ACL that is just the `core` group, blocking."""
+def crs_acl() -> CompiledAcl:
+    """An ACL that is just the bundled OWASP CRS at paranoia level 1, blocking (`originguard up`'s)."""
+    statement = {"managed": {"name": "owasp-crs", "paranoia_level": 1}}
     config = WebAclConfig.model_validate(
-        {
-            "rules": [
-                {"name": "core", "priority": 0, "action": "block", "statement": {"managed": {"name": "core"}}}
-            ]
-        }
+        {"rules": [{"name": "owasp-crs", "priority": 0, "action": "block", "statement": statement}]}
     )
     return compile_acl(config)
 
@@ -39,6 +36,12 @@ def as_query(acl: CompiledAcl, value: str) -> Verdict:
 
 def as_json(acl: CompiledAcl, body: str) -> Verdict:
     """Evaluate `body` POSTed as application/json."""
-    headers = (("host", "api.example"), ("content-type", "application/json"))
-    request = WafRequest("POST", "/api/items", "", headers, "192.0.2.10", body.encode())
+    data = body.encode()
+    headers = (
+        ("host", "api.example"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0"),
+        ("content-type", "application/json"),
+        ("content-length", str(len(data))),
+    )
+    request = WafRequest("POST", "/api/items", "", headers, "192.0.2.10", data)
     return evaluate(acl, request, 0.0, RateState())

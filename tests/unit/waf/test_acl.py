@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,42 +73,17 @@ def test_allow_verdict_has_no_response() -> None:
     assert verdict.response is None and not verdict.blocked
 
 
-def test_managed_core_blocks_with_per_rule_count_overrides_and_exclusions() -> None:
-    def core(**managed: object) -> object:
-        rule = {
-            "name": "core",
-            "priority": 1,
-            "action": "block",
-            "statement": {"managed": {"name": "core", **managed}},
-        }
-        return rules_acl([rule])
-
-    scanner = request(headers={"user-agent": "sqlmap/1.7"})
-    verdict = run(core(), scanner)
-    assert verdict.rule == "core:bad-user-agent" and verdict.labels == ("core:bad-user-agent",)
-    counted = run(core(overrides={"bad-user-agent": "count"}), scanner)
-    assert not counted.blocked and counted.counted == ("core:bad-user-agent",)
-    assert not run(core(excluded=["bad-user-agent"]), scanner).blocked
-    whole_group_counts = rules_acl(
-        [{"name": "core", "priority": 1, "action": "count", "statement": {"managed": {"name": "core"}}}]
-    )
-    assert not run(whole_group_counts, scanner).blocked
+def test_the_retired_core_group_is_refused_with_what_replaces_it() -> None:
+    for managed in ({"name": "core"}, {"name": "core", "excluded": ["rfi"]}):
+        rule = {"name": "c", "priority": 1, "action": "block", "statement": {"managed": managed}}
+        with pytest.raises(ValidationError, match=re.escape("retired: use `{managed: {name: owasp-crs}}`")):
+            WebAclConfig.model_validate({"rules": [rule]})
 
 
-def test_managed_rule_names_are_checked() -> None:
-    with pytest.raises(ValidationError, match="no rules"):
-        WebAclConfig.model_validate(
-            {
-                "rules": [
-                    {
-                        "name": "c",
-                        "priority": 1,
-                        "action": "block",
-                        "statement": {"managed": {"name": "core", "excluded": ["nope"]}},
-                    }
-                ]
-            }
-        )
+def test_a_managed_group_other_than_owasp_crs_is_refused() -> None:
+    rule = {"name": "c", "priority": 1, "action": "block", "statement": {"managed": {"name": "aws-common"}}}
+    with pytest.raises(ValidationError, match="owasp-crs"):
+        WebAclConfig.model_validate({"rules": [rule]})
 
 
 def test_design_yaml_waf_section_loads_and_compiles() -> None:
