@@ -301,12 +301,15 @@ class _Parser:
 
     def folded_header(self, part: _Part, buf: bytes) -> None:
         self.header_folding = True
+        if not part.last_header:
+            # 3.0.15 judges only the first byte before refusing a fold with nothing to fold into.
+            if buf[0] not in b" \t":
+                self.invalid_header_folding = True
+            self.error = "Multipart: Invalid part header (folding error)."
+            return
         data = buf.lstrip(C_SPACE)
         if any(c not in b" \t" for c in buf[: len(buf) - len(data)]):
             self.invalid_header_folding = True
-        if not part.last_header:
-            self.error = "Multipart: Invalid part header (folding error)."
-            return
         old, index = part.headers[part.last_header]
         value = old + b" " + _chomp(data)
         line = part.header_lines[index]
@@ -325,7 +328,7 @@ class _Parser:
             self.error = "Multipart: Part missing Content-Disposition header."
             return True
         value = found[0]
-        disposition = parse_disposition(value)
+        disposition = parse_disposition(value, part.name, part.filename)
         self.names.extend(disposition.seen_names)
         self.filenames.extend(disposition.seen_filenames)
         self.invalid_quoting = self.invalid_quoting or disposition.invalid_quoting
@@ -402,9 +405,13 @@ class _Parser:
             if self.boundary_count > 0:
                 if self.leftover_is_line_start and leftover == b"--" + self.boundary + b"--":
                     self.count_prev_ending()
-                    if self.part is not None and not self.part.blank_seen:
-                        # No empty line ended the headers: 3.0.15 reports none (measured).
-                        self.part.header_lines.clear()
+                    part = self.part
+                    if part is not None and (part.state == 0 or not part.data_read):
+                        # As a boundary line in `chunk`: one met before the part's data (measured).
+                        self.invalid_part = True
+                    if part is not None and not part.blank_seen:
+                        # No empty line ended the headers: 3.0.15 reports all but the last (measured).
+                        del part.header_lines[-1:]
                     self.finish_part(True)
                     self.complete_seen = True
                 else:

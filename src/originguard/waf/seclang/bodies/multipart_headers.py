@@ -113,9 +113,9 @@ class Disposition(NamedTuple):
 class _Seen:
     __slots__ = ("filename", "name", "quoting")
 
-    def __init__(self) -> None:
-        self.name: bytes | None = None
-        self.filename: bytes | None = None
+    def __init__(self, name: bytes | None, filename: bytes | None) -> None:
+        self.name = name
+        self.filename = filename
         self.quoting = False
 
 
@@ -124,21 +124,28 @@ _PLAIN_DISPOSITION: Final = re.compile(
 )
 
 
-def parse_disposition(value: bytes) -> Disposition:
-    """Multipart::parse_content_disposition over a C string (the header holds no NUL)."""
+def parse_disposition(value: bytes, name: bytes | None = None, filename: bytes | None = None) -> Disposition:
+    """Multipart::parse_content_disposition over a C string (the header holds no NUL).
+
+    `name` and `filename` are what the part already holds: a part whose header failed is parsed
+    again at each blank line, and 3.0.15 then finds its name set, so a second `name=` is a
+    duplicate (-14) before any `filename=` is read (measured: the filename is reported once).
+    """
     plain = _PLAIN_DISPOSITION.fullmatch(value)
-    if plain:  # what browsers send: the byte loop below would agree, at a fifth of the cost
-        name, filename = plain.group(1), plain.group(2)
-        if name and (filename is None or filename):
-            files = () if filename is None else (filename,)
-            return Disposition(1, name, filename, (name,), files, False)
-    return _parse_disposition(value)
+    if (
+        plain and not name and not filename
+    ):  # what browsers send: the byte loop agrees, at a fifth of the cost
+        plain_name, plain_filename = plain.group(1), plain.group(2)
+        if plain_name and (plain_filename is None or plain_filename):
+            files = () if plain_filename is None else (plain_filename,)
+            return Disposition(1, plain_name, plain_filename, (plain_name,), files, False)
+    return _parse_disposition(value, name or None, filename or None)
 
 
-def _parse_disposition(value: bytes) -> Disposition:
+def _parse_disposition(value: bytes, name: bytes | None, filename: bytes | None) -> Disposition:
     names: list[bytes] = []
     filenames: list[bytes] = []
-    state = _Seen()
+    state = _Seen(name, filename)
 
     def done(rc: int) -> Disposition:
         return Disposition(rc, state.name, state.filename, tuple(names), tuple(filenames), state.quoting)
