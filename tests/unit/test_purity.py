@@ -32,6 +32,8 @@ PURE_MODULES = [
     "edge/behaviors.py",
     "edge/viewer.py",
     "edge/signing.py",
+    "edge/compression.py",
+    "http/codings.py",
 ]
 PURE_MODULES += [str(p.relative_to(ROOT)) for p in (ROOT / "cache").glob("policy*.py")]
 
