@@ -47,6 +47,7 @@ distribution:
   default_behavior: {origin: gate, ttl: {min: 0, default: 60, max: 86400}}
   behaviors:
     - {path: /api/*, origin: gate, cache: false}
+    - {path: /static/*, origin: gate, compress: true, ttl: {min: 0, default: 3600, max: 86400}}
 waf:
   web_acls:
     main:

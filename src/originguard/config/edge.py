@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from originguard.config.gate import HeaderValue, HttpLimits, TlsFiles
 from originguard.config.urls import RouterUrl
@@ -137,6 +137,30 @@ class CacheKeyPolicy(Model):
     )
 
 
+class Compression(Model):
+    """How behaviours with `compress: true` compress (the cloud edge's "compress objects automatically")."""
+
+    codings: list[Literal["br", "zstd", "gzip"]] = Field(
+        default=["br", "zstd", "gzip"],
+        min_length=1,
+        description="content codings offered, in order of preference when a viewer weighs them equally",
+    )
+    min_bytes: int = Field(default=1024, ge=1, description="smaller responses are sent as they are")
+    max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="larger responses are sent as they are (bounds a fill's CPU)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Compression:
+        if len(set(self.codings)) != len(self.codings):
+            raise ValueError(f"codings lists a coding twice: {self.codings}")
+        if self.min_bytes > self.max_bytes:
+            raise ValueError(f"min_bytes {self.min_bytes} is above max_bytes {self.max_bytes}")
+        return self
+
+
 class Behavior(Model):
     """How requests whose path matches are served: origin, protocol policy, methods, caching."""
 
@@ -151,6 +175,17 @@ class Behavior(Model):
     cache: bool = Field(default=True, description="`false` relays every request to the origin")
     ttl: Ttl = Field(default=Ttl(), description="freshness bounds")
     cache_key: CacheKeyPolicy = Field(default=CacheKeyPolicy(), description="the cache key")
+    compress: bool = Field(
+        default=False,
+        description="compress text-like responses for viewers that accept it (`compression` says how); "
+        "each coding is cached apart, compressed once at fill",
+    )
+
+    @model_validator(mode="after")
+    def _compress_needs_cache(self) -> Behavior:
+        if self.compress and not self.cache:
+            raise ValueError("compress needs cache: true (a response is compressed once, when it is stored)")
+        return self
 
 
 class DistributionConfig(Model):
@@ -172,6 +207,9 @@ class DistributionConfig(Model):
     )
     cache_max_object_bytes: int = Field(
         default=16 * 1024 * 1024, ge=0, description="larger responses are streamed through, not stored"
+    )
+    compression: Compression = Field(
+        default=Compression(), description="codings and size bounds of behaviours with `compress: true`"
     )
     limits: HttpLimits = Field(default=HttpLimits(), description="viewer-side HTTP limits")
     access_log: str | None = Field(

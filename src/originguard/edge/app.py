@@ -13,6 +13,7 @@ from typing import Final
 from originguard.cache import cache_key
 from originguard.cache.facts import is_plain
 from originguard.edge.behaviors import CompiledBehavior, select_behavior
+from originguard.edge.compression import coding_key, request_coding
 from originguard.edge.listener import EdgeContext, EdgeListener
 from originguard.edge.miss import serve_slow_path
 from originguard.edge.relaying import EdgeRelayHandler, begin_relay
@@ -73,6 +74,11 @@ class EdgeApp(EdgeListener):
             and is_plain(request.method, request.header_index())
         ):
             key = cache_key(request.host, path, request.query, request.headers, policy)
+            compression = behavior.compression
+            if compression is not None:
+                # is_plain has already ruled out ranges: the coding follows Accept-Encoding alone.
+                accepted = request.header(b"accept-encoding")
+                key = coding_key(key, request_coding(accepted, False, compression))
             hit = runtime.store.fresh_wire(key, time.time())
             if hit is not None:
                 # The hottest path: counters are prebuilt cells, and no log line is built unless

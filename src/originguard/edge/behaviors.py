@@ -11,6 +11,7 @@ from typing import Final
 
 from originguard.cache.key import KeyPolicy
 from originguard.config.edge import Behavior, DistributionConfig
+from originguard.edge.compression import CompressionPolicy
 from originguard.proxy.patterns import Matcher, compile_wildcard
 
 ALLOWED_METHODS: Final = {
@@ -29,11 +30,16 @@ class CompiledBehavior:
     viewer_protocol_policy: str
     key_policy: KeyPolicy
     cacheable: bool
+    compression: CompressionPolicy | None  # None: responses go out as the origin encoded them
 
 
 def compile_behaviors(distribution: DistributionConfig) -> tuple[CompiledBehavior, ...]:
     """Ordered behaviours, the default last (its pattern `*` matches everything)."""
     compiled = []
+    settings = distribution.compression
+    compression = CompressionPolicy(
+        tuple(coding.encode() for coding in settings.codings), settings.min_bytes, settings.max_bytes
+    )
     for behavior in [*distribution.behaviors, distribution.default_behavior]:
         pattern = behavior.path if behavior.path.startswith(("/", "*")) else "/" + behavior.path
         compiled.append(
@@ -45,6 +51,7 @@ def compile_behaviors(distribution: DistributionConfig) -> tuple[CompiledBehavio
                 viewer_protocol_policy=behavior.viewer_protocol_policy or distribution.viewer_protocol_policy,
                 key_policy=KeyPolicy.from_config(behavior.cache_key),
                 cacheable=behavior.cache,
+                compression=compression if behavior.compress and behavior.cache else None,
             )
         )
     return tuple(compiled)

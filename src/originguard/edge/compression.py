@@ -165,3 +165,8 @@ def request_coding(accept_encoding: bytes | None, has_range: bool, policy: Compr
         return b""  # a byte range addresses the origin's bytes, not ones we made up
     chosen = choose_coding(accept_encoding, policy.codings)
     return chosen if chosen is not None else b""
+
+
+def every_coding(keys: list[bytes]) -> list[bytes]:
+    """Each key with the keys of its compressed copies (an unsafe request invalidates them all)."""
+    return keys + [coding_key(key, coding) for key in keys for coding in OFFERED]

@@ -27,6 +27,13 @@ from originguard.cache import (
     on_origin_error,
     respond,
 )
+from originguard.edge.compression import (
+    CompressionPolicy,
+    coding_key,
+    compress_response,
+    request_coding,
+    weak_etag,
+)
 from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
 from originguard.edge.signing import OriginSigning, viewer_response_headers
@@ -63,6 +70,24 @@ class Fill:
     blocked: Verdict | None = None  # the WAF's CRS response rules refused the response: not stored
 
 
+_FILL_DROPS_CODED = FILL_DROPS | {b"accept-encoding"}
+
+
+def _stored_vary(vary: tuple[bytes, ...], compressing: bool) -> tuple[bytes, ...]:
+    """Vary as the store applies it: under compression the key already holds the coding, so the
+    Vary: Accept-Encoding we add (for caches after us) must not split one coding's copy by spelling."""
+    if not compressing or b"accept-encoding" not in vary:
+        return vary
+    return tuple(field for field in vary if field != b"accept-encoding")
+
+
+def _coding(request: Request, compression: CompressionPolicy) -> bytes:
+    """The coding this request's copy is kept in (identity for ranges: they address origin bytes)."""
+    return request_coding(
+        request.header(b"accept-encoding"), request.header(b"range") is not None, compression
+    )
+
+
 async def serve_slow_path(
     app: EdgeListener, request: Request, response: ResponseWriter, context: EdgeContext
 ) -> None:
@@ -86,6 +111,9 @@ async def serve_slow_path(
         return
     facts = RequestFacts.parse(request.method, request.headers)
     key = cache_key(request.host, request.path, request.query, request.headers, context.key_policy)
+    compression = behavior.compression
+    if compression is not None:
+        key = coding_key(key, _coding(request, compression))
     now = time.time()
     stored = runtime.store.get(key, request.headers)
     decision = decide(facts, stored, now)
@@ -164,6 +192,13 @@ async def _fill(
     runtime = app.runtime
     view = runtime.view
     ttl = TtlBounds.from_config(context.behavior.config.ttl)
+    compression = context.behavior.compression
+    coding = b"" if compression is None else _coding(request, compression)
+    extra, drop = conditional, FILL_DROPS
+    if compression is not None:
+        # The copy is filled for one coding: the origin may send it so encoded, or plain for us to
+        # compress, never another coding that this key's next viewer might not accept.
+        extra, drop = (*conditional, (b"Accept-Encoding", coding or b"identity")), _FILL_DROPS_CODED
     request_time = time.time()
     started = runtime.pool.loop.time()
     try:
@@ -172,8 +207,8 @@ async def _fill(
             view.origins[context.behavior.config.origin],
             request,
             method=b"GET",
-            extra=conditional,
-            drop=FILL_DROPS,
+            extra=extra,
+            drop=drop,
         )
     except UpstreamError as exc:
         return Fill(error=exc)
@@ -187,6 +222,9 @@ async def _fill(
             await upstream.read_all()
         except UpstreamError as exc:
             return Fill(error=exc)
+        if coding and stored.header(b"content-encoding") is not None:
+            # The 304 names the origin's bytes; the copy it freshens holds ours (RFC 9110 §8.8.1).
+            origin_headers = [(n, weak_etag(v) if n.lower() == b"etag" else v) for n, v in origin_headers]
         merged = merge_304(
             stored,
             request_facts,
@@ -202,7 +240,10 @@ async def _fill(
                 runtime.store.put(
                     key,
                     entry,
-                    ResponseFacts.parse(entry.status, entry.headers(), view.targeted).vary,
+                    _stored_vary(
+                        ResponseFacts.parse(entry.status, entry.headers(), view.targeted).vary,
+                        compression is not None,
+                    ),
                     request.headers,
                 )
             return Fill(entry=entry, stored=True, refreshed=True, status=entry.status)
@@ -235,6 +276,10 @@ async def _fill(
     refused = app.inspect_response(request, upstream.status, origin_headers, body)
     if refused is not None and refused.blocked:
         return Fill(status=upstream.status, blocked=refused)
+    if compression is not None:
+        # After the WAF read the origin's bytes: compressed once here, served ready on every hit.
+        origin_headers, body = compress_response(upstream.status, origin_headers, body, coding, compression)
+        facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
     entry = make_entry(
         facts,
         body,
@@ -245,7 +290,8 @@ async def _fill(
         targeted=view.targeted,
         extra_head=view.hit_head,
     )
-    stored_ok = runtime.store.put(key, entry, facts.vary, request.headers)
+    vary = _stored_vary(facts.vary, compression is not None)
+    stored_ok = runtime.store.put(key, entry, vary, request.headers)
     return Fill(
         entry=entry,
         stored=stored_ok,

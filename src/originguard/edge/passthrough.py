@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from originguard.cache import strip_for_viewer
 from originguard.cache.invalidation import invalidation_keys
 from originguard.cache.key import KeyPolicy
+from originguard.edge.compression import every_coding
 from originguard.edge.fetch import fetch_from_origin
 from originguard.edge.origins import OriginTarget
 from originguard.edge.signing import OriginSigning, viewer_response_headers
@@ -62,6 +63,7 @@ async def pass_through(
         upstream.headers,
         policy,
     )
+    keys = every_coding(keys) if keys else keys
     for key in keys:  # RFC 9111 §4.4: a successful unsafe request invalidates what it changed
         runtime.store.delete(key)
     return "Miss"

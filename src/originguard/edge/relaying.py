@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from originguard.cache.invalidation import invalidation_keys
+from originguard.edge.compression import every_coding
 from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import origin_error
 from originguard.edge.signing import forwarded_lines, origin_request_headers
@@ -133,7 +134,7 @@ class EdgeRelayHandler(RelayHandler):
             # RFC 9111 §4.4: what a successful unsafe request changed is invalidated (at the end).
             facts = relay.context
             assert isinstance(facts, EdgeRelay)
-            facts.invalidate = invalidation_keys(
+            keys = invalidation_keys(
                 request.method,
                 status,
                 request.host,
@@ -142,6 +143,7 @@ class EdgeRelayHandler(RelayHandler):
                 head.fields(),
                 facts.context.key_policy,
             )
+            facts.invalidate = every_coding(keys) if keys else keys
 
     def _dropped(self, origin: CompiledOrigin) -> CutSet:
         """What a viewer never gets of this origin's head: hop-by-hop fields, the origin's Via

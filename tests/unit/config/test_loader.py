@@ -169,3 +169,28 @@ def test_an_unclosed_bracket_is_reported_on_the_line_it_opened() -> None:
 )
 def test_yaml_errors_name_the_line_of_the_mistake(text: str, where: str) -> None:
     assert yaml_error_of(text).startswith(f"site.yaml: YAML syntax error: {where}")
+
+
+def test_compression_settings_are_checked_where_they_are_written() -> None:
+    problems = errors_of("""
+distribution:
+  origins: [{id: o, address: "127.0.0.1:1"}]
+  compression: {codings: [br, br], min_bytes: 10, max_bytes: 5}
+  default_behavior: {origin: o, cache: false, compress: true}
+  behaviors: [{path: /x/*, origin: o, compress: true}]
+""")
+    assert any(
+        p.startswith("bad.yaml: distribution.compression: ") and "codings lists a coding twice" in p
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith("bad.yaml: distribution.default_behavior: ") and "compress needs cache: true" in p
+        for p in problems
+    ), problems
+    [deflate] = errors_of("""
+distribution:
+  origins: [{id: o, address: "127.0.0.1:1"}]
+  compression: {codings: [deflate]}
+  default_behavior: {origin: o}
+""")
+    assert deflate.startswith("bad.yaml: distribution.compression.codings[0]: ")
