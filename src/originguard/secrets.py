@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Secrets: a value type that never shows itself, loading from file or env, generation.
 
 A secret file holds one value per line. The first line is the *current* value (what edges send);

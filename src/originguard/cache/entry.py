@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """A stored response kept as ready-to-send bytes, with the Age value spliced per hit."""
 
 from __future__ import annotations

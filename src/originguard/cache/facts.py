@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """What the cache needs to know about a request or a response, read once from raw header lines.
 
 Headers are `Sequence[tuple[bytes, bytes]]`: names as sent (any case), values without the line end,

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Cache keys: host + path + the behaviour's query/header/cookie policy, and Vary secondary keys.
 
 Key layout: `host` `/path` [`?query`] [`\\x00` extra...]. The host never holds "/", so the path part

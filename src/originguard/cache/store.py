@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """In-memory response store, bounded by bytes, evicting the least recently used (CLOCK).
 
 The hit path is `fresh_wire`: one dict lookup, one freshness compare, one flag store, and the

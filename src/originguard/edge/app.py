@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The edge as an HTTP app: the parser-callback fast path and the dispatch to the slow paths.
 
 A request is answered inside the parser callback when it can be: health, viewer-policy redirects,

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Cache behaviours by path (pure): ordered patterns, first match wins, then the default.
 
 Patterns follow the CDN's rules: case-sensitive, `*` any run, `?` one character, a leading `/`

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """One viewer listener of an edge as every path sees it: the fast path (edge.app) and the slow
 paths it starts (edge.miss, edge.passthrough, edge.relaying) all inspect with the WAF, answer
 blocks and log through `EdgeListener`.

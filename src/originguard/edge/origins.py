@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Origins as the edge uses them: where to connect, how to sign, and failover between two.
 
 Compiled once at load: TLS contexts, the custom header bytes (secrets resolved here and nowhere

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The relay fast path for what the cache does not take (uncached behaviours, unsafe methods).
 
 A body-less request to a single origin with a warm pooled connection is signed, written, and

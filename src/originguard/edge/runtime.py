@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Everything an edge compiles at load and shares between its listeners (swapped whole on reload)."""
 
 from __future__ import annotations

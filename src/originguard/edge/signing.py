@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Origin signing and header hygiene between viewer, edge and origin (pure).
 
 The custom origin headers (the secret) are added to every origin request and overwrite any copy a

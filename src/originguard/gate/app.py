@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The gate as an HTTP app: match rules, answer denies from prebuilt bytes, forward the rest."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Forwarding to a target: the plan (which target, which headers) and the relay fast path.
 
 A forwarded request without a body goes to a warm pooled connection of its target as a relay

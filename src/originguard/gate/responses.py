@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The gate's fixed responses and redirects, prebuilt as bytes at load (proxy.prebuilt)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Listener rules of the gate (pure): compile the config once, then match requests.
 
 Semantics of the cloud application load balancer: rules by ascending priority, the first whose

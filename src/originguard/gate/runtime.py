@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """State shared by all listeners of one gate process: config, target groups, pool, log, metrics.
 
 Its own module so that the listener app (gate.app) and the forwarding code it calls

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Target groups at run time (pure): health per target, balancing, outstanding requests.
 
 When no target is healthy the group fails open to all targets, as cloud balancers do: a broken

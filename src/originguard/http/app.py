@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """What an HTTP server serves: the base class of every application (gate, edge, admin, demo).
 
 A class rather than a Protocol so that the compiled connection calls `respond_now` through a

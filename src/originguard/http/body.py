@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """A request body as it arrives: buffered chunks, a reader that waits, back-pressure."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Pooled HTTP/1.1 client to upstreams (origins, targets): keep-alive, LIFO idle lists, timeouts.
 
 Upstream connections are plain `asyncio.Protocol`s: uvloop hands each read over as bytes, which

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """One HTTP/1.1 server connection: strict parsing, pipelining in order, timeouts, back-pressure.
 
 The parser callbacks do the fast path themselves: a request without a body is offered to

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The viewer's connection and a relay as the code between them sees each: apps (`begin`), relays
 and response writers hold a `ViewerEnd`; the viewer's connection holds a `RelayEnd`.
 

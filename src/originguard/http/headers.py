@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Header rules shared by the server and the proxy paths: hop-by-hop removal and lookups.
 
 RFC 9110 §7.6.1: a proxy removes Connection, the fields Connection lists, and the classic

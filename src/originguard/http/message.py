@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The request type handed by the server to applications (its body: http.body).
 
 Sans-IO: rule matching (gate.rules) and the WAF read requests without pulling in asyncio; the

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Relay a body-less request over a pooled upstream connection, in callbacks.
 
 The proxy fast path of the gate (and of the edge's uncached behaviours): the request head is

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Strict checks on a parsed request head (pure): what a careful load balancer refuses.
 
 httptools (llhttp) already rejects, with its strict defaults: Content-Length together with

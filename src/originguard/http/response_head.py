@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """An upstream response head, read once for what a proxy needs of it.
 
 Given an `on_header` callback, httptools calls into Python once per field; for a relayed response

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Server-side TLS for viewer connections, over a plain uvloop TCP stream.
 
 uvloop's own TLS transport is general: any protocol, client and server side, buffered reads, flow

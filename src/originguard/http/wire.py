@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Bytes on the wire: status lines, response rendering and the per-second Date header.
 
 Rendering is on every hot path, so responses are built with one `b"".join` and the Date value is

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Metrics kept as plain dict counters on the hot path and exposed through prometheus-client.
 
 A labelled prometheus-client Counter costs about a microsecond per increment; a dict increment

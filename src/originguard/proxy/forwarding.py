@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Building the request a target receives and relaying its response (shared by gate paths)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Load-balancer wildcard patterns (`*` = any run, `?` = one character), compiled once (pure)."""
 
 from __future__ import annotations

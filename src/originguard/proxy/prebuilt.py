@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Responses prebuilt as bytes at load, so a deny costs a concatenation (the gate's fixed
 responses, the edge's WAF blocks)."""
 

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """What the WAF reads from a request body: its text, its form arguments, the strings of a JSON document.
 
 A JSON body is parsed and walked once per request (`WafRequest.parsed_body`), into its keys and values

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Evaluate a compiled web ACL against one request: the first terminating rule decides."""
 
 from __future__ import annotations

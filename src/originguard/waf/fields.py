@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Per-request lazy cache of fields, transformed fields and detector results, shared by every rule.
 
 At compile time each distinct (field, transforms) pair, detector run or client-address source gets a

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Which rules could match a request, decided per field before the rules run.
 
 Calling a rule's matcher costs 1-2 µs of Python however cheap its test, so a 100-rule ACL cost

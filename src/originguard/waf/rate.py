@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """State of rate-based rules: request counts per (rule, key) over a sliding window.
 
 The window is approximated with two fixed buckets: the estimate is `previous * (1 - elapsed/window) +

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """What the WAF inspects (`WafRequest`) and how it pulls fields out of it.
 
 Every field is a tuple of strings (a header may repeat, a query has many arguments); a statement matches

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """SQL injection detection by token fingerprints, in the spirit of libinjection.
 
 A value is tokenised as SQL three times: as it is (a number or name context, `WHERE id=VALUE`), and as if

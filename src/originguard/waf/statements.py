@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compile statements into matcher closures: `matcher(view) -> Match | None`.
 
 Everything a statement needs (search strings, RE2 programs, CIDR sets, transform chains, slot numbers)

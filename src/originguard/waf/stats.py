@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Observability primitives the edge exposes: per-rule counters, sampled requests, block log records.
 
 Values of headers named secret by the caller (the origin-verify header, Authorization, Cookie, ...) are

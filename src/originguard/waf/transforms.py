@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Text transformations applied, in order, to a field before a statement matches it.
 
 Each is a total function str -> str: malformed input (a lone `%`, bad base64, a cut-off escape) is left

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """What evaluating a web ACL gives: a verdict, and the prebuilt reply of a blocked request.
 
 Below both `compile` (which prebuilds replies and default verdicts) and `evaluate` (which returns

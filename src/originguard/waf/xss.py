@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Cross-site scripting detection by tokenising HTML, in the spirit of libinjection's xss module.
 
 The value is read with (simplified) HTML5 tokenisation rules in each context it could be reflected into:

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): HTTP/2 frame types, flags, SETTINGS rules (RFC 9113 §6) and the parsed `Frame`."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): serializers for the HTTP/2 frames a server sends (RFC 9113 §6), bytes out.
 
 The caller gives valid arguments (stream ids below 2^31, sizes within what the peer allows): these

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): the HTTP/2 frame reader (RFC 9113 §4, §6), bytes in any split -> `Frame`s; sans-IO.
 
 `FrameReader.feed(data)` returns the frames completed by `data` (the same frames whatever the split

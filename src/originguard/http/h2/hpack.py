@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): HPACK (RFC 7541) decoder and encoder for HTTP/2 header blocks; sans-IO.
 
 `Decoder.decode(block)` turns one complete header block (HEADERS + CONTINUATION fragments joined)

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): the HPACK static and dynamic tables (RFC 7541 §2.3, §4) with size accounting.
 
 The dynamic table is a list appended at its newest end; evictions advance `oldest` and the dead

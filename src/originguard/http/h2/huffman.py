@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Compiled (mypyc): HPACK Huffman coding (RFC 7541 §5.2, Appendix B), one table step per input byte.
 
 The decoder is a byte-at-a-time state machine built at import from the RFC's code table: a state is

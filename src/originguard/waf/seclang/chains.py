@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Transform chains by id, applied with their prefixes and results shared across transactions."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The decoding transformations, ported from libmodsecurity 3.0.15's C++ line by line.
 
 Kept apart from `transforms.py` because each is a small state machine whose every branch is a

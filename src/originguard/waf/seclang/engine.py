@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The phase loop: targets → transforms → operator → actions, with ModSecurity v3's semantics.
 
 v3 details kept on purpose (checked against libmodsecurity 3.0.15): a rule is tried on every value

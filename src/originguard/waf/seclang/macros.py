@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Macro expansion: `%{TX.anomaly_score}`, `%{MATCHED_VAR}`, `%{request_headers.host}`, `%{rule.id}`.
 
 Templates are split once (cached by text); a macro naming nothing expands to the empty string, as in

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Results kept across transactions, bounded by the bytes they hold.
 
 Browsers send the same User-Agent, Accept and cookie values request after request, so a value's

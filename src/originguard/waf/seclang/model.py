@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The compiled form of a rule set: frozen plain objects the phase loop reads, built once at load.
 
 A `Rule` is a chain of `Link`s (a rule without `chain` has one). Markers and `skipAfter` targets are

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """C's `atoll` and C++'s `std::stoi` on bytes: the number parsing ModSecurity's operators use.
 
 `@lt`/`@ge`/... read values with atoll (leading spaces, a sign, digits, the rest ignored, 0 when

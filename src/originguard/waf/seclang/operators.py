@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """SecLang operators (`@rx`, `@pm`, `@detectSQLi`, ...) with ModSecurity 3.0.15's results.
 
 `build_operator(name, param, negated=..., data_dirs=...)` returns an object whose

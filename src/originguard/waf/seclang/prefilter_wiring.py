@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The inversion prefilter: one RE2 set per transform chain over every positive @rx/@pm of a rule set.
 
 Each prefilterable link gets a key; its pattern (or its phrases, as one alternation) enters the

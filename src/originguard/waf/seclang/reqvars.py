@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """The variables of one transaction, filled from the request, its body and the response.
 
 Collections hold entries `(key, key lower-cased, value)`; scalars are bytes. The URI is split and

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """A compiled rule set's data: phases, settings, the prefilter and what transactions share.
 
 `engine.RuleSet` adds the evaluation entry points; the transaction state (`runtime`) reads this.

@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """Per-transaction state of the SecLang engine: variables, TX, matches, ctl effects.
 
 `engine.py` holds the phase loop; this module what the loop reads and writes.

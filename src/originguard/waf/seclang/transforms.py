@@ -1,3 +1,4 @@
+# Hot path: compiled with mypyc ([tool.originguard] compiled in pyproject.toml; rules: docs/architecture.md).
 """SecLang transformations (`t:name`) with ModSecurity 3.0.15's byte-for-byte results.
 
 Each transformation is `bytes -> bytes`. They reproduce libmodsecurity's code, quirks included
