@@ -1,13 +1,13 @@
-"""The router's admin endpoint (plain asyncio streams): POST /rtt, GET /metrics, GET /healthz.
+"""The router's admin endpoint: POST /rtt, GET /metrics, GET /healthz, on the product's HTTP server.
 
 POST /rtt takes `{"edge": NAME, "samples": [{"subnet": CIDR, "rtt_ms": float}, ...]}` from edges.
 It is unauthenticated: bind it to loopback or a private network only (forged RTTs steer traffic).
+The routes are an `observe.admin.AdminApp` served by `http.server.HttpServer`, as the edge's and
+the gate's admin ports are: one HTTP parser with its limits (431, 413, 408) for every component.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -15,15 +15,20 @@ import orjson
 
 from originguard.dns.rtt import RttStore
 from originguard.dns.telemetry import DnsMetrics
+from originguard.http.limits import Limits
+from originguard.http.message import Request
 from originguard.latency.subnets import parse_subnet
-
-log = logging.getLogger("originguard.dns.admin")
+from originguard.observe.admin import AdminApp, Reply
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 1024 * 1024
 MAX_SAMPLES = 10_000
 MAX_RTT_MS = 60_000.0
 READ_TIMEOUT = 10.0
+
+ADMIN_LIMITS = Limits(
+    max_header_bytes=MAX_HEAD, max_body_bytes=MAX_BODY, header_timeout=READ_TIMEOUT, body_timeout=READ_TIMEOUT
+)
 
 
 class AdminApi:
@@ -36,48 +41,24 @@ class AdminApi:
         self.edges = frozenset(edges)
         self.clock = clock
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one request per connection (edges batch their samples, so reuse buys little)."""
-        try:
-            status, content_type, body = await asyncio.wait_for(self._request(reader), READ_TIMEOUT)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            writer.close()
-            return
-        head = (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n").encode()  # fmt: skip
-        writer.write(head + body)
-        try:
-            await writer.drain()
-        except ConnectionError:
-            pass  # the client left; nothing to tell it
-        finally:
-            writer.close()
+    def app(self) -> AdminApp:
+        """The HTTP app of these routes (unknown paths 404, a known path's other methods 405)."""
+        app = AdminApp()
+        app.route(b"GET", b"/healthz", self._healthz)
+        app.route(b"HEAD", b"/healthz", self._healthz)
+        app.route(b"GET", b"/metrics", self._metrics)
+        app.route(b"POST", b"/rtt", self._rtt)
+        return app
 
-    async def _request(self, reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEAD:
-            return _text("431 Request Header Fields Too Large", "headers too large")
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3:
-            return _text("400 Bad Request", "bad request line")
-        method, target = parts[0], parts[1].split("?", 1)[0]
-        headers = {
-            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
-        }
-        length_text = headers.get("content-length", "0")
-        if not length_text.isdigit() or int(length_text) > MAX_BODY:
-            return _text("413 Content Too Large", f"body over {MAX_BODY} bytes or bad Content-Length")
-        body = await reader.readexactly(int(length_text))
-        if target == "/healthz" and method in ("GET", "HEAD"):
-            return _text("200 OK", "ok")
-        if target == "/metrics" and method == "GET":
-            return "200 OK", "text/plain; version=0.0.4; charset=utf-8", self.metrics.exposition()
-        if target == "/rtt" and method == "POST":
-            return self.ingest(body)
-        if target in ("/healthz", "/metrics", "/rtt"):
-            return _text("405 Method Not Allowed", "method not allowed")
-        return _text("404 Not Found", "not found")
+    async def _healthz(self, _: Request, __: bytes) -> Reply:
+        return 200, b"text/plain; charset=utf-8", b"ok\n"
+
+    async def _metrics(self, _: Request, __: bytes) -> Reply:
+        return 200, b"text/plain; version=0.0.4; charset=utf-8", self.metrics.exposition()
+
+    async def _rtt(self, _: Request, body: bytes) -> Reply:
+        status, content_type, payload = self.ingest(body)
+        return int(status.split(" ", 1)[0]), content_type.encode(), payload
 
     def ingest(self, body: bytes) -> tuple[str, str, bytes]:
         """Validate a batch of RTT samples and add them to the store (all or nothing)."""

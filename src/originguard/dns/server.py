@@ -15,7 +15,7 @@ from originguard.cluster import RedisLink
 from originguard.config.dns import DnsConfig
 from originguard.config.loader import LoadedConfig
 from originguard.config.values import HostPort
-from originguard.dns.admin import MAX_HEAD, AdminApi
+from originguard.dns.admin import ADMIN_LIMITS, AdminApi
 from originguard.dns.checker import HealthMonitor
 from originguard.dns.engine import QueryEngine
 from originguard.dns.listeners import Router, bind_pair
@@ -24,6 +24,7 @@ from originguard.dns.rtt import RttStore
 from originguard.dns.shared import SharedHealth, SharedRtt, SharedRttStore
 from originguard.dns.telemetry import DnsMetrics, QueryLog
 from originguard.errors import ConfigError
+from originguard.http.server import HttpServer
 from originguard.runtime import cannot_listen
 
 log = logging.getLogger("originguard.dns")
@@ -53,7 +54,7 @@ class DnsServerHandle:
     _admin_at: HostPort | None = None
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.Server | None = None
-    _admin_server: asyncio.Server | None = None
+    _admin_server: HttpServer | None = None
     _closers: list[Callable[[], object]] = field(default_factory=list)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -77,7 +78,7 @@ class DnsServerHandle:
             listen = self.listen_override or config.listen
             admin_at = self.admin_override or config.admin
             pair: tuple[asyncio.DatagramTransport, asyncio.Server] | None = None
-            admin_server: asyncio.Server | None = None
+            admin_server: tuple[HttpServer, HostPort] | None = None
             try:
                 if listen != self._listen:
                     pair = await bind_pair(listen, self.router, loaded.source, "dns.listen")
@@ -85,15 +86,16 @@ class DnsServerHandle:
                     admin_server = await self._bind_admin(loaded, admin_at)
                 query_log = _open_query_log(loaded, config)
             except BaseException:
-                for server in (*(pair or ()), admin_server):
-                    if server is not None:
-                        server.close()
+                for server in pair or ():
+                    server.close()
+                if admin_server is not None:
+                    await admin_server[0].shutdown(grace=0.0)
                 raise
             retired = self._swap(loaded, config, zone, query_log)
             if pair is not None:
                 self._use_listeners(listen, pair)
             if admin_at != self._admin_at:
-                self._use_admin(admin_at, admin_server)
+                await self._use_admin(admin_at, admin_server)
             log.warning("dns router reloaded from %s (%d records)", loaded.source, len(config.records))
             await retired.aclose()
 
@@ -103,10 +105,11 @@ class DnsServerHandle:
             close()
         if self._udp is not None:
             self._udp.close()
-        for server in (self._tcp, self._admin_server):
-            if server is not None:
-                server.close()
-                await server.wait_closed()
+        if self._tcp is not None:
+            self._tcp.close()
+            await self._tcp.wait_closed()
+        if self._admin_server is not None:
+            await self._admin_server.shutdown(grace=1.0)
         await self.monitor.aclose()
         if self.cluster is not None:
             await self.cluster.aclose()
@@ -149,24 +152,27 @@ class DnsServerHandle:
             if server is not None:
                 server.close()
 
-    def _use_admin(self, admin_at: HostPort | None, server: asyncio.Server | None) -> None:
-        old, self._admin_server, self._admin_at = self._admin_server, server, admin_at
-        self.admin_port = server.sockets[0].getsockname()[1] if server is not None else None
+    async def _use_admin(self, admin_at: HostPort | None, bound: tuple[HttpServer, HostPort] | None) -> None:
+        old, self._admin_at = self._admin_server, admin_at
+        self._admin_server = bound[0] if bound is not None else None
+        self.admin_port = bound[1].port if bound is not None else None
         if old is not None:
-            old.close()
+            await old.shutdown(grace=1.0)  # requests in flight on the old address finish
 
     def _on_health(self, key: str, ok: bool) -> None:
         self.metrics.target_healthy.labels(key).set(1 if ok else 0)
         if self.cluster is not None:
             self.cluster.health.observe(key, ok)  # every router answers from the merged view
 
-    async def _bind_admin(self, loaded: LoadedConfig, where: HostPort) -> asyncio.Server:
+    async def _bind_admin(self, loaded: LoadedConfig, where: HostPort) -> tuple[HttpServer, HostPort]:
         if self.admin is None:
             clock = asyncio.get_running_loop().time
             self.admin = AdminApi(self.rtt, self.metrics, [e.name for e in loaded.config.edges], clock)
+        server = HttpServer(self.admin.app(), ADMIN_LIMITS)
         try:
-            return await asyncio.start_server(self.admin.handle, where.host, where.port, limit=MAX_HEAD)
+            return server, await server.listen(where)
         except OSError as exc:
+            await server.shutdown(grace=0.0)
             raise cannot_listen(loaded.source, "dns.admin", "dns router admin", where, exc) from None
 
 
@@ -197,7 +203,7 @@ async def start_dns_server(
         handle._use_listeners(where, await bind_pair(where, router, loaded.source, "dns.listen"))
         admin_at = admin or config.admin
         if admin_at is not None:
-            handle._use_admin(admin_at, await handle._bind_admin(loaded, admin_at))
+            await handle._use_admin(admin_at, await handle._bind_admin(loaded, admin_at))
         router.query_log = _open_query_log(loaded, config)
     except BaseException:
         await handle.aclose()

@@ -92,6 +92,9 @@ def test_a_stopped_edge_leaves_the_answers_within_its_thresholds_and_comes_back(
 
 
 async def admin_request(port: int, request: bytes) -> tuple[int, bytes]:
+    """One request on its own connection (a head without its blank line gets `Connection: close`)."""
+    if b"\r\n\r\n" not in request:
+        request += b"Connection: close\r\n\r\n"
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request)
     data = await reader.read()
@@ -116,15 +119,23 @@ def test_reported_rtts_override_the_latency_table_once_there_are_enough_samples(
             reporter.record("::ffff:203.0.113.9", 6.0)
             assert await reporter.flush() and reporter.sent == 3
             assert await addresses(router.port, "203.0.113.0") == {"192.0.2.2"}  # measured 5 ms
-            status, body = await admin_request(router.admin_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, body = await admin_request(router.admin_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
             assert status == 200 and b'originguard_dns_rtt_samples_total{edge="edge-eu"} 3.0' in body
             assert b"originguard_dns_queries_total" in body
-            status, _ = await admin_request(router.admin_port, b"GET /healthz HTTP/1.1\r\n\r\n")
+            status, _ = await admin_request(router.admin_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
             assert status == 200
+            # The product's HTTP server with its limits: a body over 1 MiB is refused, unread.
+            status, _ = await admin_request(
+                router.admin_port, b"POST /rtt HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n"
+            )
+            assert status == 413
+            status, _ = await admin_request(router.admin_port, b"GET /rtt HTTP/1.1\r\nHost: x\r\n")
+            assert status == 405
             bad = orjson.dumps({"edge": "edge-mars", "samples": []})
             status, body = await admin_request(
                 router.admin_port,
-                b"POST /rtt HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(bad), bad),
+                b"POST /rtt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(bad), bad),
             )
             assert status == 400 and b"unknown edge" in body
         finally:
