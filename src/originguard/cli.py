@@ -357,7 +357,7 @@ def secret_rotate(
     """Change the secret header value on a running stack with zero failed requests."""
     from originguard.config import load_config
     from originguard.config.default import STATE_DIR
-    from originguard.stack.rotate import rotate
+    from originguard.rotation.command import rotate
 
     path = config or Path(STATE_DIR) / "originguard.yaml"
     try:

@@ -12,8 +12,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from originguard.cluster import InvalidationBus, RateSync, RedisLink, RotationChannel, SharedRateState
+from originguard.cluster import InvalidationBus, RateSync, RedisLink, SharedRateState
 from originguard.config import LoadedConfig
+from originguard.rotation.channel import RotationChannel
 from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.edge.cluster")

@@ -150,7 +150,8 @@ async def _watch_rotation(handle: GateHandle) -> None:
     cluster = handle.loaded.config.cluster
     if cluster is None or cluster.redis is None:
         return
-    from originguard.cluster import RedisLink, RotationChannel
+    from originguard.cluster import RedisLink
+    from originguard.rotation.channel import RotationChannel
 
     link = RedisLink(cluster.redis)
     await link.start()

@@ -15,7 +15,7 @@ import pytest
 from originguard.certs import CertFiles
 from originguard.config import load_config
 from originguard.edge.process import EdgeHandle, start_edge
-from originguard.stack.rotate import rotate
+from originguard.rotation.command import rotate
 from tests.integration.edge.conftest import Chain, build_chain, stop_chain
 from tests.redis_server import RedisServer
 from tests.support import LoopThread, connect, exchange, read_response, request, wait_for

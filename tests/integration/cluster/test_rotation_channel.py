@@ -6,9 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from originguard.cluster import InvalidationBus, RateSync, RedisLink, RotationChannel, SharedRateState
+from originguard.cluster import InvalidationBus, RateSync, RedisLink, SharedRateState
 from originguard.dns.shared import SharedHealth
 from originguard.rotation import RotationState
+from originguard.rotation.channel import RotationChannel
 from tests.integration.cluster.conftest import eventually, run
 from tests.redis_server import RedisServer
 

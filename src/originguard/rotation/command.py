@@ -14,7 +14,7 @@ from pathlib import Path
 from originguard.config import LoadedConfig
 from originguard.config.values import SecretRef
 from originguard.errors import OriginguardError, SecretError
-from originguard.rotation import Phase, plan
+from originguard.rotation.plan import Phase, plan
 from originguard.secrets import generate_secret_value, write_secret_file
 from originguard.supervision.supervisor import read_pids
 
@@ -87,7 +87,8 @@ def rotate(
 def _publish_phase(url: str, state: str, version: int) -> None:
     import asyncio
 
-    from originguard.cluster import RedisLink, RotationChannel
+    from originguard.cluster import RedisLink
+    from originguard.rotation.channel import RotationChannel
 
     async def publish() -> bool:
         link = RedisLink(url)
