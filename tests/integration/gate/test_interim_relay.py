@@ -87,7 +87,7 @@ def test_an_http10_client_gets_the_final_response_only(relayed: Relayed, path: s
     with connect(relayed.port, tls=relayed.tls) as sock:
         sock.sendall(relayed.admitted("/old", version="1.0"))
         raw = read_all(sock)
-    assert raw.startswith(b"HTTP/1.1 200 OK\r\n") and b" 103 " not in raw and raw.endswith(b"page")
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n") and b"HTTP/1.1 103" not in raw and raw.endswith(b"page")
     ran_as(relayed, path, before)
 
 
