@@ -231,12 +231,15 @@ class UpstreamConnection(RelayUpstream):
         """An interim response (RFC 9110 §15.2): pass it on or refuse it; the final one follows."""
         self._interims += 1
         action = interim_action(status, self._interims)
-        if action == "refuse":
-            what = (
-                "101 Switching Protocols it did not ask for"
-                if status == 101
-                else "too many interim responses"
-            )
+        # A head that came whole in one read is never over the limit in data_received's check.
+        too_big = end + 2 - self._head_from > MAX_RESPONSE_HEAD
+        if action == "refuse" or too_big:
+            if too_big:
+                what = f"an interim response head over {MAX_RESPONSE_HEAD} bytes"
+            elif status == 101:
+                what = "101 Switching Protocols it did not ask for"
+            else:
+                what = "too many interim responses"
             self._fail(UpstreamError("protocol", f"upstream sent {what}"))
             self.abort()
             return

@@ -145,3 +145,16 @@ def test_the_edge_refuses_an_origin_response_it_cannot_bound_or_relay_with_a_502
         upstream.replies.append(Reply(ok(b"fine", b"Cache-Control: max-age=60\r\n").data))
         sock.sendall(b"GET /refused HTTP/1.1\r\nHost: raw.test\r\n\r\n")  # nothing was stored
         assert read_response(sock).body == b"fine"
+
+
+def test_expect_100_continue_gets_the_viewer_one_100_from_the_edge_and_none_from_upstream(
+    chain: Chain,
+) -> None:
+    head = f"POST /api/upload HTTP/1.1\r\nHost: {EDGE}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    with session(chain) as sock:
+        sock.sendall(head.encode())
+        assert read_response(sock, head_only=True).raw == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        final = read_response(sock)  # the gate's and the origin's own 100s were not passed on
+        assert final.status == 200
+    assert chain.origin.hits[b"/api/upload"] == 1

@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from originguard.http.client import MAX_RESPONSE_HEAD
 from originguard.http.interim import MAX_INTERIM_RESPONSES
 from tests.integration.gate.test_relay import Relayed, relayed, warm  # noqa: F401 (a fixture)
 from tests.raw_upstream import Reply, ok
@@ -110,4 +111,24 @@ def test_a_101_the_gate_never_asked_for_gets_a_502(relayed: Relayed, path: str) 
         upgrade = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
         relayed.upstream.replies.append(Reply(upgrade + b"\x81\x05hello"))
         sock.sendall(relayed.admitted("/ws"))
+        assert read_response(sock).status == 502
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_interim_head_is_bounded_by_the_head_size_limit_not_the_run_of_them(
+    relayed: Relayed,  # noqa: F811
+    path: str,
+) -> None:
+    big = b"HTTP/1.1 103 Early Hints\r\nLink: <" + b"a" * (40 * 1024) + b">; rel=preload\r\n\r\n"
+    with session(relayed, path) as sock:
+        # Three heads of 40 KiB (120 KiB in all, each under the 64 KiB limit): all go on.
+        relayed.upstream.replies.append(Reply(big * 3 + FINAL))
+        sock.sendall(relayed.admitted("/many-links"))
+        for _ in range(3):
+            assert read_response(sock).raw == big
+        assert read_response(sock).status == 200
+    with session(relayed, path) as sock:
+        huge = b"HTTP/1.1 103 Early Hints\r\nLink: <" + b"a" * (MAX_RESPONSE_HEAD + 1) + b">\r\n\r\n"
+        relayed.upstream.replies.append(Reply(huge + FINAL))
+        sock.sendall(relayed.admitted("/one-huge-link"))
         assert read_response(sock).status == 502
