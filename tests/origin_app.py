@@ -19,6 +19,7 @@ class Script:
     delay: float = 0.0
     etag: bytes | None = None
     echo_request_headers: bool = False
+    interim: list[bytes] = field(default_factory=list)  # whole 1xx heads sent before the response
 
 
 class ScriptedOrigin(HttpApp):
@@ -44,6 +45,8 @@ class ScriptedOrigin(HttpApp):
         self.hits[request.path] += 1
         self.seen.append((request.path, list(request.headers)))
         script = self.scripts.get(request.path, Script())
+        for head in script.interim:
+            response.send_interim(head)
         if script.delay:
             await asyncio.sleep(script.delay)
         headers = list(script.headers)

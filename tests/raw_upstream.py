@@ -16,7 +16,7 @@ from tests.support import LoopThread
 @dataclass(frozen=True)
 class Reply:
     """What the upstream does for one request: send `data` (in pieces 20 ms apart, cut at the
-    `split` offsets, so each is a read of its own), then maybe close; or hang."""
+    `split` offsets, so each is a read of its own), then maybe close; or send `data` and hang."""
 
     data: bytes = b""
     close: bool = False
@@ -75,6 +75,8 @@ class _Protocol(asyncio.Protocol):
             reply = replies.popleft() if replies else ok()
             assert self.transport is not None
             if reply.hang:
+                if reply.data:
+                    self.transport.write(reply.data)  # and then nothing more
                 continue
             if reply.split:
                 self._dribble(reply)

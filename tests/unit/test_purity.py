@@ -26,6 +26,7 @@ PURE_MODULES = [
     "http/request_checks.py",
     "http/headers.py",
     "http/field_names.py",
+    "http/interim.py",
     "secrets.py",
     "rotation/__init__.py",
     "rotation/plan.py",

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Sequence
 
 from originguard.edge.origins import CompiledOrigin, OriginTarget
 from originguard.edge.runtime import EdgeRuntime
-from originguard.edge.signing import origin_request_headers
+from originguard.edge.signing import origin_request_headers, viewer_cuts
 from originguard.errors import UpstreamError
-from originguard.http.client import UpstreamResponse
+from originguard.http.client import InterimSink, UpstreamResponse
+from originguard.http.interim import interim_head
 from originguard.http.message import Request
+from originguard.http.writer import ResponseWriter
 
 log = logging.getLogger("originguard.edge")
 
@@ -35,6 +37,7 @@ async def fetch_from_origin(
     drop: frozenset[bytes] = frozenset(),
     body: bytes | AsyncIterator[bytes] | None = None,
     content_length: int | None = None,
+    interim: ResponseWriter | None = None,
 ) -> tuple[UpstreamResponse, CompiledOrigin]:
     """Send the request to the target's origins in order; raise the last UpstreamError if all fail.
 
@@ -42,7 +45,8 @@ async def fetch_from_origin(
     the same origin (`connection_attempts`, refused connects) and then fails over to the next
     member; a member whose connect failed goes last for PASSIVE_FAIL_TIMEOUT (nginx's
     `max_fails=1`). After a status failover or any other error only replayable requests go on:
-    the origin may have acted on the request."""
+    the origin may have acted on the request. The origin's interim heads (103 Early Hints...) go
+    to `interim`, the viewer's response, when one is given (http/interim.py)."""
     replayable = body is None or isinstance(body, bytes)
     now = runtime.pool.loop.time()
     members = reachable_first(target.members, runtime.origin_out_until, now)
@@ -70,6 +74,7 @@ async def fetch_from_origin(
                     body,
                     content_length=content_length,
                     read_timeout=origin.config.read_timeout,
+                    on_interim=None if interim is None else _interim_to(interim, runtime, origin),
                 )
             except UpstreamError as exc:
                 runtime.origin_errors.inc((origin.id, exc.kind))
@@ -91,6 +96,17 @@ async def fetch_from_origin(
         log.warning("origin %s failed (%s): failing over to the next member", origin.id, last_error)
     assert last_error is not None or not target.members
     raise last_error or UpstreamError("connect", "no origin configured")
+
+
+def _interim_to(response: ResponseWriter, runtime: EdgeRuntime, origin: CompiledOrigin) -> InterimSink:
+    """Where an origin's interim heads go: to the viewer, cut as a final head is, with our Via."""
+
+    def send(status: int, raw: bytes) -> None:
+        view = runtime.view
+        cuts = viewer_cuts(origin.signing, view.targeted)  # made only when an interim head comes
+        response.send_interim(interim_head(raw, cuts, b"Via: " + view.via + b"\r\n"))
+
+    return send
 
 
 def reachable_first(

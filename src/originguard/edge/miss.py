@@ -151,7 +151,7 @@ async def _fill_and_answer(
     runtime = app.runtime
 
     async def fetch() -> Fill:
-        return await _fill(app, request, context, key, stored, conditional)
+        return await _fill(app, request, context, key, stored, conditional, interim=response)
 
     fill, leader = await runtime.collapser.run(key, fetch)
     assert isinstance(fill, Fill)
@@ -187,8 +187,11 @@ async def _fill(
     key: bytes,
     stored: CacheEntry | None,
     conditional: tuple[tuple[bytes, bytes], ...],
+    *,
+    interim: ResponseWriter | None = None,
 ) -> Fill:
-    """One origin fetch (GET, conditional when revalidating); stores what RFC 9111 allows."""
+    """One origin fetch (GET, conditional when revalidating); stores what RFC 9111 allows. The
+    origin's interim heads go to `interim` (the fetching viewer's response) and are never stored."""
     runtime = app.runtime
     view = runtime.view
     ttl = TtlBounds.from_config(context.behavior.config.ttl)
@@ -209,6 +212,7 @@ async def _fill(
             method=b"GET",
             extra=extra,
             drop=drop,
+            interim=interim,
         )
     except UpstreamError as exc:
         return Fill(error=exc)
@@ -250,7 +254,7 @@ async def _fill(
         # RFC 9111 §4.3.4: a 304 that describes nothing we hold cannot freshen it, and this viewer
         # asked for the content: fetch it whole. (That 304 was read to its end and its connection
         # pooled again; reading `upstream` once more would hand that connection out twice.)
-        return await _fill(app, request, context, key, None, ())
+        return await _fill(app, request, context, key, None, (), interim=interim)
     facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
     decision = can_store(request_facts, facts, ttl, response_time)
     limit = runtime.store.max_object_bytes

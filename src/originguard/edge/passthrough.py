@@ -38,7 +38,13 @@ async def pass_through(
     started = runtime.pool.loop.time()
     try:
         upstream, origin = await fetch_from_origin(
-            runtime, target, request, method=request.method, body=body, content_length=request_length
+            runtime,
+            target,
+            request,
+            method=request.method,
+            body=body,
+            content_length=request_length,
+            interim=response,
         )
     except UpstreamError as exc:
         await send_origin_error(response, exc)

@@ -17,10 +17,11 @@ from originguard.cache.invalidation import invalidation_keys
 from originguard.edge.compression import every_coding
 from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import origin_error
-from originguard.edge.signing import forwarded_lines, origin_request_headers
+from originguard.edge.signing import forwarded_lines, origin_request_headers, viewer_cuts
 from originguard.errors import UpstreamError
 from originguard.http.endpoints import ViewerEnd
-from originguard.http.headers import HOP_BY_HOP, edit_head, fields_to_cut
+from originguard.http.headers import edit_head, fields_to_cut
+from originguard.http.interim import interim_head
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request, start_relay
 from originguard.http.response_head import CutSet, ResponseHead
@@ -154,9 +155,13 @@ class EdgeRelayHandler(RelayHandler):
             self._view, self._drops = view, {}  # a reload compiles new origins
         found = self._drops.get(origin.id)
         if found is None:
-            names = {*HOP_BY_HOP, b"via", *origin.signing.names, *view.targeted}
-            found = self._drops[origin.id] = CutSet(names)
+            found = self._drops[origin.id] = CutSet(viewer_cuts(origin.signing, view.targeted))
         return found
+
+    def interim(self, relay: Relay, raw: bytes) -> bytes:
+        # As the final head: the viewer's cuts, and our Via (RFC 9110 §7.6.3: in each message).
+        via = b"Via: " + self.app.runtime.view.via + b"\r\n"
+        return interim_head(raw, self.dropped(relay).names, via)
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         status, headers, text = origin_error(error)

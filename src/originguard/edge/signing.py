@@ -8,11 +8,11 @@ hop-by-hop stripping); an origin that echoes them back never gets them to the vi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from originguard.http.headers import strip_hop_by_hop
+from originguard.http.headers import HOP_BY_HOP, strip_hop_by_hop
 
 Header = tuple[bytes, bytes]
 
@@ -119,6 +119,13 @@ def _removed(secret_names: frozenset[bytes], drop: frozenset[bytes], replace_hos
         names = secret_names | EDGE_SET | drop | {b"x-forwarded-for", b"via"}
         found = _REMOVED[key] = names | {b"host"} if replace_host else names
     return found
+
+
+def viewer_cuts(signing: OriginSigning, targeted: Iterable[bytes]) -> frozenset[bytes]:
+    """Lower-case names of an origin's response fields a viewer never gets, in a final or an
+    interim head: hop-by-hop, the origin's Via (ours replaces it), echoed secret headers and the
+    cache-control fields targeted at us (RFC 9213)."""
+    return frozenset({*HOP_BY_HOP, b"via", *signing.names, *targeted})
 
 
 def viewer_response_headers(origin_headers: list[Header], signing: OriginSigning) -> list[Header]:

@@ -19,7 +19,7 @@ from originguard.gate.targets import PASSIVE_FAIL_TIMEOUT, Target, TargetGroupSt
 from originguard.http.app import HttpApp
 from originguard.http.client import Upstream
 from originguard.http.endpoints import ViewerEnd
-from originguard.http.headers import FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
+from originguard.http.headers import HOP_BY_HOP, FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
 from originguard.http.wire import render_response
@@ -154,6 +154,7 @@ async def forward(app: ForwardingApp, request: Request, response: ResponseWriter
                 body,
                 content_length=declared_length(request) if request.body is not None else None,
                 read_timeout=plan.group.read_timeout,
+                on_interim=response.interim_sink(HOP_BY_HOP),  # 103 Early Hints and the like go on
             )
         except UpstreamError as exc:
             target.outstanding -= 1

@@ -27,11 +27,15 @@ from typing import Final, cast
 import httptools
 
 from originguard.errors import UpstreamError, UpstreamErrorKind
+from originguard.http.interim import interim_action
 from originguard.http.relay import Relay, RelayUpstream
 from originguard.http.response_head import HOP_BY_HOP_CUTS, keeps_alive, scan_head, status_at
 from originguard.http.wire import not_connected
 
 Header = tuple[bytes, bytes]
+# Where a coroutine caller wants the interim (1xx) heads that go on (http/interim.py): status and
+# the head as received (status line through its last field's CRLF), before the final response.
+InterimSink = Callable[[int, bytes], None]
 MAX_RESPONSE_HEAD: Final = 64 * 1024  # received without the head ending: refused (nginx: proxy_buffer_size)
 RESPONSE_HIGH_WATER: Final = 256 * 1024
 
@@ -119,6 +123,8 @@ class UpstreamConnection(RelayUpstream):
         self._until_close = False  # the body is delimited by the upstream closing (RFC 9112 §6.3)
         self.chunked_response = False
         self.relay: Relay | None = None
+        self.interim_sink: InterimSink | None = None  # the coroutine path's, for the current request
+        self._interims = 0  # interim heads of the current response so far
         self.idle_list: list[UpstreamConnection] | None = None  # its pool's idle list, once known
 
     # -- asyncio -----------------------------------------------------------------------------
@@ -140,12 +146,16 @@ class UpstreamConnection(RelayUpstream):
         try:
             self._feed(data)
         except httptools.HttpParserError as exc:
+            if self.closed:
+                return  # a callback refused the response (an interim head) and aborted
             if self._done:
                 self._keep_alive = False  # bytes after the response we asked for: never reuse
             else:
                 self._fail(UpstreamError("protocol", f"invalid response: {exc}"))
                 self.abort()
                 return
+        if self.closed:
+            return  # a callback refused the response and aborted: it has already failed
         if not self._head_done and self._received is not None and len(self._received) > MAX_RESPONSE_HEAD:
             # As nginx's "upstream sent too big header": a 502, not unbounded memory.
             self._fail(UpstreamError("protocol", f"response head over {MAX_RESPONSE_HEAD} bytes"))
@@ -175,6 +185,8 @@ class UpstreamConnection(RelayUpstream):
     # No on_message_begin or on_header: httptools then makes no call per field (response_head.py).
 
     def on_headers_complete(self) -> None:
+        if self.closed:
+            return  # refused already (the parser goes on through the rest of the read)
         received = self._received
         assert received is not None  # this read was added to it before the parser saw it
         status = status_at(received, self._head_from) if isinstance(received, bytes) else 0
@@ -182,8 +194,8 @@ class UpstreamConnection(RelayUpstream):
             status = self.parser.get_status_code()
         end = received.find(b"\r\n\r\n", self._head_from)
         if 100 <= status < 200:
-            self._head_from = end + 4
-            return  # interim response (RFC 9110 §15.2): the final one follows
+            self._interim(status, received, end)
+            return
         self._head_done = True
         relay = self.relay
         cuts = relay.handler.dropped(relay) if relay is not None else HOP_BY_HOP_CUTS
@@ -216,9 +228,36 @@ class UpstreamConnection(RelayUpstream):
             self._feed = self.parser.feed_data
             self.on_message_complete()
 
-    def on_body(self, chunk: bytes) -> None:
-        if self._status and 100 <= self._status < 200:
+    def _interim(self, status: int, received: bytes | bytearray, end: int) -> None:
+        """An interim response (RFC 9110 §15.2): pass it on or refuse it; the final one follows."""
+        self._interims += 1
+        action = interim_action(status, self._interims)
+        # A head that came whole in one read is never over the limit in data_received's check.
+        too_big = end + 2 - self._head_from > MAX_RESPONSE_HEAD
+        if action == "refuse" or too_big:
+            if too_big:
+                what = f"an interim response head over {MAX_RESPONSE_HEAD} bytes"
+            elif status == 101:
+                what = "101 Switching Protocols it did not ask for"
+            else:
+                what = "too many interim responses"
+            self._fail(UpstreamError("protocol", f"upstream sent {what}"))
+            self.abort()
             return
+        if action == "forward":
+            raw = bytes(received[self._head_from : end + 2])
+            relay = self.relay
+            if relay is not None:
+                relay.on_interim(status, raw)
+            elif self.interim_sink is not None:
+                self.interim_sink(status, raw)
+        # The next head starts after this one; the bytes before it are dropped so the head size
+        # limit (MAX_RESPONSE_HEAD) bounds each head, not the run of them.
+        rest = received[end + 4 :]
+        self._received = rest if len(rest) else None
+        self._head_from = 0
+
+    def on_body(self, chunk: bytes) -> None:
         if self.relay is not None:
             self.relay.on_body(chunk)
             return
@@ -240,11 +279,17 @@ class UpstreamConnection(RelayUpstream):
     # -- request -----------------------------------------------------------------------------
 
     async def send(
-        self, head: bytes, body: bytes | AsyncIterator[bytes] | None, chunked: bool
+        self,
+        head: bytes,
+        body: bytes | AsyncIterator[bytes] | None,
+        chunked: bool,
+        on_interim: InterimSink | None = None,
     ) -> UpstreamResponse:
-        """Write a request and wait for the response head (read timeout applies)."""
+        """Write a request and wait for the response head (read timeout applies); the interim heads
+        that go on before it are given to `on_interim`."""
         assert self.transport is not None
         self._reset()
+        self.interim_sink = on_interim
         waiter = self._head = self.loop.create_future()
         if isinstance(body, bytes) or body is None:
             self.transport.write(head + (body or b""))
@@ -274,6 +319,7 @@ class UpstreamConnection(RelayUpstream):
         assert self.transport is not None
         self._reset()
         self._head = None
+        self.interim_sink = None
         self.head_request = head_request
         self.relay = relay
         self._send(head)
@@ -328,6 +374,7 @@ class UpstreamConnection(RelayUpstream):
         self._head_from = 0
         self._head_done = False
         self._status = 0
+        self._interims = 0
         if self._chunks:  # a relay never fills it: no call per request
             self._chunks.clear()
         self._buffered = 0
@@ -378,8 +425,10 @@ class UpstreamPool:
         *,
         content_length: int | None = None,
         read_timeout: float | None = None,
+        on_interim: InterimSink | None = None,
     ) -> UpstreamResponse:
-        """Send one request; a reused connection that died idle is retried once for replayable requests."""
+        """Send one request; a reused connection that died idle is retried once for replayable
+        requests. Interim heads that go on (http/interim.py) are given to `on_interim` first."""
         chunked = body is not None and not isinstance(body, bytes) and content_length is None
         framing: list[Header] = []
         if isinstance(body, bytes) and (body or method in (b"POST", b"PUT", b"PATCH")):
@@ -397,7 +446,7 @@ class UpstreamPool:
             conn, reused = await self._connection(upstream, read_timeout)
             conn.head_request = method == b"HEAD"
             try:
-                return await conn.send(head, body, chunked)
+                return await conn.send(head, body, chunked, on_interim)
             except UpstreamError as exc:
                 # RFC 9112 §9.3.1: a request on a reused connection that closed before any
                 # response byte may be retried when it can be replayed; the server never saw it.

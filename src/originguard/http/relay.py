@@ -8,7 +8,7 @@ timer is made per request; the client connection's clock enforces the read timeo
 reads: nginx's proxy_read_timeout). Anything this does not cover (request bodies, no idle
 connection, a retry after a connection that died idle) runs the app's coroutine path instead.
 
-    start_relay ──▶ upstream.on_head ─▶ on_body* ─▶ on_complete ─▶ after_read: flush, finish
+    start_relay ─▶ on_interim* ─▶ upstream.on_head ─▶ on_body* ─▶ on_complete ─▶ after_read: flush, finish
                         └──── on_error (closed, invalid, timeout) ─▶ 502/504, retry, or cut off
 """
 
@@ -19,6 +19,7 @@ from typing import Final
 
 from originguard.errors import UpstreamError
 from originguard.http.endpoints import RelayEnd, ViewerEnd
+from originguard.http.interim import interim_head
 from originguard.http.message import Request
 from originguard.http.response_head import HOP_BY_HOP_CUTS, CutSet, ResponseHead, forwarded_head
 from originguard.http.wire import DATE, status_line
@@ -52,6 +53,11 @@ class RelayHandler:
     def on_response(self, relay: Relay, status: int, head: ResponseHead) -> None:
         """The upstream's response head arrived (before the client sees it)."""
         return None
+
+    def interim(self, relay: Relay, raw: bytes) -> bytes:
+        """The interim head `raw` as the client gets it (http/interim.py): the fields `dropped` cuts
+        are cut from it too."""
+        return interim_head(raw, self.dropped(relay).names)
 
     def error_response(self, relay: Relay, error: UpstreamError) -> bytes:
         """A whole response for an upstream that failed before its head (502 or 504)."""
@@ -124,6 +130,11 @@ class Relay(RelayEnd):
 
     # -- from the upstream connection's parser -------------------------------------------------
 
+    def on_interim(self, status: int, raw: bytes) -> None:
+        """An interim head to pass on (http/interim.py), written with the read it came in."""
+        if self.request.version == b"1.1" and not self.started:  # RFC 9110 §15.2: none to HTTP/1.0
+            self._add(self.handler.interim(self, raw))
+
     def on_head(self, status: int, head: ResponseHead) -> None:
         self.status = status
         request = self.request
@@ -195,7 +206,7 @@ class Relay(RelayEnd):
             wire = self.handler.error_response(self, error)
             self.status = int(wire[9:12])
             self.close_after = not self.request.keep_alive
-            self.pending = [wire]
+            self.pending.append(wire)  # after any interim heads of this read
             self._flush()
         else:
             self.close_after = True  # a half-sent response can only be cut off

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from originguard.http.endpoints import ViewerEnd
+from originguard.http.interim import interim_head
 from originguard.http.message import Request
 from originguard.http.wire import render_head
 
@@ -64,6 +65,23 @@ class ResponseWriter:
         self.bytes_sent += len(payload)
         self.finished = True
         await self.conn.drain()
+
+    def send_interim(self, wire: bytes) -> None:
+        """Send an interim (1xx) head before the response: an upstream's 103 passed on, or an
+        app's own. Dropped for an HTTP/1.0 client (RFC 9110 §15.2) and once the response started."""
+        if self.started or self.request.version != b"1.1":
+            return
+        self.conn.write(wire)
+        self.bytes_sent += len(wire)
+
+    def interim_sink(self, cuts: frozenset[bytes], added: bytes = b"") -> Callable[[int, bytes], None]:
+        """An `on_interim` for the upstream client (http/client.py): each interim head that goes
+        on reaches this client without the `cuts` fields, with `added` lines."""
+
+        def send(status: int, raw: bytes) -> None:
+            self.send_interim(interim_head(raw, cuts, added))
+
+        return send
 
     def send_prebuilt(self, status: int, wire: bytes) -> None:
         """Send a whole response rendered ahead of time (a fixed deny)."""

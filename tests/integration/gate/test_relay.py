@@ -221,7 +221,7 @@ def test_bytes_after_a_complete_response_keep_it_but_retire_the_connection(relay
 
 def test_a_head_split_across_reads_is_forwarded_as_sent_minus_its_hop_by_hop_lines(relayed: Relayed) -> None:
     data = (
-        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"  # interim: not forwarded (RFC 9110 §15.2)
+        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"  # interim: forwarded first (RFC 9110 §15.2)
         b"HTTP/1.1 200 OK\r\nX-One: 1\r\nConnection: keep-alive, X-Hop\r\nX-Hop: h\r\n"
         b"Date: Mon, 30 Nov 2026 10:00:00 GMT\r\nContent-Length: 5\r\nx-two:  2\r\n\r\nhello"
     )
@@ -230,6 +230,7 @@ def test_a_head_split_across_reads_is_forwarded_as_sent_minus_its_hop_by_hop_lin
         # Cut inside the interim head, inside field lines, and between the head's CRLFs.
         relayed.upstream.replies.append(Reply(data, split=(20, 60, 75, len(data) - 8)))
         sock.sendall(relayed.admitted("/dribbled"))
+        assert read_response(sock).raw == b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
         response = read_response(sock)
         assert response.raw.split(b"\r\n\r\n")[0] == (
             b"HTTP/1.1 200 OK\r\nX-One: 1\r\nDate: Mon, 30 Nov 2026 10:00:00 GMT\r\n"
