@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 
+import brotli
 import dns.message
 import dns.query
 import dns.rdatatype
@@ -85,3 +86,25 @@ def test_secret_rotation_under_traffic_fails_no_request(stack: Stack) -> None:
         raw = f"GET /healthz HTTP/1.1\r\nHost: gate.originguard.test\r\nX-Origin-Verify: {value}\r\n\r\n"
         assert request(9443, raw.encode(), tls=context).status == status
     assert old not in result.stdout + result.stderr and new[0] not in result.stdout + result.stderr
+
+
+def test_the_demo_asset_is_compressed_once_and_early_hints_reach_the_viewer(stack: Stack) -> None:
+    get = f"GET /static/app.js HTTP/1.1\r\nHost: {EDGE}\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n\r\n"
+    first = request(8443, get.encode(), tls=tls(stack), server_name=EDGE)
+    again = request(8443, get.encode(), tls=tls(stack), server_name=EDGE)
+    bare = f"GET /static/app.js HTTP/1.1\r\nHost: {EDGE}\r\n\r\n"
+    plain = request(8443, bare.encode(), tls=tls(stack), server_name=EDGE)
+    assert first.status == again.status == plain.status == 200
+    assert first.header("content-encoding") == "br" and first.header("vary") == "Accept-Encoding"
+    assert again.header("x-cache") == "Hit from originguard" and again.body == first.body
+    assert brotli.decompress(first.body) == plain.body and len(plain.body) > 10 * 1024
+    assert (first.header("etag") or "").startswith('W/"')
+    assert not (plain.header("etag") or "").startswith("W/")
+    with connect(8443, tls=tls(stack), server_name=EDGE) as sock:
+        sock.sendall(f"GET /early-hints HTTP/1.1\r\nHost: {EDGE}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 103 Early Hints\r\n"), data[:200]
+    assert b"</static/app.js>; rel=preload; as=script" in data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\n\r\nHTTP/1.1 200 " in data
