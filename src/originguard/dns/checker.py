@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Sequence
 
 from originguard.dns import health
 from originguard.dns.records import CheckSpec
+from originguard.errors import UpstreamError
+from originguard.http import oneshot
 from originguard.runtime import stop_task
 
 log = logging.getLogger("originguard.dns.health")
-
-MAX_STATUS_LINE = 1024
 
 
 class HealthMonitor:
@@ -95,27 +94,30 @@ class HealthMonitor:
 
     async def _probe(self, spec: CheckSpec) -> tuple[bool, str]:
         check = spec.check
-        context = self._context(spec) if check.protocol == "https" else None
-        server_name = (check.server_name or spec.host) if context is not None else None
-        reader, writer = await asyncio.open_connection(spec.host, spec.port, ssl=context,
-                                                       server_hostname=server_name)  # fmt: skip
-        try:
-            if check.protocol == "tcp":
-                return True, "connected"
-            host = check.server_name or spec.host
-            writer.write(f"GET {check.path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: originguard-dns\r\n"
-                         "Connection: close\r\n\r\n".encode())  # fmt: skip
-            line = await reader.readuntil(b"\r\n")
-            parts = line[:MAX_STATUS_LINE].split(b" ", 2)
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-                return False, f"not an HTTP status line: {line[:60]!r}"
-            status = int(parts[1])
-            return 200 <= status < 400, f"HTTP {status}"
-        finally:
+        if check.protocol == "tcp":
+            _, writer = await asyncio.open_connection(spec.host, spec.port)
             writer.close()
-            # The peer may reset after answering; the result is already known.
-            with contextlib.suppress(OSError, ssl.SSLError):
-                await writer.wait_closed()
+            return True, "connected"
+        context = self._context(spec) if check.protocol == "https" else None
+        host = check.server_name or spec.host
+        try:
+            answer = await oneshot.request(
+                spec.host,
+                spec.port,
+                b"GET",
+                check.path.encode(),
+                headers=[(b"User-Agent", b"originguard-dns")],
+                tls=context,
+                server_name=host,
+                host_header=host.encode(),
+                timeout=check.timeout,
+                read_body=False,
+            )
+        except UpstreamError as exc:
+            if exc.kind == "timeout":
+                raise TimeoutError from None
+            return False, f"{exc.kind}: {exc.detail}"
+        return 200 <= answer.status < 400, f"HTTP {answer.status}"
 
     def _context(self, spec: CheckSpec) -> ssl.SSLContext:
         key = (spec.ca_file, spec.check.server_name is not None)

@@ -7,8 +7,10 @@ import logging
 import ssl
 
 from originguard.config.gate import HealthCheck
+from originguard.errors import UpstreamError
 from originguard.gate.health import CheckResult, status_matches, step
 from originguard.gate.targets import Target, TargetGroupState
+from originguard.http import oneshot
 
 log = logging.getLogger("originguard.gate.health")
 
@@ -23,27 +25,34 @@ async def probe(target: Target, check: HealthCheck) -> tuple[CheckResult, str]:
         tls.check_hostname = False
         tls.verify_mode = ssl.CERT_NONE
     host, port = target.address
-    try:
-        async with asyncio.timeout(check.timeout):
-            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
-            try:
-                if check.protocol == "tcp":
-                    return CheckResult.PASS, "tcp connect ok"
-                writer.write(
-                    f"GET {check.path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: originguard-health\r\n"
-                    "Connection: close\r\n\r\n".encode()
-                )
-                line = await reader.readline()
-            finally:
+    if check.protocol == "tcp":
+        try:
+            async with asyncio.timeout(check.timeout):
+                _, writer = await asyncio.open_connection(host, port)
                 writer.close()
-    except TimeoutError:
-        return CheckResult.FAIL, f"no answer within {check.timeout:g}s"
-    except OSError as exc:
-        return CheckResult.FAIL, f"connect failed: {exc.strerror or exc}"
-    parts = line.split()
-    if len(parts) < 2 or not parts[1].isdigit():
-        return CheckResult.FAIL, "not an HTTP response"
-    status = int(parts[1])
+        except TimeoutError:
+            return CheckResult.FAIL, f"no answer within {check.timeout:g}s"
+        except OSError as exc:
+            return CheckResult.FAIL, f"connect failed: {exc.strerror or exc}"
+        return CheckResult.PASS, "tcp connect ok"
+    try:
+        answer = await oneshot.request(
+            host,
+            port,
+            b"GET",
+            check.path.encode(),
+            headers=[(b"User-Agent", b"originguard-health")],
+            tls=tls,
+            timeout=check.timeout,
+            read_body=False,  # the status decides; a large health page costs nothing to skip
+        )
+    except UpstreamError as exc:
+        if exc.kind == "timeout":
+            return CheckResult.FAIL, f"no answer within {check.timeout:g}s"
+        if exc.kind == "connect":
+            return CheckResult.FAIL, f"connect failed: {exc.detail}"
+        return CheckResult.FAIL, f"not an HTTP response ({exc})"
+    status = answer.status
     if status_matches(check.matcher, status):
         return CheckResult.PASS, f"status {status}"
     return CheckResult.FAIL, f"status {status} not in {check.matcher}"

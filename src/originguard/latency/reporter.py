@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from originguard.errors import UpstreamError
+from originguard.http import oneshot
 from originguard.latency.subnets import subnet_key, subnet_text
 
 log = logging.getLogger("originguard.dns.reporter")  # the name operators filter on, kept
@@ -69,7 +71,7 @@ class RttReporter:
         body = orjson.dumps({"edge": self.edge, "samples": batch})
         try:
             status = await asyncio.wait_for(self._post(body), self.timeout)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+        except (UpstreamError, TimeoutError) as exc:
             log.warning("rtt report to %s:%d failed: %s", self.host, self.port, exc)
             self.dropped += len(batch)
             return False
@@ -81,19 +83,16 @@ class RttReporter:
         return True
 
     async def _post(self, body: bytes) -> int:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            writer.write(
-                f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                "Content-Type: application/json\r\nConnection: close\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-            status_line = await reader.readuntil(b"\r\n")
-            return int(status_line.split(b" ", 2)[1])
-        finally:
-            writer.close()
+        answer = await oneshot.request(
+            self.host,
+            self.port,
+            b"POST",
+            self.path.encode(),
+            headers=[(b"Content-Type", b"application/json")],
+            body=body,
+            timeout=self.timeout,
+        )
+        return answer.status
 
     async def _run(self) -> None:
         while True:
