@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from originguard.config import LoadedConfig
 from originguard.config.values import SecretRef
-from originguard.errors import OriginguardError, SecretError
+from originguard.errors import OriginguardError, SecretError, UpstreamError
+from originguard.http import oneshot
 from originguard.rotation.plan import Phase, plan
 from originguard.secrets import generate_secret_value, write_secret_file
 from originguard.supervision.supervisor import read_pids
@@ -118,17 +119,23 @@ def _prove(step: Phase, target: RotationTarget, old: str, new: str, drain: float
 
 
 def _gate_status(target: RotationTarget, value: str) -> int:
+    """The gate's status for a request carrying `value` as the origin header (0: no answer)."""
     context = ssl.create_default_context(cafile=str(target.ca_bundle) if target.ca_bundle else None)
     try:
-        with (
-            socket.create_connection((target.gate_host, target.gate_port), timeout=5) as raw,
-            context.wrap_socket(raw, server_hostname=target.server_name) as tls,
-        ):
-            tls.sendall(
-                f"GET /healthz HTTP/1.1\r\nHost: {target.server_name}\r\n{target.header}: {value}\r\n"
-                "Connection: close\r\n\r\n".encode()
+        answer = asyncio.run(
+            oneshot.request(
+                target.gate_host,
+                target.gate_port,
+                b"GET",
+                b"/healthz",
+                headers=[(target.header.encode(), value.encode())],
+                tls=context,
+                server_name=target.server_name,
+                host_header=target.server_name.encode(),
+                timeout=5.0,
+                read_body=False,
             )
-            line = tls.recv(64).split(b"\r\n", 1)[0].split()
-    except OSError:
+        )
+    except UpstreamError:
         return 0
-    return int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
+    return answer.status
