@@ -7,7 +7,6 @@ misses, revalidations and request bodies start a coroutine.
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 from originguard.cache import cache_key
@@ -73,7 +72,7 @@ class EdgeApp(EdgeListener):
             and is_plain(request.method, request.header_index())
         ):
             key = cache_key(request.host, path, request.query, request.headers, policy)
-            hit = runtime.store.fresh_wire(key, time.time())
+            hit = runtime.store.fresh_wire(key, runtime.clock())
             if hit is not None:
                 # The hottest path: counters are prebuilt cells, and no log line is built unless
                 # the access log is on.

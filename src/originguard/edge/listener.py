@@ -8,7 +8,6 @@ the app back (that was a circle of four modules).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from originguard.cache.key import KeyPolicy
@@ -57,7 +56,7 @@ class EdgeListener(HttpApp):
         waf = self.runtime.view.waf
         assert waf is not None
         waf_request = self._waf_request(request, body, truncated)
-        now = time.time()
+        now = self.runtime.clock()
         verdict = evaluate(waf.acl, waf_request, now, waf.rate)
         waf.stats.record(verdict)
         for rule in verdict.counted:
@@ -115,7 +114,7 @@ class EdgeListener(HttpApp):
         verdict = evaluate_response(waf.acl, waf_request, response)
         if verdict is None:
             return None
-        now = time.time()
+        now = self.runtime.clock()
         waf.stats.record(verdict)
         if verdict.blocked:
             self._log_block(waf_request, verdict, now)

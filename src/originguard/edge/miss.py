@@ -8,7 +8,6 @@ leader's result only when it was stored, so a private answer never reaches anoth
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -86,7 +85,7 @@ async def serve_slow_path(
         return
     facts = RequestFacts.parse(request.method, request.headers)
     key = cache_key(request.host, request.path, request.query, request.headers, context.key_policy)
-    now = time.time()
+    now = runtime.clock()
     stored = runtime.store.get(key, request.headers)
     decision = decide(facts, stored, now)
     kind = decision.kind
@@ -135,7 +134,7 @@ async def _fill_and_answer(
         response.send_prebuilt(int(wire[9:12]), wire)
         return
     if fill.error is not None or (stored is not None and fill.status in (500, 502, 503, 504)):
-        if stored is not None and on_origin_error(stored, time.time(), facts).serve_stale:
+        if stored is not None and on_origin_error(stored, runtime.clock(), facts).serve_stale:
             # RFC 5861 §4: the origin failed; a stale copy beats an error page.
             await _send_entry(app, request, response, stored, facts, b"Hit", context, result="StaleHit")
             if fill.upstream is not None:
@@ -164,7 +163,7 @@ async def _fill(
     runtime = app.runtime
     view = runtime.view
     ttl = TtlBounds.from_config(context.behavior.config.ttl)
-    request_time = time.time()
+    request_time = runtime.clock()
     started = runtime.pool.loop.time()
     try:
         upstream, origin = await fetch_from_origin(
@@ -178,7 +177,7 @@ async def _fill(
     except UpstreamError as exc:
         return Fill(error=exc)
     runtime.origin_latency.observe(runtime.pool.loop.time() - started)
-    response_time = time.time()
+    response_time = runtime.clock()
     request_facts = RequestFacts.parse(b"GET", request.headers)
     # What the cache keeps is what viewers get: never an echoed secret header, never hop-by-hop.
     origin_headers = viewer_response_headers(upstream.headers, origin.signing)
@@ -197,7 +196,9 @@ async def _fill(
             targeted=view.targeted,
         )
         if merged.entry is not None:
-            entry = _with_hit_head(merged.entry, view.hit_head, request_facts, ttl, view.targeted)
+            entry = _with_hit_head(
+                merged.entry, view.hit_head, request_facts, ttl, view.targeted, response_time
+            )
             if merged.store:
                 runtime.store.put(
                     key,
@@ -257,7 +258,12 @@ async def _fill(
 
 
 def _with_hit_head(
-    entry: CacheEntry, hit_head: bytes, request: RequestFacts, ttl: TtlBounds, targeted: tuple[bytes, ...]
+    entry: CacheEntry,
+    hit_head: bytes,
+    request: RequestFacts,
+    ttl: TtlBounds,
+    targeted: tuple[bytes, ...],
+    now: float,
 ) -> CacheEntry:
     """A 304-merged entry keeps our X-Cache/Via lines (merge_304 rebuilds the head without them)."""
     if HIT_MARK in entry.wire[: entry.head_len]:
@@ -265,14 +271,14 @@ def _with_hit_head(
     facts = ResponseFacts.parse(
         entry.status, [(n, v) for n, v in entry.headers() if n.lower() not in _OWN], targeted
     )
-    decision = can_store(request, facts, ttl, time.time())
+    decision = can_store(request, facts, ttl, now)
     return make_entry(
         facts,
         entry.body,
         lifetime=decision.lifetime if decision.store else 0.0,
         no_stale=decision.no_stale if decision.store else True,
-        request_time=time.time(),
-        response_time=time.time(),
+        request_time=now,
+        response_time=now,
         targeted=targeted,
         extra_head=hit_head,
     )
@@ -292,7 +298,7 @@ async def _send_entry(
     *,
     result: str | None = None,
 ) -> None:
-    wire = respond(entry, facts, time.time())
+    wire = respond(entry, facts, app.runtime.clock())
     if mark != b"Hit":
         wire = wire.replace(HIT_MARK, b"X-Cache: " + mark + b" from originguard", 1)
     if not request.keep_alive:
