@@ -32,6 +32,7 @@ PURE_MODULES = [
     "edge/behaviors.py",
     "edge/viewer.py",
     "edge/signing.py",
+    "edge/fill.py",
 ]
 PURE_MODULES += [str(p.relative_to(ROOT)) for p in (ROOT / "cache").glob("policy*.py")]
 
