@@ -33,6 +33,7 @@ PURE_MODULES = [
     "edge/viewer.py",
     "edge/signing.py",
     "edge/fill.py",
+    "edge/routing.py",
 ]
 PURE_MODULES += [str(p.relative_to(ROOT)) for p in (ROOT / "cache").glob("policy*.py")]
 

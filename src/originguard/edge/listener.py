@@ -26,12 +26,15 @@ class EdgeContext:
     """What the fast path found out, handed to the slow path (a plain class: a dataclass's
     generated __init__ stays interpreted even here, ~1k instructions per request)."""
 
-    __slots__ = ("behavior", "key_policy", "verdict")
+    __slots__ = ("behavior", "key_policy", "route", "verdict")
 
-    def __init__(self, behavior: CompiledBehavior, key_policy: KeyPolicy, verdict: Verdict | None) -> None:
+    def __init__(
+        self, behavior: CompiledBehavior, key_policy: KeyPolicy, verdict: Verdict | None, route: int
+    ) -> None:
         self.behavior = behavior
         self.key_policy = key_policy
         self.verdict = verdict
+        self.route = route  # an `edge.routing` constant
 
 
 class EdgeListener(HttpApp):

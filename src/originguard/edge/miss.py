@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, assert_never
 
 from originguard.cache import CacheEntry, RequestFacts, TtlBounds, cache_key, respond
+from originguard.edge import routing
 from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
 from originguard.edge.fill import (
     HIT_MARK,
@@ -82,7 +83,7 @@ async def serve_slow_path(
             response.close_after = True  # the rest of the body stays unread
             response.send_prebuilt(int(wire[9:12]), wire)
             return
-    if not behavior.config.cache or request.method not in (b"GET", b"HEAD"):
+    if context.route == routing.RELAY or context.route == routing.PASS:  # not cached
         result = await pass_through(app, request, response, target, body, length, context.key_policy)
         app.log(request, response.status, response.bytes_sent, result, context.verdict)
         return
