@@ -54,7 +54,15 @@ class ScriptedOrigin(HttpApp):
             headers += [(n, v) for n, v in request.headers if n.lower() not in (b"host", b"content-length")]
         if script.etag is not None:
             headers.append((b"ETag", script.etag))
-            if request.header(b"if-none-match") == script.etag:
+            if _weak_match(request.header(b"if-none-match"), script.etag):
                 await response.send(304, headers, b"")
                 return
         await response.send(script.status, headers, script.body)
+
+
+def _weak_match(if_none_match: bytes | None, etag: bytes) -> bool:
+    """If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"a"` matches `"a"`, any list member."""
+    if if_none_match is None:
+        return False
+    opaque = etag.removeprefix(b"W/")
+    return any(tag.strip().removeprefix(b"W/") in (opaque, b"*") for tag in if_none_match.split(b","))

@@ -188,6 +188,27 @@ def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> N
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+class ManualClock:
+    """Wall-clock seconds that move only when the test moves them: a component's `clock=`.
+
+    It starts at the real time, so what a real origin stamps (`Date`) agrees with it until the
+    test advances it; a response fetched after `advance(n)` then looks n seconds old on arrival
+    (RFC 9111 §4.2.3 apparent age), so script a lifetime longer than the jump for it.
+    """
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def set(self, now: float) -> None:
+        self.now = now
+
+
 def port_closed(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -36,6 +36,8 @@ PURE_MODULES = [
     "edge/signing.py",
     "edge/compression.py",
     "http/codings.py",
+    "edge/fill.py",
+    "edge/routing.py",
 ]
 PURE_MODULES += [str(p.relative_to(ROOT)) for p in (ROOT / "cache").glob("policy*.py")]
 

@@ -8,16 +8,16 @@ misses, revalidations and request bodies start a coroutine.
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 from originguard.cache import cache_key
-from originguard.cache.facts import is_plain
+from originguard.edge import routing
 from originguard.edge.behaviors import CompiledBehavior, select_behavior
 from originguard.edge.compression import coding_key, request_coding
 from originguard.edge.listener import EdgeContext, EdgeListener
 from originguard.edge.miss import serve_slow_path
 from originguard.edge.relaying import EdgeRelayHandler, begin_relay
+from originguard.edge.routing import route
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
 from originguard.http.endpoints import ViewerEnd
@@ -57,9 +57,10 @@ class EdgeApp(EdgeListener):
                 # A shield chain that points back at us would otherwise loop until sockets run out.
                 return self._answer(request, LOOP.wire(keep_alive=False, head_only=False), "Error", 508)
         behavior = select_behavior(view.behaviors, path)
-        if self.plain_http and behavior.viewer_protocol_policy != "allow-all":
+        taken = route(behavior, request, self.plain_http)
+        if taken == routing.VIEWER_POLICY:
             return self._viewer_policy(request, behavior)
-        if request.method not in behavior.methods:
+        if taken == routing.METHOD_REFUSED:
             wire = METHOD_REFUSED.wire(keep_alive=request.keep_alive, head_only=request.method == b"HEAD")
             return self._answer(request, wire, "Error", 403)
         verdict = None
@@ -68,19 +69,14 @@ class EdgeApp(EdgeListener):
             if verdict.blocked:
                 return self.blocked_wire(request, verdict)
         policy = behavior.key_policy
-        if (
-            behavior.cacheable
-            and request.method == b"GET"
-            and request.keep_alive
-            and is_plain(request.method, request.header_index())
-        ):
+        if taken == routing.CACHE_HIT:
             key = cache_key(request.host, path, request.query, request.headers, policy)
             compression = behavior.compression
             if compression is not None:
-                # is_plain has already ruled out ranges: the coding follows Accept-Encoding alone.
+                # A cache-hit route is a plain GET, so no range: the coding follows Accept-Encoding alone.
                 accepted = request.header(b"accept-encoding")
                 key = coding_key(key, request_coding(accepted, False, compression))
-            hit = runtime.store.fresh_wire(key, time.time())
+            hit = runtime.store.fresh_wire(key, runtime.clock())
             if hit is not None:
                 # The hottest path: counters are prebuilt cells, and no log line is built unless
                 # the access log is on.
@@ -89,14 +85,14 @@ class EdgeApp(EdgeListener):
                 if runtime.access_log.enabled:
                     self._log_line(request, 200, len(hit), "Hit", verdict)
                 return hit
-        request.context = EdgeContext(behavior, policy, verdict)
+        request.context = EdgeContext(behavior, policy, verdict, taken)
         return None
 
     def begin(self, request: Request, client: ViewerEnd) -> bool:
         context = request.context
         if not isinstance(context, EdgeContext):
             return False
-        if context.behavior.cacheable and (request.method == b"GET" or request.method == b"HEAD"):
+        if context.route != routing.RELAY:
             return False  # the cache's path: lookups, fills, collapsing
         return begin_relay(self, request, client, context)
 
@@ -132,11 +128,12 @@ class EdgeApp(EdgeListener):
     def _route_with_body(self, request: Request) -> bytes | None:
         """Routing for a request with a body: the WAF runs later, when the body is read."""
         behavior = select_behavior(self.runtime.view.behaviors, request.path)
-        if self.scheme == "http" and behavior.viewer_protocol_policy != "allow-all":
+        taken = route(behavior, request, self.plain_http)
+        if taken == routing.VIEWER_POLICY:
             return self._viewer_policy(request, behavior)
-        if request.method not in behavior.methods:
+        if taken == routing.METHOD_REFUSED:
             return self._answer(request, METHOD_REFUSED.wire(keep_alive=False, head_only=False), "Error", 403)
-        request.context = EdgeContext(behavior, behavior.key_policy, None)
+        request.context = EdgeContext(behavior, behavior.key_policy, None, taken)
         return None
 
     def _viewer_policy(self, request: Request, behavior: CompiledBehavior) -> bytes:

@@ -167,6 +167,14 @@ def request_coding(accept_encoding: bytes | None, has_range: bool, policy: Compr
     return chosen if chosen is not None else b""
 
 
+def vary_for_store(vary: tuple[bytes, ...], compressing: bool) -> tuple[bytes, ...]:
+    """Vary as the store applies it: under compression the key already holds the coding, so the
+    Vary: Accept-Encoding we add (for caches after us) must not split one coding's copy by spelling."""
+    if not compressing or b"accept-encoding" not in vary:
+        return vary
+    return tuple(name for name in vary if name != b"accept-encoding")
+
+
 def every_coding(keys: list[bytes]) -> list[bytes]:
     """Each key with the keys of its compressed copies (an unsafe request invalidates them all)."""
     return keys + [coding_key(key, coding) for key in keys for coding in OFFERED]

@@ -9,7 +9,6 @@ the app back (that was a circle of four modules).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from originguard.cache.key import KeyPolicy
@@ -28,12 +27,15 @@ class EdgeContext:
     """What the fast path found out, handed to the slow path (a plain class: a dataclass's
     generated __init__ stays interpreted even here, ~1k instructions per request)."""
 
-    __slots__ = ("behavior", "key_policy", "verdict")
+    __slots__ = ("behavior", "key_policy", "route", "verdict")
 
-    def __init__(self, behavior: CompiledBehavior, key_policy: KeyPolicy, verdict: Verdict | None) -> None:
+    def __init__(
+        self, behavior: CompiledBehavior, key_policy: KeyPolicy, verdict: Verdict | None, route: int
+    ) -> None:
         self.behavior = behavior
         self.key_policy = key_policy
         self.verdict = verdict
+        self.route = route  # an `edge.routing` constant
 
 
 class EdgeListener(HttpApp):
@@ -58,7 +60,7 @@ class EdgeListener(HttpApp):
         waf = self.runtime.view.waf
         assert waf is not None
         waf_request = self._waf_request(request, body, truncated)
-        now = time.time()
+        now = self.runtime.clock()
         verdict = evaluate(waf.acl, waf_request, now, waf.rate)
         waf.stats.record(verdict)
         for rule in verdict.counted:
@@ -116,7 +118,7 @@ class EdgeListener(HttpApp):
         verdict = evaluate_response(waf.acl, waf_request, response)
         if verdict is None:
             return None
-        now = time.time()
+        now = self.runtime.clock()
         waf.stats.record(verdict)
         if verdict.blocked:
             self._log_block(waf_request, verdict, now)

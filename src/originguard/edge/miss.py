@@ -1,40 +1,41 @@
-"""The edge's slow path: WAF on bodies, cache decisions, collapsed origin fetches, stale serving.
+"""The edge's slow path: WAF on bodies, then the thin async driver of `edge.fill`.
 
-RFC 9111 decisions come from `originguard.cache` (pure); this module only does the I/O they ask
-for. Concurrent misses for one key share one origin request (`Collapser`); a follower reuses the
+The decisions are `edge.fill`'s (pure): how to route a lookup, what each step of an origin fill
+does next, how each viewer of a collapsed fill is answered. This module performs the actions
+they return (origin requests, reads, the WAF's response rules, the store, the sends).
+Concurrent misses for one key share one origin request (`Collapser`); a follower reuses the
 leader's result only when it was stored, so a private answer never reaches another viewer.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
-from originguard.cache import (
-    CacheEntry,
-    Lookup,
-    RequestFacts,
-    ResponseFacts,
-    TtlBounds,
-    cache_key,
-    can_store,
-    decide,
-    make_entry,
-    merge_304,
-    on_origin_error,
-    respond,
-)
-from originguard.edge.compression import (
-    CompressionPolicy,
-    coding_key,
-    compress_response,
-    request_coding,
-    weak_etag,
-)
+from originguard.cache import CacheEntry, RequestFacts, TtlBounds, cache_key, respond
+from originguard.edge import routing
+from originguard.edge.compression import CompressionPolicy, coding_key, request_coding
 from originguard.edge.fetch import FILL_DROPS, fetch_from_origin
+from originguard.edge.fill import (
+    HIT_MARK,
+    Conditional,
+    Fetch,
+    Filled,
+    FillMachine,
+    FillOutcome,
+    Finish,
+    Read304,
+    ReadBody,
+    Reply,
+    Step,
+    Store,
+    Vet,
+    after_fill,
+    lookup,
+)
+from originguard.edge.origins import CompiledOrigin
 from originguard.edge.passthrough import pass_through, send_origin_error, viewer_headers
 from originguard.edge.signing import OriginSigning, viewer_response_headers
 from originguard.errors import UpstreamError
@@ -51,34 +52,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("originguard.edge")
 
-HIT_MARK = b"X-Cache: Hit from originguard"
-
 
 @dataclass
 class Fill:
-    """The outcome of one (collapsed) origin fetch for a cache key."""
+    """One (collapsed) origin fetch for a cache key: its pure outcome, and the I/O objects the
+    viewers' answers need."""
 
-    entry: CacheEntry | None = None
-    stored: bool = False
-    refreshed: bool = False
+    outcome: FillOutcome
     upstream: UpstreamResponse | None = None  # unread body, too big to store: only the leader streams it
     head: list[tuple[bytes, bytes]] | None = None
     body: bytes = b""
-    status: int = 0
     error: UpstreamError | None = None
     signing: OriginSigning | None = None
     blocked: Verdict | None = None  # the WAF's CRS response rules refused the response: not stored
 
 
 _FILL_DROPS_CODED = FILL_DROPS | {b"accept-encoding"}
-
-
-def _stored_vary(vary: tuple[bytes, ...], compressing: bool) -> tuple[bytes, ...]:
-    """Vary as the store applies it: under compression the key already holds the coding, so the
-    Vary: Accept-Encoding we add (for caches after us) must not split one coding's copy by spelling."""
-    if not compressing or b"accept-encoding" not in vary:
-        return vary
-    return tuple(field for field in vary if field != b"accept-encoding")
 
 
 def _coding(request: Request, compression: CompressionPolicy) -> bytes:
@@ -105,7 +94,7 @@ async def serve_slow_path(
             response.close_after = True  # the rest of the body stays unread
             response.send_prebuilt(int(wire[9:12]), wire)
             return
-    if not behavior.config.cache or request.method not in (b"GET", b"HEAD"):
+    if context.route == routing.RELAY or context.route == routing.PASS:  # not cached
         result = await pass_through(app, request, response, target, body, length, context.key_policy)
         app.log(request, response.status, response.bytes_sent, result, context.verdict)
         return
@@ -114,28 +103,26 @@ async def serve_slow_path(
     compression = behavior.compression
     if compression is not None:
         key = coding_key(key, _coding(request, compression))
-    now = time.time()
     stored = runtime.store.get(key, request.headers)
-    decision = decide(facts, stored, now)
-    kind = decision.kind
-    if kind in (Lookup.HIT, Lookup.NOT_MODIFIED) and stored is not None:
+    routed = lookup(facts, stored, runtime.clock(), in_flight=runtime.collapser.in_flight(key))
+    step = routed.step
+    if step is Step.HIT and stored is not None:
         await _send_entry(app, request, response, stored, facts, b"Hit", context)
-    elif kind is Lookup.GATEWAY_TIMEOUT:
+    elif step is Step.GATEWAY_TIMEOUT:
         await response.send(504, [(b"Content-Type", b"text/plain")], b"only-if-cached: not in cache\n")
         app.log(request, 504, response.bytes_sent, "Error", context.verdict)
-    elif kind is Lookup.PASS:
+    elif step is Step.PASS:
         result = await pass_through(app, request, response, target, None, None, context.key_policy)
         app.log(request, response.status, response.bytes_sent, result, context.verdict)
-    elif kind is Lookup.STALE_WHILE_REVALIDATE and stored is not None:
-        if not runtime.collapser.in_flight(key):
+    elif step is Step.STALE_HIT and stored is not None:
+        if routed.refresh:
             # RFC 5861 §3: one background refresh; every viewer meanwhile gets the stale copy.
             runtime.pool.loop.create_task(
-                _background_refresh(app, request, context, key, stored, decision.conditional)
+                _background_refresh(app, request, context, key, stored, routed.conditional)
             )
         await _send_entry(app, request, response, stored, facts, b"Hit", context, result="StaleHit")
-    else:
-        conditional = decision.conditional if kind is Lookup.STALE_REVALIDATE else ()
-        await _fill_and_answer(app, request, response, context, key, stored, conditional, facts)
+    else:  # MISS, REVALIDATE, FOLLOW
+        await _fill_and_answer(app, request, response, context, key, stored, routed.conditional, facts)
 
 
 async def _fill_and_answer(
@@ -145,7 +132,7 @@ async def _fill_and_answer(
     context: EdgeContext,
     key: bytes,
     stored: CacheEntry | None,
-    conditional: tuple[tuple[bytes, bytes], ...],
+    conditional: Conditional,
     facts: RequestFacts,
 ) -> None:
     runtime = app.runtime
@@ -155,29 +142,27 @@ async def _fill_and_answer(
 
     fill, leader = await runtime.collapser.run(key, fetch)
     assert isinstance(fill, Fill)
-    if not leader and not fill.stored:
-        fill = await fetch()  # not shareable (private, too big, failed): this viewer asks itself
-        leader = True
-    if fill.blocked is not None:
+    reply = after_fill(fill.outcome, leader=leader, stored=stored, request=facts, now=runtime.clock())
+    if reply is Reply.REFETCH:
+        fill = await fetch()
+        reply = after_fill(fill.outcome, leader=True, stored=stored, request=facts, now=runtime.clock())
+    if reply is Reply.BLOCKED:
+        assert fill.blocked is not None
         wire = app.blocked_wire(request, fill.blocked)
         response.send_prebuilt(int(wire[9:12]), wire)
-        return
-    if fill.error is not None or (stored is not None and fill.status in (500, 502, 503, 504)):
-        if stored is not None and on_origin_error(stored, time.time(), facts).serve_stale:
-            # RFC 5861 §4: the origin failed; a stale copy beats an error page.
-            await _send_entry(app, request, response, stored, facts, b"Hit", context, result="StaleHit")
-            if fill.upstream is not None:
-                fill.upstream.discard()
-            return
-        if fill.error is not None:
-            await send_origin_error(response, fill.error)
-            app.log(request, response.status, response.bytes_sent, "Error", context.verdict)
-            return
-    if fill.entry is not None and fill.stored:
-        mark = b"RefreshHit" if fill.refreshed else b"Miss"
-        await _send_entry(app, request, response, fill.entry, facts, mark, context)
-        return
-    await _send_unstored(app, request, response, fill, context)
+    elif reply is Reply.STALE and stored is not None:
+        await _send_entry(app, request, response, stored, facts, b"Hit", context, result="StaleHit")
+        if fill.upstream is not None:
+            fill.upstream.discard()
+    elif reply is Reply.ERROR:
+        assert fill.error is not None
+        await send_origin_error(response, fill.error)
+        app.log(request, response.status, response.bytes_sent, "Error", context.verdict)
+    elif reply is Reply.ENTRY and fill.outcome.entry is not None:
+        mark = b"RefreshHit" if fill.outcome.refreshed else b"Miss"
+        await _send_entry(app, request, response, fill.outcome.entry, facts, mark, context)
+    else:
+        await _send_unstored(app, request, response, fill, context)
 
 
 async def _fill(
@@ -186,149 +171,93 @@ async def _fill(
     context: EdgeContext,
     key: bytes,
     stored: CacheEntry | None,
-    conditional: tuple[tuple[bytes, bytes], ...],
+    conditional: Conditional,
     *,
     interim: ResponseWriter | None = None,
 ) -> Fill:
-    """One origin fetch (GET, conditional when revalidating); stores what RFC 9111 allows. The
-    origin's interim heads go to `interim` (the fetching viewer's response) and are never stored."""
+    """Run one `FillMachine`: perform each action it returns, feed back what happened. The
+    origin's interim heads go to `interim` (the fetching viewer's response), never to the store."""
     runtime = app.runtime
     view = runtime.view
-    ttl = TtlBounds.from_config(context.behavior.config.ttl)
     compression = context.behavior.compression
     coding = b"" if compression is None else _coding(request, compression)
-    extra, drop = conditional, FILL_DROPS
-    if compression is not None:
-        # The copy is filled for one coding: the origin may send it so encoded, or plain for us to
-        # compress, never another coding that this key's next viewer might not accept.
-        extra, drop = (*conditional, (b"Accept-Encoding", coding or b"identity")), _FILL_DROPS_CODED
-    request_time = time.time()
-    started = runtime.pool.loop.time()
-    try:
-        upstream, origin = await fetch_from_origin(
-            runtime,
-            view.origins[context.behavior.config.origin],
-            request,
-            method=b"GET",
-            extra=extra,
-            drop=drop,
-            interim=interim,
-        )
-    except UpstreamError as exc:
-        return Fill(error=exc)
-    runtime.origin_latency.observe(runtime.pool.loop.time() - started)
-    response_time = time.time()
-    request_facts = RequestFacts.parse(b"GET", request.headers)
-    # What the cache keeps is what viewers get: never an echoed secret header, never hop-by-hop.
-    origin_headers = viewer_response_headers(upstream.headers, origin.signing)
-    if upstream.status == 304 and stored is not None and conditional:
-        try:
-            await upstream.read_all()
-        except UpstreamError as exc:
-            return Fill(error=exc)
-        if coding and stored.header(b"content-encoding") is not None:
-            # The 304 names the origin's bytes; the copy it freshens holds ours (RFC 9110 §8.8.1).
-            origin_headers = [(n, weak_etag(v) if n.lower() == b"etag" else v) for n, v in origin_headers]
-        merged = merge_304(
-            stored,
-            request_facts,
-            origin_headers,
-            request_time=request_time,
-            response_time=response_time,
-            ttl=ttl,
-            targeted=view.targeted,
-        )
-        if merged.entry is not None:
-            entry = _with_hit_head(merged.entry, view.hit_head, request_facts, ttl, view.targeted)
-            if merged.store:
-                runtime.store.put(
-                    key,
-                    entry,
-                    _stored_vary(
-                        ResponseFacts.parse(entry.status, entry.headers(), view.targeted).vary,
-                        compression is not None,
-                    ),
-                    request.headers,
-                )
-            return Fill(entry=entry, stored=True, refreshed=True, status=entry.status)
-        # RFC 9111 §4.3.4: a 304 that describes nothing we hold cannot freshen it, and this viewer
-        # asked for the content: fetch it whole. (That 304 was read to its end and its connection
-        # pooled again; reading `upstream` once more would hand that connection out twice.)
-        return await _fill(app, request, context, key, None, (), interim=interim)
-    facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
-    decision = can_store(request_facts, facts, ttl, response_time)
-    limit = runtime.store.max_object_bytes
-    length = content_length(upstream.headers)
-    if not decision.store or (length is not None and length > limit):
-        return Fill(upstream=upstream, head=upstream.headers, status=upstream.status, signing=origin.signing)
-    try:
-        body, complete = await _read_bounded(upstream, limit)
-    except UpstreamError as exc:
-        # The origin broke off mid-body (or sent bytes that are not HTTP): nothing to store, and
-        # the caller may still answer from a stale copy (RFC 9111 §4.2.4) rather than fail with 500.
-        return Fill(error=exc)
-    if not complete:  # no Content-Length and bigger than an object may be: stream it through
-        return Fill(
-            upstream=upstream,
-            head=upstream.headers,
-            status=upstream.status,
-            body=body,
-            signing=origin.signing,
-        )
-    # CRS's response rules (data leakage, web shells) vet the copy once, before it is stored:
-    # hits then serve it without inspecting it again.
-    refused = app.inspect_response(request, upstream.status, origin_headers, body)
-    if refused is not None and refused.blocked:
-        return Fill(status=upstream.status, blocked=refused)
-    if compression is not None:
-        # After the WAF read the origin's bytes: compressed once here, served ready on every hit.
-        origin_headers, body = compress_response(upstream.status, origin_headers, body, coding, compression)
-        facts = ResponseFacts.parse(upstream.status, origin_headers, view.targeted)
-    entry = make_entry(
-        facts,
-        body,
-        lifetime=decision.lifetime,
-        no_stale=decision.no_stale,
-        request_time=request_time,
-        response_time=response_time,
+    machine = FillMachine(
+        RequestFacts.parse(b"GET", request.headers),
+        TtlBounds.from_config(context.behavior.config.ttl),
+        stored=stored,
+        conditional=conditional,
         targeted=view.targeted,
-        extra_head=view.hit_head,
+        hit_head=view.hit_head,
+        max_object_bytes=runtime.store.max_object_bytes,
+        compression=compression,
+        coding=coding,
     )
-    vary = _stored_vary(facts.vary, compression is not None)
-    stored_ok = runtime.store.put(key, entry, vary, request.headers)
+    action = machine.start(runtime.clock())
+    upstream: UpstreamResponse | None = None
+    origin: CompiledOrigin | None = None
+    origin_headers: list[tuple[bytes, bytes]] = []
+    body = b""
+    blocked: Verdict | None = None
+    while not isinstance(action, Finish):
+        try:
+            if isinstance(action, Fetch):
+                started = runtime.pool.loop.time()
+                # (A refetch after a 304 that matched nothing: that 304 was read to its end and its
+                # connection pooled again; reading it once more would hand the connection out twice.)
+                extra, drop = action.conditional, FILL_DROPS
+                if compression is not None:
+                    # The copy is filled for one coding: the origin may send it so encoded, or
+                    # plain for us to compress, never one this key's next viewer may not accept.
+                    extra, drop = (*extra, (b"Accept-Encoding", coding or b"identity")), _FILL_DROPS_CODED
+                upstream, origin = await fetch_from_origin(
+                    runtime,
+                    view.origins[context.behavior.config.origin],
+                    request,
+                    method=b"GET",
+                    extra=extra,
+                    drop=drop,
+                    interim=interim,
+                )
+                runtime.origin_latency.observe(runtime.pool.loop.time() - started)
+                # What the cache keeps is what viewers get: never an echoed secret header, never hop-by-hop.
+                origin_headers = viewer_response_headers(upstream.headers, origin.signing)
+                length = content_length(upstream.headers)
+                action = machine.head(upstream.status, origin_headers, length, runtime.clock())
+            elif isinstance(action, Read304):
+                assert upstream is not None
+                await upstream.read_all()
+                action = machine.body_304_read(runtime.clock())
+            elif isinstance(action, ReadBody):
+                assert upstream is not None
+                body, complete = await _read_bounded(upstream, action.limit)
+                action = machine.body(body, complete)
+            elif isinstance(action, Vet):
+                assert upstream is not None
+                # CRS's response rules (data leakage, web shells) vet the copy once, before it is
+                # stored: hits then serve it without inspecting it again.
+                verdict = app.inspect_response(request, upstream.status, origin_headers, body)
+                if verdict is not None and verdict.blocked:
+                    blocked = verdict
+                action = machine.vetted(blocked is not None)
+            elif isinstance(action, Store):
+                action = machine.put_done(runtime.store.put(key, action.entry, action.vary, request.headers))
+            else:
+                assert_never(action)
+        except UpstreamError as exc:
+            # No answer, or the origin broke off mid-body (or sent bytes that are not HTTP): nothing
+            # to store, and the caller may still answer from a stale copy (RFC 9111 §4.2.4).
+            return Fill(machine.failed(f"origin {exc.kind} error").outcome, error=exc)
+    outcome = action.outcome
+    if upstream is None or origin is None:
+        return Fill(outcome)
     return Fill(
-        entry=entry,
-        stored=stored_ok,
-        status=upstream.status,
+        outcome,
+        upstream=upstream if outcome.kind is Filled.UNSTORED else None,
         head=upstream.headers,
         body=body,
         signing=origin.signing,
+        blocked=blocked,
     )
-
-
-def _with_hit_head(
-    entry: CacheEntry, hit_head: bytes, request: RequestFacts, ttl: TtlBounds, targeted: tuple[bytes, ...]
-) -> CacheEntry:
-    """A 304-merged entry keeps our X-Cache/Via lines (merge_304 rebuilds the head without them)."""
-    if HIT_MARK in entry.wire[: entry.head_len]:
-        return entry
-    facts = ResponseFacts.parse(
-        entry.status, [(n, v) for n, v in entry.headers() if n.lower() not in _OWN], targeted
-    )
-    decision = can_store(request, facts, ttl, time.time())
-    return make_entry(
-        facts,
-        entry.body,
-        lifetime=decision.lifetime if decision.store else 0.0,
-        no_stale=decision.no_stale if decision.store else True,
-        request_time=time.time(),
-        response_time=time.time(),
-        targeted=targeted,
-        extra_head=hit_head,
-    )
-
-
-_OWN = frozenset({b"x-cache", b"via", b"x-edge-location", b"age", b"content-length"})
 
 
 async def _send_entry(
@@ -342,7 +271,7 @@ async def _send_entry(
     *,
     result: str | None = None,
 ) -> None:
-    wire = respond(entry, facts, time.time())
+    wire = respond(entry, facts, app.runtime.clock())
     if mark != b"Hit":
         wire = wire.replace(HIT_MARK, b"X-Cache: " + mark + b" from originguard", 1)
     if not request.keep_alive:
@@ -361,10 +290,10 @@ async def _send_unstored(
     assert fill.signing is not None and fill.head is not None
     headers = viewer_headers(app, fill.head, fill.signing, b"Miss")
     if fill.upstream is None:
-        await response.send(fill.status, headers, fill.body)
+        await response.send(fill.outcome.status, headers, fill.body)
     else:
         length = content_length(fill.head)
-        await response.start(fill.status, headers, length)
+        await response.start(fill.outcome.status, headers, length)
         try:
             await response.write(fill.body)  # what was read before it proved too big to store
             while chunk := await fill.upstream.read():
@@ -382,7 +311,7 @@ async def _background_refresh(
     context: EdgeContext,
     key: bytes,
     stored: CacheEntry,
-    conditional: tuple[tuple[bytes, bytes], ...],
+    conditional: Conditional,
 ) -> None:
     async def fetch() -> Fill:
         return await _fill(app, request, context, key, stored, conditional)

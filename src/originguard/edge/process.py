@@ -6,6 +6,8 @@ import asyncio
 import gc
 import logging
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -96,8 +98,17 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, workers: int = 1) -> EdgeHandle:
-    """Start the named edge of a config (as worker `worker` of `workers` sharing its ports)."""
+async def start_edge(
+    loaded: LoadedConfig,
+    name: str,
+    *,
+    worker: int = 0,
+    workers: int = 1,
+    clock: Callable[[], float] = time.time,
+) -> EdgeHandle:
+    """Start the named edge of a config (as worker `worker` of `workers` sharing its ports).
+
+    `clock` gives the wall-clock seconds its cache and WAF decide with (tests move it)."""
     cluster = await EdgeCluster.connect(loaded, f"{name}/{worker}")
     view = compile_edge(loaded, name, rate=cluster.rate if cluster else None)
     distribution = view.distribution
@@ -111,6 +122,7 @@ async def start_edge(loaded: LoadedConfig, name: str, *, worker: int = 0, worker
         ),
         access_log=AccessLog(_log_path(loaded, distribution.access_log, name)),
         metrics=MetricSet(),
+        clock=clock,
     )
     handle = EdgeHandle(name, loaded, runtime, worker=worker, workers=workers, cluster=cluster)
     settle_heap()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from originguard.cache import MemoryStore
@@ -148,6 +149,9 @@ class EdgeRuntime:
     pool: UpstreamPool
     access_log: AccessLog
     metrics: MetricSet
+    # Wall-clock seconds for every freshness, age and WAF-window decision the edge makes (never
+    # read `time.time()` directly: tests pass a clock they move instead of sleeping).
+    clock: Callable[[], float] = time.time
     collapser: Collapser[object] = field(default_factory=Collapser)
     started: float = field(default_factory=time.time)
     # Made in __post_init__ (declared: this module is compiled, and its classes have fixed slots).

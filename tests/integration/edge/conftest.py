@@ -18,7 +18,7 @@ from originguard.http.limits import Limits
 from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
 from tests.origin_app import ScriptedOrigin
-from tests.support import LoopThread, client_tls
+from tests.support import LoopThread, ManualClock, client_tls
 
 GATE_YAML = """
 secrets: {{origin-verify: {{file: {secret}}}}}
@@ -89,6 +89,7 @@ class Chain:
     edge_log: Path
     gate_log: Path
     tmp: Path
+    clock: ManualClock  # the edge's wall clock: advance it to age stored copies
 
     @property
     def https(self) -> int:
@@ -113,7 +114,8 @@ def build_chain(
     edge_underscores: bool = False,
     waf_yaml: str | None = None,
 ) -> Chain:
-    """The chain; `waf_yaml` (a whole `waf:` section) replaces the default web ACL."""
+    """The chain; `waf_yaml` (a whole `waf:` section) replaces the default web ACL. The edge
+    reads a `ManualClock` (`chain.clock`): its cached copies age only when the test says."""
     secret = "k3v9q2m7x4c8b1z6l0h5d2f9g7j3p8t1w4r6y0u2"
     token = "admintoken0123456789abcdefghijklmnopqrs"
     write_secret_file(tmp / "origin-verify", [secret])
@@ -158,7 +160,8 @@ def build_chain(
     if waf_yaml is not None:
         edge_yaml.write_text(edge_yaml.read_text().partition("\nwaf:\n")[0] + "\n" + waf_yaml)
     edge_yaml.write_text(edge_yaml.read_text() + cluster)
-    edge = loop_thread.run(start_edge(load_config(edge_yaml), "edge-test"))
+    clock = ManualClock()
+    edge = loop_thread.run(start_edge(load_config(edge_yaml), "edge-test", clock=clock))
     return Chain(
         origin,
         origin_server,
@@ -170,6 +173,7 @@ def build_chain(
         tmp / "edge.log",
         tmp / "gate.log",
         tmp,
+        clock,
     )
 
 

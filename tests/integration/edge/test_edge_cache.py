@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import time
 
 from tests.integration.edge.conftest import Chain
 from tests.origin_app import Script
-from tests.support import connect, exchange, read_response, request
+from tests.support import connect, exchange, read_response, request, wait_for
 
 EDGE = "www.cdn.example.test"
 
@@ -41,12 +40,13 @@ def test_head_is_served_from_a_cached_get(chain: Chain) -> None:
 
 
 def test_revalidation_with_etag_gets_304_and_a_refresh_hit(chain: Chain) -> None:
-    chain.origin.scripts[b"/r"] = Script(headers=[(b"Cache-Control", b"max-age=1")], etag=b'"v1"')
-    assert get(chain, "/r").header("x-cache") == "Miss from originguard"
-    time.sleep(1.2)  # let the stored copy go stale (max-age=1)
-    # The 304 carries a longer lifetime: it must replace the stored one (RFC 9111 §4.3.4). (With
-    # max-age=1 and one-second Date resolution the refreshed copy could be stale at once.)
     chain.origin.scripts[b"/r"] = Script(headers=[(b"Cache-Control", b"max-age=60")], etag=b'"v1"')
+    assert get(chain, "/r").header("x-cache") == "Miss from originguard"
+    assert get(chain, "/r").header("x-cache") == "Hit from originguard"
+    chain.clock.advance(61)  # the stored copy is stale now
+    # The 304 carries a longer lifetime: it must replace the stored one (RFC 9111 §4.3.4). (The
+    # origin's Date is a minute behind the edge's clock now: the refreshed copy arrives 61 s old.)
+    chain.origin.scripts[b"/r"] = Script(headers=[(b"Cache-Control", b"max-age=600")], etag=b'"v1"')
     refreshed = get(chain, "/r")
     assert refreshed.status == 200 and refreshed.body == b"hello from the origin\n"
     assert refreshed.header("x-cache") == "RefreshHit from originguard"
@@ -105,13 +105,16 @@ def test_range_request_on_a_cached_object_gets_206(chain: Chain) -> None:
 
 
 def test_stale_if_error_serves_the_stale_copy_when_the_gate_is_down(chain: Chain, loop_thread) -> None:  # type: ignore[no-untyped-def]
-    chain.origin.scripts[b"/sie"] = Script(headers=[(b"Cache-Control", b"max-age=1, stale-if-error=300")])
+    chain.origin.scripts[b"/sie"] = Script(headers=[(b"Cache-Control", b"max-age=60, stale-if-error=300")])
     assert get(chain, "/sie").status == 200
     loop_thread.run(chain.gate.shutdown(0.5))
-    time.sleep(1.2)
+    chain.clock.advance(61)
     stale = get(chain, "/sie")
     assert stale.status == 200 and stale.body == b"hello from the origin\n"
+    assert int(stale.header("age") or 0) >= 61
     assert get(chain, "/never-cached").status == 502
+    chain.clock.advance(300)  # past the stale-if-error window: the error reaches the viewer
+    assert get(chain, "/sie").status == 502
 
 
 def test_collapsing_100_concurrent_misses_make_one_origin_request(chain: Chain) -> None:
@@ -165,17 +168,18 @@ def test_uncached_behaviour_always_goes_to_the_origin(chain: Chain) -> None:
 
 def test_stale_while_revalidate_serves_stale_and_refreshes_once_in_background(chain: Chain) -> None:
     chain.origin.scripts[b"/swr"] = Script(
-        headers=[(b"Cache-Control", b"max-age=1, stale-while-revalidate=30")]
+        headers=[(b"Cache-Control", b"max-age=60, stale-while-revalidate=600")]
     )
     assert get(chain, "/swr").header("x-cache") == "Miss from originguard"
-    time.sleep(1.2)
+    chain.clock.advance(61)
+    # The refresh brings a new body, so the test sees on the wire when it has landed (and a
+    # lifetime longer than the jump: it arrives 61 s old by the edge's clock).
+    chain.origin.scripts[b"/swr"] = Script(headers=[(b"Cache-Control", b"max-age=600")], body=b"v2\n")
     with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
         stale = list(pool.map(lambda _: get(chain, "/swr"), range(5)))
     assert all(a.status == 200 and a.header("x-cache") == "Hit from originguard" for a in stale)
-    from tests.support import wait_for
-
-    wait_for(lambda: chain.origin.hits[b"/swr"] == 2, timeout=5)
-    time.sleep(0.2)
+    assert all(a.body in (b"hello from the origin\n", b"v2\n") for a in stale)
+    wait_for(lambda: get(chain, "/swr").body == b"v2\n", timeout=5)
     assert chain.origin.hits[b"/swr"] == 2, "one background refresh, however many stale hits"
 
 

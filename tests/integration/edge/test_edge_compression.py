@@ -111,3 +111,18 @@ def test_an_unsafe_request_invalidates_every_coding(chain: Chain) -> None:
     for coding in ("br", "gzip", "identity"):
         again = get(chain, "/static/doc.js", f"Accept-Encoding: {coding}\r\n")
         assert again.header("x-cache") == "Miss from originguard", coding
+
+
+def test_revalidating_a_compressed_copy_keeps_its_etag_weak(chain: Chain) -> None:
+    headers = [(b"Cache-Control", b"public, max-age=60"), (b"Content-Type", b"application/javascript")]
+    chain.origin.scripts[b"/static/stale.js"] = Script(headers=headers, body=JS, etag=b'"v2"')
+    first = get(chain, "/static/stale.js", "Accept-Encoding: gzip\r\n")
+    assert first.header("etag") == 'W/"v2"' and first.header("content-encoding") == "gzip"
+    chain.clock.advance(120)  # the copy is now stale: the next request revalidates it
+    refreshed = get(chain, "/static/stale.js", "Accept-Encoding: gzip\r\n")
+    assert refreshed.header("x-cache") == "RefreshHit from originguard"
+    # The origin's 304 says ETag "v2" (its bytes); the refreshed copy still holds ours.
+    assert refreshed.header("etag") == 'W/"v2"' and refreshed.header("content-encoding") == "gzip"
+    assert refreshed.body == first.body and gzip.decompress(refreshed.body) == JS
+    conditional = [h for path, h in chain.origin.seen if path == b"/static/stale.js"][-1]
+    assert (b"If-None-Match", b'W/"v2"') in conditional and (b"Accept-Encoding", b"gzip") in conditional
