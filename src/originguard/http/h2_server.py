@@ -27,7 +27,7 @@ from typing import Protocol, cast
 
 from originguard.errors import BodyTooLarge, ProtocolError
 from originguard.http.app import HttpApp
-from originguard.http.body import BODY_HIGH_WATER, Body
+from originguard.http.body import Body
 from originguard.http.endpoints import ViewerEnd
 from originguard.http.field_names import UnderscorePolicy
 from originguard.http.h2.connection import H2ServerConnection
@@ -307,20 +307,17 @@ class H2Stream(ViewerEnd):
 
     def body_data(self, data: bytes, flow_length: int) -> None:
         body = self.request.body
+        self.unacked += flow_length  # the client may send more once the app has read these
         if body is None or self.gone:
             return
         try:
             body.feed(data)
         except BodyTooLarge as exc:
             body.fail(exc)  # the handler reading it answers 413, as on HTTP/1.1
-            return
-        if body.buffered <= BODY_HIGH_WATER and self.owner.connection is not None:
-            self.owner.connection.acknowledge(self.stream_id, flow_length + self.unacked)
-            self.unacked = 0
-        else:
-            self.unacked += flow_length  # the client waits until the app reads
 
     def body_drained(self) -> None:
+        """The app read body octets (Body calls this on each read): window them back (§6.9), so
+        a connection holds at most its connection window of unread body, whatever its streams."""
         if self.unacked and self.owner.connection is not None and not self.gone:
             self.owner.connection.acknowledge(self.stream_id, self.unacked)
             self.unacked = 0
@@ -349,6 +346,7 @@ class H2Stream(ViewerEnd):
             self.relay = None
         if self.request.body is not None:
             self.request.body.fail(error)
+        self._release_window()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(error)
 
@@ -361,6 +359,7 @@ class H2Stream(ViewerEnd):
             else:
                 connection.reset_stream(self.stream_id, INTERNAL_ERROR)
         self.ended = True
+        self._release_window()
         self.owner.stream_done(self)
 
     # -- internals ---------------------------------------------------------------------------
@@ -382,6 +381,12 @@ class H2Stream(ViewerEnd):
                 await writer.send(500, [(b"Content-Type", b"text/plain")], b"Internal Server Error\n")
         finally:
             self.finish()
+
+    def _release_window(self) -> None:
+        """Body octets the app will never read still count against the connection's window."""
+        if self.unacked and self.owner.connection is not None:
+            self.owner.connection.acknowledge(self.stream_id, self.unacked)
+            self.unacked = 0
 
     def _fail(self) -> None:
         connection = self.owner.connection

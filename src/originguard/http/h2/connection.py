@@ -84,6 +84,14 @@ class H2ServerConnection:
 
     def __init__(self, limits: H2Limits, head_limits: HeadLimits, origin: Origin, now: float = 0.0) -> None:
         self.limits = limits
+        # Copied out of the (interpreted, frozen) limits: read per frame, and a compiled build
+        # reads its own attributes natively (docs/architecture.md, compiled code).
+        self.max_concurrent_streams = limits.max_concurrent_streams
+        self.initial_window_size = limits.initial_window_size
+        self.connection_window = limits.connection_window
+        self.stall_timeout = limits.stall_timeout
+        self.body_timeout = limits.body_timeout
+        self.idle_timeout = limits.idle_timeout
         self.head_limits = head_limits
         self.origin = origin
         self.now = now
@@ -206,13 +214,13 @@ class H2ServerConnection:
         if frame.error is not None:
             self._reset(stream_id, frame.error.code)
             return
-        if len(self.streams) >= self.limits.max_concurrent_streams:
+        if len(self.streams) >= self.max_concurrent_streams:
             # §5.1.2; a client that ignores our SETTINGS spends its reset budget
             self._spend_resets()
             self._reset(stream_id, REFUSED_STREAM)
             return
-        stream = Stream(stream_id, self.peer_initial_window, self.limits.initial_window_size)
-        stream.receive_deadline = self.now + self.limits.body_timeout
+        stream = Stream(stream_id, self.peer_initial_window, self.initial_window_size)
+        stream.receive_deadline = self.now + self.body_timeout
         end_stream = frame.end_stream
         try:
             request, stream.expected_length = build_request(
@@ -280,7 +288,7 @@ class H2ServerConnection:
             return
         if length > len(data):  # padding: flow-controlled, never handed on
             self.acknowledge(stream.stream_id, length - len(data))
-        stream.receive_deadline = self.now + self.limits.body_timeout
+        stream.receive_deadline = self.now + self.body_timeout
         if len(data):
             if stream.delivered:
                 self.events.append(DataReceived(stream.stream_id, data, len(data)))
@@ -403,7 +411,7 @@ class H2ServerConnection:
         if stream is None or stream.state != OPEN:
             return
         stream.unacked += length
-        if stream.unacked >= self.limits.initial_window_size >> 1:
+        if stream.unacked >= self.initial_window_size >> 1:
             stream.recv_window += stream.unacked
             self.output.append(frame_writer.serialize_window_update(stream_id, stream.unacked))
             stream.unacked = 0
@@ -420,7 +428,7 @@ class H2ServerConnection:
         if self.terminated:
             return []
         for stream in list(self.streams.values()):
-            if stream.stalled_since >= 0.0 and now - stream.stalled_since >= self.limits.stall_timeout:
+            if stream.stalled_since >= 0.0 and now - stream.stalled_since >= self.stall_timeout:
                 self._stream_error(
                     stream.stream_id, CANCEL, "the client's window stayed closed (stall timeout)"
                 )
@@ -428,7 +436,7 @@ class H2ServerConnection:
                 self._stream_error(
                     stream.stream_id, CANCEL, "the request body stopped arriving (body timeout)"
                 )
-        if not self.streams and now - self.idle_since >= self.limits.idle_timeout:
+        if not self.streams and now - self.idle_since >= self.idle_timeout:
             self.start_shutdown()
         return self._take_events()
 
@@ -515,7 +523,7 @@ class H2ServerConnection:
 
     def _acknowledge_connection(self, length: int) -> None:
         self.recv_unacked += length
-        if self.recv_unacked >= self.limits.connection_window >> 1:
+        if self.recv_unacked >= self.connection_window >> 1:
             self.recv_window += self.recv_unacked
             self.output.append(frame_writer.serialize_window_update(0, self.recv_unacked))
             self.recv_unacked = 0
