@@ -6,16 +6,21 @@ same edge handling as an HTTP/1.1 one, so the cache, the WAF and the secret head
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import h2.config
 import h2.connection
 import h2.errors
 import h2.events
+import h2.settings
+import hyperframe.frame
 import pytest
 
 from originguard.certs import CertFiles
@@ -23,6 +28,7 @@ from tests.integration.edge.conftest import Chain, build_chain, stop_chain
 from tests.integration.edge.test_edge_cache import EDGE, get
 from tests.origin_app import Script
 from tests.support import LoopThread
+from tests.unit.http.h2.h2_peer import frames_of
 
 CURL = shutil.which("curl")
 needs_curl_http2 = pytest.mark.skipif(
@@ -203,3 +209,78 @@ def test_a_rapid_reset_flood_over_tls_gets_goaway_enhance_your_calm(chain: Chain
 def test_an_http1_only_client_still_gets_http1(chain: Chain) -> None:
     answer = get(chain, "/plain")
     assert answer.status == 200 and answer.raw.startswith(b"HTTP/1.1 200")
+
+
+def _client(**settings: int) -> h2.connection.H2Connection:
+    peer = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    if settings:
+        peer.local_settings = h2.settings.Settings(
+            client=True, initial_values={h2.settings.SettingCodes[k.upper()]: v for k, v in settings.items()}
+        )
+    peer.initiate_connection()
+    return peer
+
+
+def _get(path: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", EDGE.encode()), (b":path", path)]
+
+
+@pytest.mark.parametrize("path", [b"/api/big", b"/big"])
+def test_a_large_response_follows_a_small_client_window_to_the_last_octet(chain: Chain, path: bytes) -> None:
+    """Relayed (/api: uncached) and from the cache (/big, second request): the edge sends no more
+    than the client's window allows, and everything once the client reads."""
+    payload = bytes(range(251)) * 4000  # 1,004,000 octets
+    chain.origin.scripts[path] = Script(
+        headers=[(b"Cache-Control", b"no-store" if path.startswith(b"/api") else b"max-age=60")], body=payload
+    )
+    if path == b"/big":
+        get(chain, "/big")  # fill the cache over HTTP/1.1
+    peer = _client(initial_window_size=16384)
+    got = bytearray()
+    with _h2_socket(chain) as sock:
+        peer.send_headers(1, _get(path), end_stream=True)
+        sock.sendall(peer.data_to_send())
+        ended = False
+        while not ended:
+            data = sock.recv(65536)
+            assert data, "the edge closed the connection"
+            for event in peer.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    assert len(event.data) <= 16384  # never past the stream window
+                    got += event.data
+                    peer.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                ended = ended or isinstance(event, h2.events.StreamEnded)
+            sock.sendall(peer.data_to_send())
+    assert bytes(got) == payload
+
+
+def test_edge_shutdown_sends_goaway_and_finishes_the_open_stream(
+    chain: Chain, loop_thread: LoopThread
+) -> None:
+    chain.origin.scripts[b"/api/slow"] = Script(headers=[(b"Cache-Control", b"no-store")], delay=0.5)
+    peer = _client()
+    with _h2_socket(chain) as sock:
+        peer.send_headers(1, _get(b"/api/slow"), end_stream=True)
+        sock.sendall(peer.data_to_send())
+        give_up = time.monotonic() + 5
+        while chain.origin.hits[b"/api/slow"] == 0:  # the origin has it: the stream is in flight
+            assert time.monotonic() < give_up, "the request never reached the origin"
+            sock.settimeout(0.05)
+            with contextlib.suppress(TimeoutError):
+                peer.receive_data(sock.recv(65536))
+        sock.settimeout(5)
+        stopping = asyncio.run_coroutine_threadsafe(chain.edge.shutdown(5), loop_thread.loop)
+        raw = b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            raw += data
+        stopping.result(10)
+    frames = frames_of(raw)
+    kinds = [type(f).__name__ for f in frames]
+    assert "GoAwayFrame" in kinds and kinds.index("GoAwayFrame") < kinds.index("HeadersFrame")
+    goaway = next(f for f in frames if isinstance(f, hyperframe.frame.GoAwayFrame))
+    assert (goaway.error_code, goaway.last_stream_id) == (0, 1)
+    body = b"".join(f.data for f in frames if isinstance(f, hyperframe.frame.DataFrame))
+    assert body == b"hello from the origin\n" and "END_STREAM" in frames[-1].flags
