@@ -3,8 +3,9 @@
 The TLS layer (`http/tls_server.py`) hands the plaintext of a connection whose ALPN chose `h2` to
 an `H2ServerProtocol`. Each stream's request goes to the app through the same doors as an
 HTTP/1.1 request (`HttpConnection._dispatch`): `respond_now`, then `begin` (a callback relay),
-then `handle` as a task. The app sees an `H2Stream`, a `ViewerEnd` like the HTTP/1.1 connection,
-and writes HTTP/1.1 octets to it; `h2.response_translation` turns them into the stream's HEADERS
+then `handle` as a task. The app sees the stream's `end`, a `CallbackViewerEnd` (a `ViewerEnd`
+like the HTTP/1.1 connection, compiled where endpoints.py is, so that compiled apps may call
+it), and writes HTTP/1.1 octets to it; `h2.response_translation` turns them into the stream's HEADERS
 and DATA. So the WAF, the cache and the secret header work unchanged, and the edge still talks
 HTTP/1.1 to the gate over its pooled connections.
 
@@ -22,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol, cast
 
 from originguard.errors import BodyTooLarge, ProtocolError
 from originguard.http.app import HttpApp
 from originguard.http.body import Body
-from originguard.http.endpoints import ViewerEnd
+from originguard.http.endpoints import CallbackViewerEnd
 from originguard.http.field_names import UnderscorePolicy
 from originguard.http.h2.connection import H2ServerConnection
 from originguard.http.h2.events import (
@@ -45,11 +47,15 @@ from originguard.http.h2.response_translation import ResponseTranslator, Transla
 from originguard.http.h2.streams import INTERNAL_ERROR, H2Limits
 from originguard.http.limits import Limits
 from originguard.http.message import Request
+from originguard.http.wire import error_response
 from originguard.http.writer import ResponseWriter
 
 log = logging.getLogger("originguard.http")
 
 STREAM_HIGH_WATER = 64 * 1024  # queued response octets per stream before the app is held back
+# Queued response octets per connection above which new streams wait to be served: a client that
+# opens 100 streams for large cached objects and reads none cannot make us copy them all.
+CONNECTION_HIGH_WATER = 4 * 1024 * 1024
 
 
 class H2Serving(Protocol):
@@ -82,7 +88,9 @@ class H2ServerProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.connection: H2ServerConnection | None = None
         self.streams: dict[int, H2Stream] = {}
+        self.waiting: deque[H2Stream] = deque()  # requests not yet dispatched (CONNECTION_HIGH_WATER)
         self.write_paused = False
+        self.reading = False  # inside data_received: writes wait for its end
         self.closed = False
         self.client_ip = ""
 
@@ -122,9 +130,15 @@ class H2ServerProtocol(asyncio.Protocol):
             return
         now = self.loop.time()
         for stream in self.streams.values():
-            stream.now = now
-        self._handle(connection.receive(data, now))
-        self._wake_streams()
+            stream.end.now = now
+        # The answers this read brings (cache hits, denies: often several streams' worth) go out
+        # in one write, one TLS record run and one syscall, not one per stream.
+        self.reading = True
+        try:
+            self._handle(connection.receive(data, now))
+            self._wake_streams()
+        finally:
+            self.reading = False
         self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -152,8 +166,8 @@ class H2ServerProtocol(asyncio.Protocol):
             return
         self._handle(connection.tick(now))
         for stream in list(self.streams.values()):
-            stream.now = now
-            if stream.deadline < now:
+            stream.end.now = now
+            if stream.end.deadline < now:
                 stream.on_deadline()
         self.flush()
 
@@ -171,9 +185,10 @@ class H2ServerProtocol(asyncio.Protocol):
     # -- internals ---------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write what the connection queued; close once it has nothing more to do."""
+        """Write what the connection queued; close once it has nothing more to do. Within a read,
+        the read's end writes for all its streams."""
         connection = self.connection
-        if connection is None or self.transport is None or self.closed:
+        if connection is None or self.transport is None or self.closed or self.reading:
             return
         data = connection.data_to_send()
         if len(data):
@@ -205,20 +220,38 @@ class H2ServerProtocol(asyncio.Protocol):
                 self.app.on_rejected(self.client_ip, 400, event.reason)
 
     def _start(self, event: RequestReceived) -> None:
-        """The HTTP/1.1 connection's dispatch, per stream: answer now, relay, or run the handler."""
         request = event.request
         stream = H2Stream(self, event.stream_id, request)
         self.streams[event.stream_id] = stream
         if not event.end_stream:
             request.body = Body(self.server.limits.max_body_bytes, stream.body_drained, _nothing)
-        else:
-            answer = self.app.respond_now(request)
-            if answer is not None:
-                stream.write(answer)
-                stream.finish()
-                return
-        if not self.app.begin(request, stream):
-            stream.run_handler(request)
+        if self.waiting or self._backlogged():
+            self.waiting.append(stream)
+            return
+        self._dispatch(stream)
+
+    def _dispatch(self, stream: H2Stream) -> None:
+        """The HTTP/1.1 connection's dispatch, per stream: answer now, relay, or run the handler."""
+        request = stream.request
+        try:
+            if request.body is None:
+                answer = self.app.respond_now(request)
+                if answer is not None:
+                    stream.write(answer)
+                    stream.finish()
+                    return
+            if not self.app.begin(request, stream.end):
+                stream.run_handler(request)
+        except ProtocolError as exc:  # as HttpConnection answers an app's refusal in its callbacks
+            self.app.on_rejected(self.client_ip, exc.status, exc.reason)
+            stream.write(error_response(exc.status, exc.reason))
+            stream.finish()
+        except Exception:
+            log.exception("request handling failed for %s", request.path.decode("latin-1"))
+            stream.fail()
+
+    def _backlogged(self) -> bool:
+        return self.connection is not None and self.connection.buffered_total > CONNECTION_HIGH_WATER
 
     def _wake_streams(self) -> None:
         if self.write_paused or self.connection is None:
@@ -226,6 +259,10 @@ class H2ServerProtocol(asyncio.Protocol):
         for stream in list(self.streams.values()):
             if stream.held and self.connection.buffered(stream.stream_id) < STREAM_HIGH_WATER:
                 stream.release()
+        while self.waiting and not self._backlogged():
+            stream = self.waiting.popleft()
+            if not stream.gone:
+                self._dispatch(stream)
 
     def stream_done(self, stream: H2Stream) -> None:
         if self.streams.get(stream.stream_id) is stream:
@@ -233,19 +270,20 @@ class H2ServerProtocol(asyncio.Protocol):
         self.flush()
 
 
-class H2Stream(ViewerEnd):
-    """One stream as the app sees it: a `ViewerEnd` it writes an HTTP/1.1 response to."""
+class H2Stream:
+    """One stream: its `end` is the `ViewerEnd` the app writes an HTTP/1.1 response to."""
 
     def __init__(self, owner: H2ServerProtocol, stream_id: int, request: Request) -> None:
         self.owner = owner
         self.stream_id = stream_id
         self.request = request
         self.loop = owner.loop
-        self.now = owner.loop.time()
-        self.deadline = math.inf
-        self.draining = owner.server.draining
-        self.relay = None
-        self.forwarded_lines = b""
+        # The app's side of the stream, native in a compiled build (http/endpoints.py): apps,
+        # relays and writers read and set its `now`, `deadline`, `relay` and `forwarded_lines`.
+        self.end = CallbackViewerEnd(
+            owner.loop, owner.loop.time(), self.write, self.drain, self.run_handler, self._relay_done
+        )
+        self.end.draining = owner.server.draining
         self.translator = ResponseTranslator(request.method == b"HEAD")
         self.head_sent = False
         self.ended = False
@@ -254,7 +292,7 @@ class H2Stream(ViewerEnd):
         self.waiter: asyncio.Future[None] | None = None
         self.unacked = 0  # body octets read from the client but not yet consumed by the app
 
-    # -- ViewerEnd ---------------------------------------------------------------------------
+    # -- the ViewerEnd's doings ------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
         connection = self.owner.connection
@@ -265,7 +303,7 @@ class H2Stream(ViewerEnd):
             body = translator.feed(data)
         except TranslationError as exc:
             log.error("HTTP/2 stream %d: the app wrote no valid response: %s", self.stream_id, exc)
-            self._fail()
+            self.fail()
             return
         if not self.head_sent:
             head = translator.head
@@ -294,14 +332,15 @@ class H2Stream(ViewerEnd):
     def run_handler(self, request: Request) -> None:
         self.loop.create_task(self._run(request))
 
-    def relay_done(self, request: Request, *, close: bool) -> None:
+    def _relay_done(self, request: Request, close: bool) -> None:
         self.finish()  # `close` is about an HTTP/1.1 connection: a stream just ends
 
     def on_deadline(self) -> None:
         """A relay's read timeout passed (the relay set `deadline`)."""
-        self.deadline = math.inf
-        if self.relay is not None:
-            self.relay.on_timeout()
+        end = self.end
+        end.deadline = math.inf
+        if end.relay is not None:
+            end.relay.on_timeout()
 
     # -- from the connection -----------------------------------------------------------------
 
@@ -326,13 +365,13 @@ class H2Stream(ViewerEnd):
     def hold(self) -> None:
         if not self.held:
             self.held = True
-            if self.relay is not None:
-                self.relay.pause()
+            if self.end.relay is not None:
+                self.end.relay.pause()
 
     def release(self) -> None:
         self.held = False
-        if self.relay is not None:
-            self.relay.resume()
+        if self.end.relay is not None:
+            self.end.relay.resume()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -341,9 +380,9 @@ class H2Stream(ViewerEnd):
         if self.gone:
             return
         self.gone = True
-        if self.relay is not None:
-            self.relay.on_client_lost()
-            self.relay = None
+        if self.end.relay is not None:
+            self.end.relay.on_client_lost()
+            self.end.relay = None
         if self.request.body is not None:
             self.request.body.fail(error)
         self._release_window()
@@ -365,7 +404,7 @@ class H2Stream(ViewerEnd):
     # -- internals ---------------------------------------------------------------------------
 
     async def _run(self, request: Request) -> None:
-        writer = ResponseWriter(self, request)
+        writer = ResponseWriter(self.end, request)
         try:
             await self.owner.app.handle(request, writer)
             if not writer.finished:
@@ -388,13 +427,14 @@ class H2Stream(ViewerEnd):
             self.owner.connection.acknowledge(self.stream_id, self.unacked)
             self.unacked = 0
 
-    def _fail(self) -> None:
+    def fail(self) -> None:
+        """The app failed this stream (an exception, octets that are no response): reset it."""
         connection = self.owner.connection
         if connection is not None and not self.ended:
             connection.reset_stream(self.stream_id, INTERNAL_ERROR)
         self.ended = True
-        self.lost(ConnectionResetError("invalid response"))
-        self.owner.flush()
+        self.lost(ConnectionResetError("the app failed the stream"))
+        self.owner.stream_done(self)
 
 
 def _nothing() -> None:

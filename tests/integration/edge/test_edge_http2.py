@@ -284,3 +284,43 @@ def test_edge_shutdown_sends_goaway_and_finishes_the_open_stream(
     assert (goaway.error_code, goaway.last_stream_id) == (0, 1)
     body = b"".join(f.data for f in frames if isinstance(f, hyperframe.frame.DataFrame))
     assert body == b"hello from the origin\n" and "END_STREAM" in frames[-1].flags
+
+
+def test_streams_for_large_objects_wait_while_the_connection_is_backlogged(chain: Chain) -> None:
+    """A client that asks for 20 cached 1 MB objects and opens no window: the edge copies at most
+    about CONNECTION_HIGH_WATER of them into its queues; the rest wait, and all arrive once it reads."""
+    payload = b"z" * 1_000_000
+    chain.origin.scripts[b"/big2"] = Script(body=payload)
+    get(chain, "/big2")  # cached
+    peer = _client(initial_window_size=0)
+    bodies: dict[int, bytes] = {}
+    ended: set[int] = set()
+    with _h2_socket(chain) as sock:
+        streams = list(range(1, 41, 2))
+        for stream_id in streams:
+            peer.send_headers(stream_id, _get(b"/big2"), end_stream=True)
+        sock.sendall(peer.data_to_send())
+        server = next(s for s in chain.edge.servers if s.h2 is not None)  # the HTTPS listener's
+        give_up = time.monotonic() + 5
+        while not server.h2_connections or len(next(iter(server.h2_connections)).waiting) == 0:
+            assert time.monotonic() < give_up, "no stream was held back"
+            sock.settimeout(0.05)
+            with contextlib.suppress(TimeoutError):
+                peer.receive_data(sock.recv(65536))
+        held = len(next(iter(server.h2_connections)).waiting)
+        assert 10 <= held < len(streams)
+        sock.settimeout(5)
+        peer.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+        peer.increment_flow_control_window(1 << 30)
+        sock.sendall(peer.data_to_send())
+        while len(ended) < len(streams):
+            data = sock.recv(65536)
+            assert data
+            for event in peer.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
+                    peer.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    ended.add(event.stream_id)
+            sock.sendall(peer.data_to_send())
+    assert all(bodies[s] == payload for s in streams)

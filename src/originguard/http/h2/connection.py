@@ -143,6 +143,11 @@ class H2ServerConnection:
         stream = self.streams.get(stream_id)
         return stream.outbound_size if stream is not None else 0
 
+    @property
+    def buffered_total(self) -> int:
+        """Response octets of every stream waiting for the client's windows."""
+        return sum(stream.outbound_size for stream in self.blocked.values())
+
     def data_to_send(self) -> bytes:
         output = self.output
         if not output:
