@@ -35,6 +35,8 @@ debs:
 	@missing=""; \
 	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx-light"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v h2load >/dev/null 2>&1 || missing="$$missing nghttp2-client"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	[ -d /usr/share/modsecurity-crs/rules ] || missing="$$missing modsecurity-crs"; \
 	if [ -n "$$missing" ]; then \

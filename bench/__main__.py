@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import edge_bench, gate_bench
+from bench import edge_bench, gate_bench, h2_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 SCRIPTS = ("waf_bench.py", "cache_store_bench.py", "dns_bench.py", "h2_codec_bench.py", "crs_bench.py")
@@ -20,7 +20,11 @@ SCRIPTS = ("waf_bench.py", "cache_store_bench.py", "dns_bench.py", "h2_codec_ben
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     OUT.mkdir(exist_ok=True)
-    results: dict[str, object] = {"gate": gate_bench.run(seconds), "edge": edge_bench.run(seconds)}
+    results: dict[str, object] = {
+        "gate": gate_bench.run(seconds),
+        "edge": edge_bench.run(seconds),
+        "h2": h2_bench.run(seconds),
+    }
     for script in SCRIPTS:
         print(f"\n== {script}", flush=True)
         done = subprocess.run(

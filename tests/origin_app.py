@@ -29,6 +29,7 @@ class ScriptedOrigin(HttpApp):
         self.scripts: dict[bytes, Script] = {}
         self.hits: Counter[bytes] = Counter()
         self.seen: list[tuple[bytes, list[tuple[bytes, bytes]]]] = []
+        self.bodies: dict[bytes, bytes] = {}  # the last request body per path
 
     def respond_now(self, request: Request) -> bytes | None:
         return None
@@ -38,7 +39,7 @@ class ScriptedOrigin(HttpApp):
 
     async def handle(self, request: Request, response: ResponseWriter) -> None:
         if request.body is not None:
-            await request.body.read_all()
+            self.bodies[request.path] = await request.body.read_all()
         if request.path == b"/healthz":
             await response.send(200, [], b"ok\n")
             return

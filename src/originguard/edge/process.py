@@ -21,6 +21,7 @@ from originguard.edge.runtime import EdgeConfigView, EdgeRuntime, compile_edge
 from originguard.errors import ConfigError, OriginguardError
 from originguard.http.client import UpstreamPool
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.h2.streams import H2Limits
 from originguard.http.limits import Limits
 from originguard.http.message import Request
 from originguard.http.server import HttpServer
@@ -158,6 +159,7 @@ async def start_edge(
                 loaded.resolve_path(node.tls.key),
                 source=loaded.source,
                 key_path=f"edges[{index}].tls",
+                http2=True,
             )
             extra = {}
             for ci, cert in enumerate(node.certificates):
@@ -166,6 +168,7 @@ async def start_edge(
                     loaded.resolve_path(cert.key),
                     source=loaded.source,
                     key_path=f"edges[{index}].certificates[{ci}]",
+                    http2=True,
                 )
                 extra.update(dict.fromkeys(cert.names, context))
             add_sni_contexts(tls, extra)
@@ -219,6 +222,8 @@ async def _listen(
         limits,
         on_connect=handle.on_connect if handle.reporter is not None else None,
         underscores=handle.underscores,
+        # HTTPS offers h2 (the contexts say so: server_context(http2=True)); timeouts as for HTTP/1.1
+        h2=H2Limits(body_timeout=limits.body_timeout, idle_timeout=limits.keepalive_timeout) if tls else None,
     )
     handle.servers.append(server)
     handle.apps.append(app)

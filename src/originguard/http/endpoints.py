@@ -2,7 +2,8 @@
 """The viewer's connection and a relay as the code between them sees each: apps (`begin`), relays
 and response writers hold a `ViewerEnd`; the viewer's connection holds a `RelayEnd`.
 
-`http.connection.HttpConnection` and `http.relay.Relay` are the one subclass of each. Base classes
+`http.connection.HttpConnection` and `http.relay.Relay` are the one subclass of each, besides
+`CallbackViewerEnd` (an HTTP/2 stream's end, whose owner is interpreted). Base classes
 here, below app, writer, relay and connection, so none of those imports another one back (they
 formed a knot of seven modules); native base classes rather than Protocols, so compiled callers
 still reach these attributes and methods through the vtable (about a thousand instructions a
@@ -12,6 +13,8 @@ request for a Python-level lookup, http/app.py).
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Awaitable, Callable
 
 from originguard.http.message import Request
 
@@ -63,3 +66,42 @@ class ViewerEnd(asyncio.Protocol):
     def relay_done(self, request: Request, *, close: bool) -> None:
         """The app finished a request it took with `begin` (its response is written)."""
         raise NotImplementedError
+
+
+class CallbackViewerEnd(ViewerEnd):
+    """A `ViewerEnd` whose doings are callables: for viewers served by interpreted code (an HTTP/2
+    stream, http/h2_server.py). Compiled code can subclass `ViewerEnd` only when compiled itself,
+    and apps, relays and writers call it natively through the vtable: this class is that native
+    end, and calls out to its owner."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        now: float,
+        on_write: Callable[[bytes], None],
+        on_drain: Callable[[], Awaitable[None]],
+        on_run_handler: Callable[[Request], None],
+        on_relay_done: Callable[[Request, bool], None],
+    ) -> None:
+        self.loop = loop
+        self.now = now
+        self.deadline = math.inf
+        self.draining = False
+        self.relay = None
+        self.forwarded_lines = b""
+        self._on_write = on_write
+        self._on_drain = on_drain
+        self._on_run_handler = on_run_handler
+        self._on_relay_done = on_relay_done
+
+    def write(self, data: bytes) -> None:
+        self._on_write(data)
+
+    async def drain(self) -> None:
+        await self._on_drain()
+
+    def run_handler(self, request: Request) -> None:
+        self._on_run_handler(request)
+
+    def relay_done(self, request: Request, *, close: bool) -> None:
+        self._on_relay_done(request, close)

@@ -15,6 +15,8 @@ from originguard.errors import ProtocolError
 from originguard.http.app import HttpApp
 from originguard.http.connection import HttpConnection
 from originguard.http.field_names import UnderscorePolicy
+from originguard.http.h2.streams import H2Limits
+from originguard.http.h2_server import H2ServerProtocol
 from originguard.http.limits import Limits
 from originguard.http.tls_server import TlsServerLayer
 from originguard.http.wire import DATE, error_response
@@ -36,8 +38,12 @@ class HttpServer:
         tick: float = 1.0,
         on_connect: Callable[[asyncio.Transport, str], None] | None = None,
         underscores: UnderscorePolicy | None = None,
+        h2: H2Limits | None = None,
     ) -> None:
         self.app = app
+        # HTTP/2 on TLS listeners whose context offers h2 (http.tls.server_context(http2=True)).
+        self.h2 = h2
+        self.h2_connections: set[H2ServerProtocol] = set()
         # Proxies (edge, gate) drop `_` field names by default; apps behind them see what came.
         self.underscores = underscores
         self.on_connect = on_connect
@@ -67,6 +73,13 @@ class HttpServer:
             self._accept_tasks.append(self.loop.create_task(self._accept_tls(sock, tls)))
         return HostPort(bound[0], bound[1])
 
+    @property
+    def _h2_factory(self) -> Callable[[], asyncio.Protocol] | None:
+        h2 = self.h2
+        if h2 is None:
+            return None
+        return lambda: H2ServerProtocol(self, h2)
+
     def on_rejected(self, conn: HttpConnection, error: ProtocolError) -> None:
         self.app.on_rejected(conn.client_ip, error.status, error.reason)
 
@@ -81,11 +94,15 @@ class HttpServer:
             sock.close()
         for conn in list(self.connections):
             conn.shutdown()
+        for h2 in list(self.h2_connections):
+            h2.shutdown()
         deadline = self.loop.time() + grace
-        while self.connections and self.loop.time() < deadline:
+        while (self.connections or self.h2_connections) and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
         for conn in list(self.connections):
             conn.abort()
+        for h2 in list(self.h2_connections):
+            h2.abort()
         self._clock.cancel()
 
     async def _run_clock(self) -> None:
@@ -98,6 +115,8 @@ class HttpServer:
             now = self.loop.time()
             for conn in [c for c in self.connections if c.deadline < now]:
                 conn.on_deadline()
+            for h2 in list(self.h2_connections):
+                h2.on_tick(now)  # its streams' deadlines and its own (stalls, idle)
 
     async def _accept_tls(self, sock: socket.socket, tls: ssl.SSLContext) -> None:
         sock.setblocking(False)
@@ -140,7 +159,7 @@ class HttpServer:
         try:
             # Our own TLS layer over a plain stream (http/tls_server.py), not uvloop's `ssl=`.
             await self.loop.connect_accepted_socket(
-                lambda: TlsServerLayer(self, tls, self.limits.header_timeout), client
+                lambda: TlsServerLayer(self, tls, self.limits.header_timeout, self._h2_factory), client
             )
         except OSError as exc:
             log.debug("accepted connection failed: %s", exc)

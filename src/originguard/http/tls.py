@@ -1,4 +1,4 @@
-"""TLS contexts: TLS 1.2+ only, modern AEAD ciphers, ALPN http/1.1 (never h2: we speak HTTP/1.1)."""
+"""TLS contexts: TLS 1.2+ only, modern AEAD ciphers; ALPN http/1.1, h2 first where a listener speaks it."""
 
 from __future__ import annotations
 
@@ -34,12 +34,17 @@ def _direct(context: ssl.SSLContext) -> ssl.SSLContext:
     return context
 
 
-def server_context(certificate: Path, key: Path, *, source: str = "", key_path: str = "") -> ssl.SSLContext:
-    """A server context for a listener; a missing or bad file is a ConfigError naming it."""
+def server_context(
+    certificate: Path, key: Path, *, source: str = "", key_path: str = "", http2: bool = False
+) -> ssl.SSLContext:
+    """A server context for a listener; a missing or bad file is a ConfigError naming it.
+
+    `http2`: offer h2 before http/1.1 (the listener's server must be made with `h2=`). Our ciphers
+    are ECDHE with AEAD only, which RFC 9113 §9.2.2 requires of TLS 1.2 under HTTP/2."""
     context = _direct(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(MODERN_CIPHERS)
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
     # No client-initiated renegotiation (as nginx): a handshake inside the stream is a DoS lever
     # and http/tls_server.py writes records without expecting one.
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION

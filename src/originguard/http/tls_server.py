@@ -11,6 +11,8 @@ C record methods, and hands plaintext to the `HttpConnection` directly:
                                                 └ records ──▶ HttpConnection.data_received(plaintext)
     HttpConnection.write ─▶ TlsServerLayer.write ── records ──▶ TCP stream
 
+When ALPN chose `h2`, an `http.h2_server.H2ServerProtocol` takes the HttpConnection's place.
+
 Decisions, as nginx makes them: client-initiated renegotiation is refused (the context sets
 OP_NO_RENEGOTIATION), a close sends close_notify and closes without waiting for the peer's, a
 handshake that does not finish within the header timeout is dropped, and a TCP close without
@@ -39,8 +41,18 @@ RECORD_MAX: Final = 16 * 1024
 class TlsServerLayer(asyncio.Protocol):
     """The TCP stream's protocol, and the transport of the HttpConnection above it."""
 
-    def __init__(self, server: Serving, context: ssl.SSLContext, handshake_timeout: float) -> None:
+    def __init__(
+        self,
+        server: Serving,
+        context: ssl.SSLContext,
+        handshake_timeout: float,
+        h2_factory: Callable[[], asyncio.Protocol] | None = None,
+    ) -> None:
         self.server = server
+        # Makes the protocol of a connection whose ALPN chose `h2` (http/h2_server.py); None: the
+        # listener speaks HTTP/1.1 only (its context does not offer h2 either).
+        self.h2_factory = h2_factory
+        self.h2: asyncio.Protocol | None = None
         self.context = context
         self.handshake_timeout = handshake_timeout
         self.incoming = ssl.MemoryBIO()
@@ -84,14 +96,20 @@ class TlsServerLayer(asyncio.Protocol):
             self._timer.cancel()
         if self.app is not None:
             self.app.connection_lost(exc)
+        elif self.h2 is not None:
+            self.h2.connection_lost(exc)
 
     def pause_writing(self) -> None:
         if self.app is not None:
             self.app.pause_writing()
+        elif self.h2 is not None:
+            self.h2.pause_writing()
 
     def resume_writing(self) -> None:
         if self.app is not None:
             self.app.resume_writing()
+        elif self.h2 is not None:
+            self.h2.resume_writing()
 
     # -- the transport the HttpConnection writes to --------------------------------------------
 
@@ -167,6 +185,10 @@ class TlsServerLayer(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._flush()
+        if self.h2_factory is not None and self.ssl_object.selected_alpn_protocol() == "h2":
+            h2 = self.h2 = self.h2_factory()
+            h2.connection_made(self)  # type: ignore[arg-type]  # a transport in all but its base class
+            return not self.closed
         app = self.app = HttpConnection(self.server, "https")
         app.connection_made(self)  # type: ignore[arg-type]  # a transport in all but its base class
         return not self.closed
@@ -175,6 +197,8 @@ class TlsServerLayer(asyncio.Protocol):
         """Hand the plaintext of every whole record received to the app, in order."""
         app = self.app
         if app is None:
+            if self.h2 is not None:
+                self._read_h2_records(self.h2)
             return
         while not self.closed and not self.reading_paused:
             try:
@@ -191,6 +215,26 @@ class TlsServerLayer(asyncio.Protocol):
             if not self.incoming.pending:
                 break
         if self.outgoing.pending:  # what reading produced (TLS 1.3 key updates, alerts)
+            self._flush()
+
+    def _read_h2_records(self, h2: asyncio.Protocol) -> None:
+        """`_read_records` for an HTTP/2 connection (kept apart: the HTTP/1.1 loop calls its
+        connection natively, compiled, and this one through Python)."""
+        while not self.closed and not self.reading_paused:
+            try:
+                plaintext = self._read(RECORD_MAX)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLError as exc:
+                self._fail("read", exc)
+                return
+            if not len(plaintext):
+                self.close()
+                return
+            h2.data_received(plaintext)
+            if not self.incoming.pending:
+                break
+        if self.outgoing.pending:
             self._flush()
 
     def _flush(self) -> None:

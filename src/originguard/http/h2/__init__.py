@@ -13,6 +13,10 @@ Settings reach the codec as attributes and calls: our SETTINGS_MAX_FRAME_SIZE on
 peer's SETTINGS_HEADER_TABLE_SIZE `encoder.set_max_table_size`.
 
 Errors are `originguard.errors.H2Error` (`code`: the RFC 9113 §7 error code; `stream_id`: 0 for a
-connection error). Streams, their states and flow-control windows, SETTINGS negotiation and the
-request mapping belong to the connection layer above this package.
+connection error).
+
+Above the codec, still sans-IO: `connection.H2ServerConnection` (streams, their states and
+flow-control windows, SETTINGS negotiation, GOAWAY, the abuse budgets), `request_head` (the
+request mapping onto `http.message.Request`) and `response_translation` (an app's HTTP/1.1
+response octets back into a head and body). The asyncio shell is `http.h2_server`.
 """
