@@ -63,3 +63,8 @@ class ViewerEnd(asyncio.Protocol):
     def relay_done(self, request: Request, *, close: bool) -> None:
         """The app finished a request it took with `begin` (its response is written)."""
         raise NotImplementedError
+
+    def take_over(self, tunnel: asyncio.Protocol) -> tuple[asyncio.Transport, bytes] | None:
+        """Hand the connection to a tunnel after a 101 (http/tunnel.py): its transport and the
+        bytes read after the handshake, or None when the viewer has gone."""
+        raise NotImplementedError
