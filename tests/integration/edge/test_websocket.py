@@ -22,7 +22,7 @@ from originguard.gate.process import GateHandle, start_gate
 from originguard.http.limits import Limits
 from originguard.http.server import HttpServer
 from originguard.secrets import write_secret_file
-from tests.support import LoopThread, client_tls, read_all, read_response
+from tests.support import LoopThread, client_tls, read_all, read_response, wait_for
 from tests.support import connect as raw_connect
 
 SECRET = "w8s2k4m6q1c3v5b7n9x0z2l4h6d8f0g1"
@@ -85,6 +85,9 @@ class WsChain:
     def url(self) -> str:
         assert self.edge.https is not None
         return f"wss://127.0.0.1:{self.edge.https.port}"
+
+    def open_tunnels_at_gate(self) -> int:
+        return sum(target.outstanding for target in self.gate.runtime.groups["app"].targets)
 
     def open(self, path: str = "/ws", **options: object) -> ClientConnection:
         return connect(
@@ -163,6 +166,7 @@ def test_close_from_the_client_is_answered_and_ends_the_tunnel(ws_chain: WsChain
         ws.close(code=1000, reason="done")
     assert ws.protocol.close_rcvd is not None
     assert ws.protocol.close_rcvd.code == 1000  # the app's answer came back through both hops
+    wait_for(lambda: ws_chain.open_tunnels_at_gate() == 0)  # the gate's tunnel ended too
 
 
 def test_close_from_the_app_reaches_the_viewer(ws_chain: WsChain) -> None:
@@ -181,6 +185,7 @@ def test_idle_tunnel_is_closed_after_the_behaviours_timeout(ws_chain: WsChain) -
         # No byte either way: the edge's 0.3 s idle deadline closes both sides, long before 5 s.
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=5)
+    wait_for(lambda: ws_chain.open_tunnels_at_gate() == 0)  # and the gate's side closed with it
 
 
 def test_behaviour_with_websocket_false_gets_403(ws_chain: WsChain) -> None:
