@@ -69,7 +69,10 @@ def check_upgrade(method: bytes, index: HeaderIndex, has_body: bool) -> UpgradeC
 
 
 def is_websocket_handshake(request: Request) -> bool:
-    """`check_upgrade` of a parsed request: is it a handshake to tunnel?"""
+    """`check_upgrade` of a parsed request: is it a handshake to tunnel? (RFC 6455 §4.1: over
+    HTTP/1.1; an HTTP/1.0 request cannot upgrade, RFC 9110 §7.8.)"""
+    if request.version != b"1.1":
+        return False
     return check_upgrade(request.method, request.header_index(), request.body is not None).kind == "websocket"
 
 

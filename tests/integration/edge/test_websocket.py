@@ -244,6 +244,23 @@ def test_h2c_upgrade_is_not_passed_on(ws_chain: WsChain) -> None:
     assert read_all(sock) == b""  # then closed: nothing after the head is parsed
 
 
+def test_a_handshake_the_app_answers_without_101_is_relayed_as_a_response(ws_chain: WsChain) -> None:
+    assert ws_chain.edge.https is not None
+    sock = raw_connect(
+        ws_chain.edge.https.port,
+        tls=client_tls(ws_chain.pki["ca"].certificate),
+        server_name="www.cdn.example.test",
+    )
+    sock.sendall(HANDSHAKE.replace("/ws", "/api/plain").encode() + b"\r\n")
+    response = read_response(sock)
+    assert response.status == 200  # the demo app's JSON page: it does not upgrade there
+    seen = dict(ws_chain.app.last_headers)
+    assert seen[b"Upgrade"] == b"websocket"  # the handshake went on as one, signed by the edge
+    assert b"X-Origin-Verify" not in seen  # the gate admitted it by the secret, then cut it
+    assert SECRET.encode() not in response.raw
+    assert read_all(sock) == b""
+
+
 def test_websocket_upgrade_with_the_wrong_version_is_not_tunnelled(ws_chain: WsChain) -> None:
     assert ws_chain.edge.https is not None
     sock = raw_connect(

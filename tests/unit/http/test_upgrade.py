@@ -5,8 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from originguard.http.message import Request
 from originguard.http.request_checks import HeaderIndex
-from originguard.http.upgrade import check_upgrade, is_websocket_switch, switching_head
+from originguard.http.upgrade import (
+    check_upgrade,
+    is_websocket_handshake,
+    is_websocket_switch,
+    switching_head,
+)
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -113,3 +119,16 @@ def test_switching_head_keeps_websocket_fields_and_drops_hop_by_hop_and_cuts() -
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
     )
+
+
+def parsed(version: bytes) -> Request:
+    index = handshake()
+    headers = [(name, value) for name, values in index.items() for value in values]
+    return Request(
+        b"GET", b"/ws", b"/ws", b"", version, headers, b"example.test", True, "", 0, "https", 443, None
+    )
+
+
+def test_only_http_1_1_requests_are_handshakes() -> None:
+    assert is_websocket_handshake(parsed(b"1.1"))
+    assert not is_websocket_handshake(parsed(b"1.0"))
