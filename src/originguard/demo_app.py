@@ -2,6 +2,7 @@
 
 Two more paths show early hints through the stack (http/interim.py): `/early-hints` sends a 103
 that preloads `/static/app.js` before its HTML page, and `/static/app.js` is a cacheable script.
+`/ws` is a WebSocket echo (demo_websocket.py), for tunnels through edge and gate.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Final
 import orjson
 
 from originguard.config.values import HostPort
+from originguard.demo_websocket import serve_echo, switching_response
 from originguard.http.app import HttpApp
 from originguard.http.interim import render_interim
 from originguard.http.limits import Limits
 from originguard.http.message import Request
 from originguard.http.server import HttpServer
+from originguard.http.upgrade import check_upgrade
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
 from originguard.notify import notify_ready
@@ -88,6 +91,9 @@ class DemoApp(HttpApp):
             return
         self.requests_seen += 1
         self.last_headers = list(request.headers)
+        if request.path.startswith(b"/ws"):
+            await self._websocket(request, response)
+            return
         if request.path == b"/early-hints":
             response.send_interim(EARLY_HINTS)  # RFC 8297; the writer skips it for HTTP/1.0
             headers = [(b"Content-Type", b"text/html; charset=utf-8"), (b"Cache-Control", b"max-age=60")]
@@ -116,6 +122,16 @@ class DemoApp(HttpApp):
             [(b"Content-Type", b"application/json"), (b"Cache-Control", b"max-age=60")],
             orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n",
         )
+
+    async def _websocket(self, request: Request, response: ResponseWriter) -> None:
+        check = check_upgrade(request.method, request.header_index(), request.body is not None)
+        key = request.header(b"sec-websocket-key")
+        if check.kind != "websocket" or key is None:
+            # RFC 6455 §4.2.2: 426 names the upgrade this resource wants.
+            await response.send(426, [(b"Upgrade", b"websocket"), (b"Content-Type", b"text/plain")], b"")
+            return
+        response.switch_protocols(switching_response(key))
+        await serve_echo(response.conn)
 
 
 def _matches(if_none_match: tuple[bytes, ...], etag: bytes) -> bool:

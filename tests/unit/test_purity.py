@@ -24,6 +24,7 @@ PURE_MODULES = [
     "gate/health.py",
     "gate/targets.py",
     "http/request_checks.py",
+    "http/upgrade.py",
     "http/headers.py",
     "http/field_names.py",
     "http/interim.py",

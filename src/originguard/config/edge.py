@@ -180,6 +180,14 @@ class Behavior(Model):
         description="compress text-like responses for viewers that accept it (`compression` says how); "
         "each coding is cached apart, compressed once at fill",
     )
+    websocket: bool = Field(
+        default=True,
+        description="tunnel WebSocket handshakes (RFC 6455) to the origin; `false` answers them 403. "
+        "A tunnel is never cached",
+    )
+    websocket_idle_timeout: Duration = Field(
+        default=600.0, gt=0, description="a WebSocket tunnel with no byte either way for this long is closed"
+    )
 
     @model_validator(mode="after")
     def _compress_needs_cache(self) -> Behavior:

@@ -252,6 +252,9 @@ class TargetGroup(Model):
     )
     connect_timeout: Duration = Field(default=2.0, description="TCP connect timeout (then 502)")
     read_timeout: Duration = Field(default=30.0, description="longest wait for response bytes (then 504)")
+    websocket_idle_timeout: Duration = Field(
+        default=600.0, gt=0, description="a WebSocket tunnel with no byte either way for this long is closed"
+    )
 
 
 class HttpLimits(Model):

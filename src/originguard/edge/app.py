@@ -20,8 +20,10 @@ from originguard.edge.relaying import EdgeRelayHandler, begin_relay
 from originguard.edge.routing import route
 from originguard.edge.runtime import EdgeRuntime
 from originguard.edge.viewer import viewer_decision
+from originguard.edge.websocket import serve_websocket
 from originguard.http.endpoints import ViewerEnd
 from originguard.http.message import Request
+from originguard.http.upgrade import is_websocket_handshake as _is_websocket
 from originguard.http.writer import ResponseWriter
 from originguard.proxy.prebuilt import prebuild
 
@@ -31,6 +33,9 @@ METHOD_REFUSED: Final = prebuild(
 )
 LOOP: Final = prebuild(
     508, [(b"Content-Type", b"text/plain")], b"Loop detected: this edge is already in Via\n"
+)
+WEBSOCKET_REFUSED: Final = prebuild(
+    403, [(b"Content-Type", b"text/plain")], b"This distribution does not accept WebSocket connections\n"
 )
 HTTPS_ONLY: Final = prebuild(
     403, [(b"Content-Type", b"text/plain")], b"This distribution only accepts HTTPS\n"
@@ -69,6 +74,15 @@ class EdgeApp(EdgeListener):
             if verdict.blocked:
                 return self.blocked_wire(request, verdict)
         policy = behavior.key_policy
+        if b"upgrade" in request.header_index() and _is_websocket(request):
+            if not behavior.config.websocket:
+                return self._answer(
+                    request, WEBSOCKET_REFUSED.wire(keep_alive=False, head_only=False), "Error", 403
+                )
+            # A pass, never the cache (a cached /ws would answer a handshake with a page):
+            # `handle` tunnels it (edge/websocket.py).
+            request.context = EdgeContext(behavior, policy, verdict, routing.PASS)
+            return None
         if taken == routing.CACHE_HIT:
             key = cache_key(request.host, path, request.query, request.headers, policy)
             compression = behavior.compression
@@ -109,6 +123,9 @@ class EdgeApp(EdgeListener):
                 return
             context = request.context
             assert isinstance(context, EdgeContext)
+        if b"upgrade" in request.header_index() and _is_websocket(request):
+            await serve_websocket(self, request, response, context)
+            return
         await serve_slow_path(self, request, response, context)
 
     def on_rejected(self, client_ip: str, status: int, reason: str) -> None:

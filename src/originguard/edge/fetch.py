@@ -38,6 +38,7 @@ async def fetch_from_origin(
     body: bytes | AsyncIterator[bytes] | None = None,
     content_length: int | None = None,
     interim: ResponseWriter | None = None,
+    upgrade: bool = False,
 ) -> tuple[UpstreamResponse, CompiledOrigin]:
     """Send the request to the target's origins in order; raise the last UpstreamError if all fail.
 
@@ -46,7 +47,8 @@ async def fetch_from_origin(
     member; a member whose connect failed goes last for PASSIVE_FAIL_TIMEOUT (nginx's
     `max_fails=1`). After a status failover or any other error only replayable requests go on:
     the origin may have acted on the request. The origin's interim heads (103 Early Hints...) go
-    to `interim`, the viewer's response, when one is given (http/interim.py)."""
+    to `interim`, the viewer's response, when one is given (http/interim.py). `upgrade` (a
+    WebSocket handshake, edge/websocket.py) takes a 101 as the response."""
     replayable = body is None or isinstance(body, bytes)
     now = runtime.pool.loop.time()
     members = reachable_first(target.members, runtime.origin_out_until, now)
@@ -75,6 +77,7 @@ async def fetch_from_origin(
                     content_length=content_length,
                     read_timeout=origin.config.read_timeout,
                     on_interim=None if interim is None else _interim_to(interim, runtime, origin),
+                    upgrade=upgrade,
                 )
             except UpstreamError as exc:
                 runtime.origin_errors.inc((origin.id, exc.kind))

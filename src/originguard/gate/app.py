@@ -23,6 +23,7 @@ from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import HOP_BY_HOP, FieldSet
 from originguard.http.message import Request
 from originguard.http.relay import start_relay
+from originguard.http.upgrade import is_websocket_handshake
 from originguard.http.wire import DATE
 from originguard.http.writer import ResponseWriter
 from originguard.observe.metrics import CounterCell
@@ -104,6 +105,8 @@ class GateListenerApp(ForwardingApp):
         decision = request.context
         if request.body is not None or not isinstance(decision, Match):
             return False
+        if b"upgrade" in request.header_index() and is_websocket_handshake(request):
+            return False  # it may become a tunnel: the coroutine path (forward)
         plan = plan_forward(self, request, decision)
         request.context = plan  # a retry or the coroutine path goes to the same target
         target = plan.target

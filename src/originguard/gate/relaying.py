@@ -22,6 +22,8 @@ from originguard.http.endpoints import ViewerEnd
 from originguard.http.headers import HOP_BY_HOP, FieldSet, edit_head, fields_to_cut, strip_hop_by_hop
 from originguard.http.message import Request
 from originguard.http.relay import Relay, RelayHandler, head_to_edit, line_end, render_request
+from originguard.http.tunnel import tunnel_response
+from originguard.http.upgrade import UPGRADE_REQUEST_FIELDS, is_websocket_handshake
 from originguard.http.wire import render_response
 from originguard.http.writer import ResponseWriter
 from originguard.proxy.forwarding import (
@@ -143,6 +145,12 @@ async def forward(app: ForwardingApp, request: Request, response: ResponseWriter
     body = stream_body(request.body) if request.body is not None else None
     target = plan.target
     tried: list[Target] = []
+    headers = target_request_headers(request, app.dropped)
+    # A WebSocket handshake asks the target for the same upgrade (the viewer's Upgrade and
+    # Connection fields are hop-by-hop); any other Upgrade goes on as a plain request.
+    upgrade = b"upgrade" in request.header_index() and is_websocket_handshake(request)
+    if upgrade:
+        headers.extend(UPGRADE_REQUEST_FIELDS)
     while True:
         target.outstanding += 1
         try:
@@ -150,11 +158,12 @@ async def forward(app: ForwardingApp, request: Request, response: ResponseWriter
                 Upstream(target.address.host, target.address.port),
                 request.method,
                 origin_form(request),
-                target_request_headers(request, app.dropped),
+                headers,
                 body,
                 content_length=declared_length(request) if request.body is not None else None,
                 read_timeout=plan.group.read_timeout,
                 on_interim=response.interim_sink(HOP_BY_HOP),  # 103 Early Hints and the like go on
+                upgrade=upgrade,
             )
         except UpstreamError as exc:
             target.outstanding -= 1
@@ -171,6 +180,10 @@ async def forward(app: ForwardingApp, request: Request, response: ResponseWriter
             continue
         break
     try:
+        if upgrade and upstream.status == 101:
+            app.log_request(request, 101, response.bytes_sent, plan.rule, target.label)
+            await tunnel_response(response, upstream, plan.group.websocket_idle_timeout)
+            return
         await response.start(upstream.status, target_response_headers(upstream.headers), upstream.length)
         while chunk := await upstream.read():
             await response.write(chunk)

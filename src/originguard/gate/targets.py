@@ -103,6 +103,7 @@ class TargetGroupState:
         # Read per request: plain attributes, not the pydantic model's.
         self.least_outstanding = config.algorithm == "least_outstanding"
         self.read_timeout = config.read_timeout
+        self.websocket_idle_timeout = config.websocket_idle_timeout
         self._next = 0
 
     def pick(self) -> Pick:

@@ -29,7 +29,7 @@ import httptools
 from originguard.errors import UpstreamError, UpstreamErrorKind
 from originguard.http.interim import interim_action
 from originguard.http.relay import Relay, RelayUpstream
-from originguard.http.response_head import HOP_BY_HOP_CUTS, keeps_alive, scan_head, status_at
+from originguard.http.response_head import HOP_BY_HOP_CUTS, fields_of, keeps_alive, scan_head, status_at
 from originguard.http.wire import not_connected
 
 Header = tuple[bytes, bytes]
@@ -85,6 +85,11 @@ class UpstreamResponse:
         """Drop the body unread; the connection cannot be reused."""
         self._conn.abort()
 
+    @property
+    def connection(self) -> UpstreamConnection:
+        """The connection it came on (a 101's, to detach for a tunnel)."""
+        return self._conn
+
 
 class UpstreamConnection(RelayUpstream):
     """One keep-alive connection speaking to an upstream; one request at a time."""
@@ -126,6 +131,11 @@ class UpstreamConnection(RelayUpstream):
         self.interim_sink: InterimSink | None = None  # the coroutine path's, for the current request
         self._interims = 0  # interim heads of the current response so far
         self.idle_list: list[UpstreamConnection] | None = None  # its pool's idle list, once known
+        # An upgrade request is out (a WebSocket handshake): a 101 then ends the HTTP exchange
+        # and the connection leaves its pool for a tunnel (`detach`, http/tunnel.py).
+        self.upgrading = False
+        self.switched = False
+        self._after_switch = b""  # what followed the 101 head in its read: the tunnel's first bytes
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -145,6 +155,8 @@ class UpstreamConnection(RelayUpstream):
         self._got_bytes = True
         try:
             self._feed(data)
+        except httptools.HttpParserUpgrade:
+            pass  # llhttp stops after a 101's head: `_switch` has taken what follows
         except httptools.HttpParserError as exc:
             if self.closed:
                 return  # a callback refused the response (an interim head) and aborted
@@ -230,6 +242,9 @@ class UpstreamConnection(RelayUpstream):
 
     def _interim(self, status: int, received: bytes | bytearray, end: int) -> None:
         """An interim response (RFC 9110 §15.2): pass it on or refuse it; the final one follows."""
+        if status == 101 and self.upgrading:
+            self._switch(received, end)
+            return
         self._interims += 1
         action = interim_action(status, self._interims)
         # A head that came whole in one read is never over the limit in data_received's check.
@@ -256,6 +271,32 @@ class UpstreamConnection(RelayUpstream):
         rest = received[end + 4 :]
         self._received = rest if len(rest) else None
         self._head_from = 0
+
+    def _switch(self, received: bytes | bytearray, end: int) -> None:
+        """The 101 to our upgrade request (RFC 9110 §15.2.2): the response is its head alone, and
+        what follows is the new protocol's, for the tunnel; no byte more is read until it holds
+        the transport."""
+        self._head_done = self._done = self.switched = True
+        self._keep_alive = False  # never back to a pool
+        self._status = 101
+        fields = fields_of(bytes(received[self._head_from : end + 2]))
+        self._after_switch = bytes(received[end + 4 :])
+        self._received = None
+        self.pool.forget(self)
+        if self.transport is not None:
+            self.transport.pause_reading()
+        if self._head is not None and not self._head.done():
+            self._head.set_result(UpstreamResponse(self, 101, fields, None))
+
+    def detach(self) -> tuple[asyncio.Transport, bytes] | None:
+        """A switched connection's transport and the bytes that came after the 101, for a tunnel
+        to take (its reading is paused until then); None once closed."""
+        if not self.switched or self.closed or self.transport is None:
+            return None
+        after = self._after_switch
+        self._after_switch = b""
+        self.closed = True  # to this object: the tunnel's protocol gets the transport's events now
+        return self.transport, after
 
     def on_body(self, chunk: bytes) -> None:
         if self.relay is not None:
@@ -284,11 +325,13 @@ class UpstreamConnection(RelayUpstream):
         body: bytes | AsyncIterator[bytes] | None,
         chunked: bool,
         on_interim: InterimSink | None = None,
+        upgrade: bool = False,
     ) -> UpstreamResponse:
         """Write a request and wait for the response head (read timeout applies); the interim heads
-        that go on before it are given to `on_interim`."""
+        that go on before it are given to `on_interim`. With `upgrade`, a 101 is the response."""
         assert self.transport is not None
         self._reset()
+        self.upgrading = upgrade
         self.interim_sink = on_interim
         waiter = self._head = self.loop.create_future()
         if isinstance(body, bytes) or body is None:
@@ -370,6 +413,7 @@ class UpstreamConnection(RelayUpstream):
 
     def _reset(self) -> None:
         self._released = False
+        self.upgrading = False
         self._received = None
         self._head_from = 0
         self._head_done = False
@@ -426,9 +470,12 @@ class UpstreamPool:
         content_length: int | None = None,
         read_timeout: float | None = None,
         on_interim: InterimSink | None = None,
+        upgrade: bool = False,
     ) -> UpstreamResponse:
         """Send one request; a reused connection that died idle is retried once for replayable
-        requests. Interim heads that go on (http/interim.py) are given to `on_interim` first."""
+        requests. Interim heads that go on (http/interim.py) are given to `on_interim` first.
+        With `upgrade` (the caller sent Connection/Upgrade fields) a 101 is the response, and its
+        connection is the caller's to `detach` (UpstreamResponse.connection)."""
         chunked = body is not None and not isinstance(body, bytes) and content_length is None
         framing: list[Header] = []
         if isinstance(body, bytes) and (body or method in (b"POST", b"PUT", b"PATCH")):
@@ -446,7 +493,7 @@ class UpstreamPool:
             conn, reused = await self._connection(upstream, read_timeout)
             conn.head_request = method == b"HEAD"
             try:
-                return await conn.send(head, body, chunked, on_interim)
+                return await conn.send(head, body, chunked, on_interim, upgrade)
             except UpstreamError as exc:
                 # RFC 9112 §9.3.1: a request on a reused connection that closed before any
                 # response byte may be retried when it can be replayed; the server never saw it.

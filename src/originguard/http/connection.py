@@ -93,6 +93,10 @@ class HttpConnection(ViewerEnd):
         self._send: Callable[[bytes], object] = not_connected
         self._clock: Callable[[], float] = self.loop.time
         self.relay: RelayEnd | None = None
+        # After a WebSocket handshake's 101 (http/tunnel.py): the protocol this connection's
+        # events go to, and before it takes over, what followed the upgrade request's head.
+        self.tunnel: asyncio.Protocol | None = None
+        self.upgrade_tail: bytes | None = None
         self.transport: asyncio.Transport | None = None
         self.state = IDLE
         self.deadline = self.loop.time() + self.limits.header_timeout
@@ -154,6 +158,8 @@ class HttpConnection(ViewerEnd):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = self.ignoring = True
         self.server.connections.discard(self)
+        if self.tunnel is not None:
+            self.tunnel.connection_lost(exc)
         if self.relay is not None:
             self.relay.on_client_lost()
             self.relay = None
@@ -166,16 +172,24 @@ class HttpConnection(ViewerEnd):
         self.write_paused = True
         if self.relay is not None:
             self.relay.pause()  # the client reads slowly: so do we, from the upstream
+        elif self.tunnel is not None:
+            self.tunnel.pause_writing()
 
     def resume_writing(self) -> None:
         self.write_paused = False
         if self.relay is not None:
             self.relay.resume()
+        elif self.tunnel is not None:
+            self.tunnel.resume_writing()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if self.ignoring:
+            if self.tunnel is not None:
+                self.tunnel.data_received(data)
+            elif self.upgrade_tail is not None and not self.closed:
+                self.upgrade_tail += data  # read before the pause took effect (a TLS record's rest)
             return
         # One clock read per read(): every request of this chunk shares it (deadlines have a
         # one-second resolution, and uvloop's clock only moves between loop iterations anyway).
@@ -187,8 +201,14 @@ class HttpConnection(ViewerEnd):
             self._source = data
         try:
             self._feed(data)
-        except httptools.HttpParserUpgrade:
-            # We do not tunnel (no WebSocket/CONNECT): answer the request, then close.
+        except httptools.HttpParserUpgrade as exc:
+            # llhttp stops after an upgrade request's head (Upgrade with Connection: upgrade, or
+            # CONNECT). The app may tunnel a WebSocket handshake (`take_over`): what followed the
+            # head is kept for it, and nothing more is read or parsed. Anything else is answered
+            # as a plain request (Upgrade is hop-by-hop, never passed on), then the connection closes.
+            self.ignoring = True
+            self.upgrade_tail = data[int(exc.args[0]) :]
+            self._pause_reading()
             if self.queue:
                 self.queue[-1].keep_alive = False
             elif self.last_answered_now:
@@ -435,6 +455,20 @@ class HttpConnection(ViewerEnd):
             self.drain_waiter = self.loop.create_future()
             await self.drain_waiter
 
+    def take_over(self, tunnel: asyncio.Protocol) -> tuple[asyncio.Transport, bytes] | None:
+        """After a 101 is written: this connection's bytes and flow-control events go to `tunnel`
+        from now on. Returns the transport and what the viewer sent after the handshake, or None
+        when the viewer has gone."""
+        if self.closed or self.transport is None:
+            return None
+        self.tunnel = tunnel
+        self.ignoring = True
+        self.deadline = math.inf  # the tunnel keeps its own idle deadline
+        tail = self.upgrade_tail or b""
+        self.upgrade_tail = None
+        self._resume_reading()
+        return self.transport, tail
+
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = self.ignoring = True
@@ -450,6 +484,8 @@ class HttpConnection(ViewerEnd):
         or an upstream that stopped answering a relay."""
         if self.relay is not None:
             self.relay.on_timeout()
+            return
+        if self.tunnel is not None:
             return
         if self.state in (HEAD, BODY) and self.rejected is None:
             self.rejected = RequestTimeout("request timed out")
@@ -469,7 +505,9 @@ class HttpConnection(ViewerEnd):
     def shutdown(self) -> None:
         """Graceful stop: idle connections close now, busy ones after their current response."""
         self.draining = True
-        if not self.busy and not self.queue and self.state == IDLE:
+        if self.tunnel is not None:
+            self.close()  # a tunnel has no message boundary to wait for
+        elif not self.busy and not self.queue and self.state == IDLE:
             self.close()
 
     def _send_continue_for(self, request: Request) -> Callable[[], None]:

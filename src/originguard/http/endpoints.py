@@ -67,6 +67,11 @@ class ViewerEnd(asyncio.Protocol):
         """The app finished a request it took with `begin` (its response is written)."""
         raise NotImplementedError
 
+    def take_over(self, tunnel: asyncio.Protocol) -> tuple[asyncio.Transport, bytes] | None:
+        """Hand the connection to a tunnel after a 101 (http/tunnel.py): its transport and the
+        bytes read after the handshake, or None when the viewer has gone."""
+        raise NotImplementedError
+
 
 class CallbackViewerEnd(ViewerEnd):
     """A `ViewerEnd` whose doings are callables: for viewers served by interpreted code (an HTTP/2
@@ -105,3 +110,7 @@ class CallbackViewerEnd(ViewerEnd):
 
     def relay_done(self, request: Request, *, close: bool) -> None:
         self._on_relay_done(request, close)
+
+    def take_over(self, tunnel: asyncio.Protocol) -> tuple[asyncio.Transport, bytes] | None:
+        # An HTTP/2 stream is never tunnelled: the handshake check admits HTTP/1.1 only.
+        return None

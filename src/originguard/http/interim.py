@@ -6,8 +6,9 @@ exceptions:
 
 - 100 Continue: our own server answers the client's `Expect: 100-continue` when the app first reads
   the body (http/body.py); the upstream's 100 answers our request, not the client's.
-- 101 Switching Protocols: we never ask an upstream to upgrade and cannot relay what follows, so
-  an unasked-for 101 makes the response invalid (RFC 9110 §15.2.2).
+- 101 Switching Protocols: unless we asked for an upgrade (a WebSocket handshake, where the 101 is
+  the response: http/client.py `_switch`, http/tunnel.py), an unasked-for 101 makes the response
+  invalid (RFC 9110 §15.2.2).
 - More than MAX_INTERIM_RESPONSES on one request: an upstream could otherwise hold a response open
   forever with an endless run of small heads, each restarting the read timeout. As nginx refuses
   what it cannot bound, the client gets a 502.

@@ -83,6 +83,15 @@ class ResponseWriter:
 
         return send
 
+    def switch_protocols(self, wire: bytes) -> None:
+        """Send a 101 head (http/upgrade.py `switching_head`): the HTTP exchange ends here, and
+        the connection is a tunnel's from now on (`conn.take_over`), never reused for HTTP."""
+        self._begin(101)
+        self.close_after = True
+        self.conn.write(wire)
+        self.bytes_sent += len(wire)
+        self.finished = True
+
     def send_prebuilt(self, status: int, wire: bytes) -> None:
         """Send a whole response rendered ahead of time (a fixed deny)."""
         self._begin(status)
