@@ -57,21 +57,20 @@ class AdminApi:
         return 200, b"text/plain; version=0.0.4; charset=utf-8", self.metrics.exposition()
 
     async def _rtt(self, _: Request, body: bytes) -> Reply:
-        status, content_type, payload = self.ingest(body)
-        return int(status.split(" ", 1)[0]), content_type.encode(), payload
+        return self.ingest(body)
 
-    def ingest(self, body: bytes) -> tuple[str, str, bytes]:
+    def ingest(self, body: bytes) -> Reply:
         """Validate a batch of RTT samples and add them to the store (all or nothing)."""
         try:
             samples = self._parse(orjson.loads(body))
         except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
-            return _text("400 Bad Request", f"bad RTT report: {exc}")
+            return 400, b"text/plain; charset=utf-8", f"bad RTT report: {exc}\n".encode()
         edge, rows = samples
         now = self.clock()
         for subnet, rtt_ms in rows:
             self.rtt.add(subnet, edge, rtt_ms, now)
         self.metrics.rtt_samples.labels(edge).inc(len(rows))
-        return "200 OK", "application/json", orjson.dumps({"accepted": len(rows)})
+        return 200, b"application/json", orjson.dumps({"accepted": len(rows)})
 
     def _parse(self, report: Any) -> tuple[str, list[tuple[tuple[int, int], float]]]:
         if not isinstance(report, dict):
@@ -93,7 +92,3 @@ class AdminApi:
                 raise ValueError(f"rtt_ms {rtt_ms!r} must be a number in (0, {MAX_RTT_MS:g})")
             rows.append((parse_subnet(str(sample["subnet"])), float(rtt_ms)))
         return edge, rows
-
-
-def _text(status: str, message: str) -> tuple[str, str, bytes]:
-    return status, "text/plain; charset=utf-8", message.encode() + b"\n"

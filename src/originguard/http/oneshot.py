@@ -44,10 +44,9 @@ class OneShotResponse:
 class _Reader:
     """httptools callbacks collecting one response within the limits."""
 
-    def __init__(self, max_head: int, max_body: int, want_body: bool) -> None:
+    def __init__(self, max_head: int, max_body: int) -> None:
         self.max_head = max_head
         self.max_body = max_body
-        self.want_body = want_body
         self.head_bytes = 0
         self.headers: list[Header] = []
         self.chunks: list[bytes] = []
@@ -143,7 +142,7 @@ def _request_bytes(
 async def _read(
     reader: asyncio.StreamReader, max_head: int, max_body: int, read_body: bool
 ) -> OneShotResponse:
-    collected = _Reader(max_head, max_body, read_body)
+    collected = _Reader(max_head, max_body)
     parser = httptools.HttpResponseParser(collected)
     while not collected.done and not (collected.head_done and not read_body):
         data = await reader.read(65536)
