@@ -79,9 +79,9 @@ class EdgeApp(EdgeListener):
                 return self._answer(
                     request, WEBSOCKET_REFUSED.wire(keep_alive=False, head_only=False), "Error", 403
                 )
-            # A pass, never the cache (a cached /ws would answer a handshake with a page):
-            # `handle` tunnels it (edge/websocket.py).
-            request.context = EdgeContext(behavior, policy, verdict, routing.PASS)
+            # Never the cache (a cached /ws would answer a handshake with a page), never a
+            # callback relay: `handle` tunnels it (edge/websocket.py).
+            request.context = EdgeContext(behavior, policy, verdict, routing.TUNNEL)
             return None
         if taken == routing.CACHE_HIT:
             key = cache_key(request.host, path, request.query, request.headers, policy)
@@ -123,7 +123,7 @@ class EdgeApp(EdgeListener):
                 return
             context = request.context
             assert isinstance(context, EdgeContext)
-        if b"upgrade" in request.header_index() and _is_websocket(request):
+        if context.route == routing.TUNNEL:  # respond_now judged the handshake
             await serve_websocket(self, request, response, context)
             return
         await serve_slow_path(self, request, response, context)

@@ -12,6 +12,7 @@
       RELAY           not cached, no body: relayed from callbacks on a warm pooled connection
                       (`edge.relaying`); without one, PASS
       PASS            not cached, through the coroutine (`edge.passthrough`): bodies, cold pools
+      TUNNEL          a WebSocket handshake (set by `edge.app`, never by `route`): `edge.websocket`
 
 `edge.app` answers the health path and a Via loop before choosing a behaviour, and runs the WAF
 between the two answers and the rest: a block wins over every route after METHOD_REFUSED. The
@@ -33,6 +34,7 @@ CACHE_HIT: Final = 3
 FILL: Final = 4
 RELAY: Final = 5
 PASS: Final = 6
+TUNNEL: Final = 7
 
 NAMES: Final = {
     VIEWER_POLICY: "viewer-policy",
@@ -41,6 +43,7 @@ NAMES: Final = {
     FILL: "fill",
     RELAY: "relay",
     PASS: "pass",
+    TUNNEL: "tunnel",
 }
 
 
